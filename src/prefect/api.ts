@@ -1,0 +1,50 @@
+import type {
+  BlockDocument,
+  BlockDocumentCreate,
+  BlockSchema,
+  BlockSchemaCreate,
+  BlockType,
+  BlockTypeCreate,
+  FlowRun,
+  ServerKind,
+  WorkerMetadata,
+  WorkPool,
+  WorkPoolCreate,
+  WorkPoolUpdate,
+} from "./types.js";
+
+/**
+ * The Prefect API calls wp makes. Reads of one object return null on 404 (existence is decided
+ * by a real read); every other non-2xx response throws an ApiError carrying Prefect's message.
+ */
+export interface PrefectApi {
+  readonly kind: ServerKind;
+  /** Human description of the target, e.g. "Prefect Cloud workspace acme/prod" or "Prefect server http://…". */
+  readonly label: string;
+  /** API base URL (`embedded:` + store path for the embedded API). */
+  readonly url: string;
+  /** UI base URL, or null when there is no dashboard. */
+  readonly uiUrl: string | null;
+
+  health(): Promise<void>;
+
+  readWorkPool(name: string): Promise<WorkPool | null>;
+  listWorkPools(): Promise<WorkPool[]>;
+  createWorkPool(body: WorkPoolCreate): Promise<WorkPool>;
+  updateWorkPool(name: string, body: WorkPoolUpdate): Promise<void>;
+  deleteWorkPool(name: string): Promise<void>;
+  scheduledFlowRuns(name: string, scheduledBefore: Date): Promise<FlowRun[]>;
+
+  readBlockType(slug: string): Promise<BlockType | null>;
+  createBlockType(body: BlockTypeCreate): Promise<BlockType>;
+  readBlockSchemaByChecksum(checksum: string, version?: string): Promise<BlockSchema | null>;
+  createBlockSchema(body: BlockSchemaCreate): Promise<BlockSchema>;
+  /** Most recently created schema of a block type (Prefect's `limit: 1` filter), or null. */
+  latestBlockSchema(blockTypeId: string): Promise<BlockSchema | null>;
+  readBlockDocument(slug: string, name: string, includeSecrets?: boolean): Promise<BlockDocument | null>;
+  createBlockDocument(body: BlockDocumentCreate): Promise<BlockDocument>;
+  deleteBlockDocument(id: string): Promise<void>;
+
+  /** Worker metadata as served by the target (Cloud work_pool_types, server view); null if unavailable. */
+  workerMetadata(): Promise<WorkerMetadata | null>;
+}
