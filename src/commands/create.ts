@@ -1,0 +1,172 @@
+import type { Ctx } from "../context.js";
+import { wantsJson } from "../context.js";
+import { UsageError } from "../errors.js";
+import type { PrefectApi } from "../prefect/api.js";
+import { availableTypes } from "../prefect/pool-types.js";
+import { KEY_ALIASES, updateProfile } from "../prefect/settings.js";
+import type { JobTemplate, WorkerType, WorkPool } from "../prefect/types.js";
+import { defaultTemplateFor, isManagedType, isPushType, pullTypeFor, workerStartCommand } from "../prefect/worker-types.js";
+import { providerFor, providerOptions } from "../provision/registry.js";
+import { pyRepr } from "../ui/io.js";
+import { checkNotReserved, checkPoolName, poolDetails, readTemplateFile } from "./common.js";
+import { renderProvisionReport } from "./provision-output.js";
+import { defineCommand } from "./spec.js";
+
+export default defineCommand({
+  name: "create",
+  args: ["<name>"],
+  summary: "Create a work pool (and, with --provision-infra, the cloud infrastructure a push pool needs)",
+  json: true,
+  options: [
+    { flags: "-t, --type <type>", description: "work pool type, e.g. process, docker, ecs:push, modal:push" },
+    { flags: "--base-job-template <file>", description: "JSON file with the base job template (default: the type's)" },
+    { flags: "--paused", description: "create the pool paused" },
+    { flags: "--set-as-default", description: "make it the default work pool of the active Prefect profile" },
+    { flags: "--overwrite", description: "update the pool if it exists (keeps what you do not pass)" },
+    { flags: "--provision-infra", description: "provision the cloud infrastructure for a push pool" },
+    { flags: "--provision-infrastructure", description: "same as --provision-infra", hidden: true },
+    { flags: "--dry-run", description: "with --provision-infra: show the plan, change nothing" },
+    { flags: "--sequential", description: "with --provision-infra: apply steps one after another" },
+    ...providerOptions(),
+  ],
+  examples: [
+    "wp create my-pool --type process",
+    "wp create my-ecs-pool --type ecs:push --provision-infra --region us-east-1",
+    "wp create my-ecs-pool --type ecs:push --provision-infra --dry-run -o json",
+    "wp create my-ecs-pool --type ecs:push --provision-infra --yes   # in CI",
+  ],
+  async run(ctx, [name], opts) {
+    const json = wantsJson(opts);
+    const poolName = checkPoolName(name);
+    checkNotReserved(poolName);
+    const provisionInfra = opts.provisionInfra === true || opts.provisionInfrastructure === true;
+    if (!provisionInfra && (opts.dryRun || opts.sequential)) {
+      throw new UsageError("--dry-run and --sequential go with --provision-infra.");
+    }
+    const fileTemplate = typeof opts.baseJobTemplate === "string" ? readTemplateFile(ctx, opts.baseJobTemplate) : null;
+    const flagType = typeof opts.type === "string" ? opts.type : undefined;
+    if (flagType !== undefined && !flagType.trim()) throw new UsageError("--type cannot be empty.");
+    if (provisionInfra && flagType) requireProvisionable(flagType);
+
+    const api = await ctx.prefect();
+    const existing = await api.readWorkPool(poolName);
+    if (existing && !opts.overwrite && !provisionInfra) {
+      throw new UsageError(`Work pool ${pyRepr(poolName)} already exists.`, "Use --overwrite to update it.");
+    }
+    const types = await availableTypes(api);
+    let type = flagType ?? existing?.type ?? (await pickType(ctx, types, provisionInfra));
+    if (existing && type !== existing.type) {
+      ctx.warn(`Overwriting the work pool type is not supported; keeping ${pyRepr(existing.type)}.`);
+      type = existing.type;
+    }
+    const known = types.find((t) => t.type === type);
+    if (!known) {
+      const names = [...new Set(types.map((t) => t.type))].sort().join(", ");
+      throw new UsageError(`Unknown work pool type ${pyRepr(type)}.`, `Choose from ${names}.`);
+    }
+    if (provisionInfra) requireProvisionable(type);
+    if (isPushType(type) && api.kind !== "cloud") warnPushOffCloud(ctx, api, poolName, type);
+    const template: JobTemplate = fileTemplate ?? (existing && !provisionInfra ? null : defaultTemplateFor(types, type)) ?? {};
+
+    if (provisionInfra) {
+      const { provision, failureOf } = await import("../provision/run.js");
+      const base = fileTemplate ?? (existing?.base_job_template && Object.keys(existing.base_job_template).length > 0 ? existing.base_job_template : template);
+      const report = await provision(ctx, api, {
+        poolName,
+        type,
+        baseTemplate: base,
+        existing,
+        mayUpdate: opts.overwrite === true,
+        paused: opts.paused === true,
+        dryRun: opts.dryRun === true,
+        json,
+        sequential: opts.sequential === true,
+        flags: opts,
+      });
+      renderProvisionReport(ctx, report, json);
+      const failure = failureOf(report);
+      if (failure) throw failure;
+      if (report.dryRun) return;
+      const poolStep = report.results.find((r) => r.id === "prefect.work-pool");
+      const verb = poolStep?.status === "exists" ? "Work pool is up to date:" : existing ? "Updated work pool" : "Created work pool";
+      await afterWrite(ctx, api, report.pool, opts, json, verb, true);
+      return;
+    }
+
+    let pool: WorkPool | null;
+    if (existing) {
+      // --overwrite changes only what was passed (Prefect resets description, limit and storage).
+      const body: Record<string, unknown> = {};
+      if (fileTemplate) body.base_job_template = fileTemplate;
+      if (opts.paused) body.is_paused = true;
+      if (Object.keys(body).length > 0) await api.updateWorkPool(poolName, body);
+      pool = await api.readWorkPool(poolName);
+    } else {
+      pool = await api.createWorkPool({ name: poolName, type, base_job_template: template, is_paused: opts.paused === true });
+    }
+    await afterWrite(ctx, api, pool, opts, json, existing ? "Updated work pool" : "Created work pool", false);
+  },
+});
+
+/** Checked before anything is read or written. */
+function requireProvisionable(type: string): void {
+  if (!providerFor(type)) {
+    throw new UsageError(
+      `Automatic infrastructure provisioning is not supported for ${pyRepr(type)} work pools.`,
+      "Leave out --provision-infra, or use a type that can be provisioned (see `wp create --help`).",
+    );
+  }
+}
+
+async function pickType(ctx: Ctx, types: WorkerType[], provisionable: boolean): Promise<string> {
+  const choices = types.filter((t) => !provisionable || providerFor(t.type));
+  if (!ctx.interactive) {
+    throw new UsageError("Missing --type: without a terminal the work pool type must be given.", "Pass --type, e.g. --type process.");
+  }
+  return ctx.prompts.select(
+    "What type of work pool infrastructure would you like to use?",
+    choices.map((t) => ({ label: t.display_name ?? t.type, hint: (t.description ?? "").split("\n")[0] ?? "", value: t.type })),
+  );
+}
+
+function warnPushOffCloud(ctx: Ctx, api: PrefectApi, pool: string, type: string): void {
+  const pull = pullTypeFor(type);
+  const alt = pull
+    ? ` Use the pull type '${pull}' with a worker instead: wp create ${pool} --type ${pull}, then ${workerStartCommand(pool, pull)}.`
+    : "";
+  ctx.warn(`Only Prefect Cloud runs push work pools; ${api.label} will store this pool but never run its flows.${alt}`);
+}
+
+async function afterWrite(
+  ctx: Ctx,
+  api: PrefectApi,
+  pool: WorkPool | null,
+  opts: Record<string, unknown>,
+  json: boolean,
+  verb: string,
+  provisioned: boolean,
+): Promise<void> {
+  if (!pool) throw new UsageError("The work pool was not found after writing it.");
+  let profileNote: string | null = null;
+  if (opts.setAsDefault) {
+    const settings = await ctx.settings();
+    await updateProfile(settings, KEY_ALIASES.defaultWorkPool, pool.name);
+    profileNote = `Set ${pyRepr(pool.name)} as default work pool for profile ${pyRepr(settings.profile)}`;
+  }
+  if (json) {
+    if (!provisioned) ctx.printJson(pool);
+    if (profileNote) ctx.info(profileNote);
+    return;
+  }
+  const c = ctx.color.out;
+  const message = `${verb} ${pyRepr(pool.name)}${verb.endsWith(":") ? "" : "!"}`;
+  const lines = [c.green(message), ""];
+  if (!pool.is_paused && !isPushType(pool.type) && !isManagedType(pool.type)) {
+    lines.push("To start a worker for this work pool, run:", "", `    ${c.blue(workerStartCommand(pool.name, pool.type))}`, "");
+  }
+  if (profileNote) {
+    lines.push(c.green(profileNote), "");
+  }
+  lines.push(poolDetails(pool, api.uiUrl));
+  ctx.print(lines.join("\n"));
+}

@@ -1,0 +1,30 @@
+/** Every command, in help order. Importing this loads no SDK, no SQLite and no HTTP code. */
+import { clearConcurrencyLimit, setConcurrencyLimit } from "./concurrency-limit.js";
+import create from "./create.js";
+import del from "./delete.js";
+import getDefaultBaseJobTemplate from "./get-default-base-job-template.js";
+import inspect from "./inspect.js";
+import ls from "./ls.js";
+import { pause, resume } from "./pause.js";
+import preview from "./preview.js";
+import provisionInfra from "./provision-infra.js";
+import server from "./server.js";
+import type { CommandSpec } from "./spec.js";
+import update from "./update.js";
+
+export const commands: CommandSpec[] = [
+  create,
+  ls,
+  inspect,
+  update,
+  pause,
+  resume,
+  del,
+  setConcurrencyLimit,
+  clearConcurrencyLimit,
+  getDefaultBaseJobTemplate,
+  preview,
+  provisionInfra,
+];
+
+export const serverCommand = server;

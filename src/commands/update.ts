@@ -1,0 +1,35 @@
+import { wantsJson } from "../context.js";
+import { UsageError } from "../errors.js";
+import type { WorkPoolUpdate } from "../prefect/types.js";
+import { pyRepr } from "../ui/io.js";
+import { checkPoolName, done, parseLimit, readTemplateFile, requirePool } from "./common.js";
+import { defineCommand } from "./spec.js";
+
+export default defineCommand({
+  name: "update",
+  args: ["<name>"],
+  summary: "Update a work pool's template, concurrency limit or description",
+  json: true,
+  options: [
+    { flags: "--base-job-template <file>", description: "JSON file with the new base job template" },
+    { flags: "--concurrency-limit <n>", description: "concurrency limit (0 or more; 0 pauses delivery)" },
+    { flags: "--description <text>", description: "description (\"\" clears it)" },
+  ],
+  examples: ["wp update my-pool --concurrency-limit 5", "wp update my-pool --base-job-template template.json"],
+  async run(ctx, [name], opts) {
+    const json = wantsJson(opts);
+    const poolName = checkPoolName(name);
+    // Only the fields given are sent; 0 and "" are real values (Prefect drops them).
+    const body: WorkPoolUpdate = {};
+    if (opts.baseJobTemplate !== undefined) body.base_job_template = readTemplateFile(ctx, String(opts.baseJobTemplate));
+    if (opts.concurrencyLimit !== undefined) body.concurrency_limit = parseLimit(opts.concurrencyLimit, "--concurrency-limit");
+    if (opts.description !== undefined) body.description = String(opts.description) || null;
+    if (Object.keys(body).length === 0) {
+      throw new UsageError("Nothing to update.", "Pass --base-job-template, --concurrency-limit or --description.");
+    }
+    const api = await ctx.prefect();
+    await requirePool(api, poolName);
+    await api.updateWorkPool(poolName, body);
+    done(ctx, json, `Updated work pool ${pyRepr(poolName)}`, json ? await api.readWorkPool(poolName) : null);
+  },
+});

@@ -1,0 +1,50 @@
+/**
+ * What every command gets: streams, environment, prompts, output helpers and a lazily opened
+ * Prefect connection. Nothing here is global, so tests run commands in-process.
+ */
+import { UsageError } from "./errors.js";
+import type { PrefectApi } from "./prefect/api.js";
+import type { Env, Settings } from "./prefect/settings.js";
+import type { IO, Palette } from "./ui/io.js";
+import type { Prompter } from "./ui/prompts.js";
+
+export interface GlobalOptions {
+  profile?: string;
+  yes: boolean;
+  noPrompt: boolean;
+  debug: boolean;
+}
+
+export interface Ctx {
+  io: IO;
+  env: Env;
+  cwd: string;
+  global: GlobalOptions;
+  /** True when prompting is allowed: stdin and stderr are terminals, not CI, no --no-prompt. */
+  interactive: boolean;
+  prompts: Prompter;
+  /** Colours for stdout and stderr (each off unless that stream is a colour terminal). */
+  color: { out: Palette; err: Palette };
+  /** A result line on stdout. */
+  print(text: string): void;
+  /** One JSON document on stdout. */
+  printJson(value: unknown): void;
+  /** A message on stderr (progress, notes). */
+  info(text: string): void;
+  warn(text: string): void;
+  debug(text: string): void;
+  settings(): Promise<Settings>;
+  prefect(): Promise<PrefectApi>;
+  /** Called by main when the command ends. */
+  close(): void;
+}
+
+/** Parses `-o/--output` and `--json`: true for JSON, false for text; anything else is a usage error. */
+export function wantsJson(opts: { output?: string; json?: boolean }): boolean {
+  if (opts.json) return true;
+  if (opts.output === undefined) return false;
+  const f = opts.output.toLowerCase();
+  if (f === "json") return true;
+  if (f === "text" || f === "table") return false;
+  throw new UsageError(`Unknown output format '${opts.output}'.`, "Use -o json (or --json), or leave it out for text.");
+}

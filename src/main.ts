@@ -1,0 +1,182 @@
+/**
+ * Builds the command line from the registry, runs one command and returns its exit code.
+ * Nothing below bin.ts sets the process exit code.
+ */
+import { Command, CommanderError, Option } from "commander";
+import { commands, serverCommand } from "./commands/registry.js";
+import type { CommandSpec } from "./commands/spec.js";
+import type { Ctx, GlobalOptions } from "./context.js";
+import { errorLine, WpError } from "./errors.js";
+import type { PrefectApi } from "./prefect/api.js";
+import { WP_VERSION } from "./prefect/client.js";
+import type { Env, Settings } from "./prefect/settings.js";
+import { colorEnabled, type IO, palette } from "./ui/io.js";
+import type { Prompter } from "./ui/prompts.js";
+
+export interface Deps {
+  io: IO;
+  env: Env;
+  cwd: string;
+  /** Injected in tests; the terminal prompter is loaded on first use otherwise. */
+  prompter?: Prompter;
+}
+
+const EXIT_CODES = `
+Exit codes:
+  0    success (including nothing to do)
+  1    failure (Prefect API or cloud error), or a declined confirmation
+  2    bad input, or a value or --yes missing without a terminal
+  4    not authenticated or not authorised
+  130  interrupted`;
+
+export async function main(argv: string[], deps: Deps): Promise<number> {
+  const { io, env } = deps;
+  let ctx: Ctx | undefined;
+  const program = new Command("wp")
+    .description("Manage Prefect work pools and provision push work pool infrastructure.")
+    .version(WP_VERSION, "-v, --version", "print the version")
+    .option("--profile <name>", "Prefect profile to use (default: PREFECT_PROFILE, then the active profile)")
+    .option("-y, --yes", "answer yes to confirmations (required for writes without a terminal)")
+    .option("--no-prompt", "never prompt; a missing value is an error naming its flag")
+    .option("--debug", "log API requests (never credentials) and show stack traces")
+    .addHelpText("after", EXIT_CODES)
+    .showSuggestionAfterError(true);
+  configure(program, io);
+
+  const run = (spec: CommandSpec) =>
+    async function (this: Command, ...positional: unknown[]) {
+      const opts = this.optsWithGlobals() as Record<string, unknown>;
+      ctx = createContext(deps, {
+        ...(typeof opts.profile === "string" ? { profile: opts.profile } : {}),
+        yes: opts.yes === true,
+        noPrompt: opts.prompt === false,
+        debug: opts.debug === true,
+      });
+      const args = positional.slice(0, spec.args?.length ?? 0).map((a) => (a === undefined ? undefined : String(a)));
+      await spec.run(ctx, args as string[], opts);
+    };
+
+  const group = program
+    .command("work-pool")
+    .alias("work-pools")
+    .description("the same commands, for scripts written for `prefect work-pool`");
+  for (const spec of commands) {
+    addCommand(program, spec, run);
+    addCommand(group, spec, run);
+  }
+  const server = program.command("server").description("serve wp's embedded Prefect-compatible API over HTTP");
+  addCommand(server, serverCommand, run);
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    return report(err, io, env, ctx?.global.debug ?? argv.includes("--debug"));
+  } finally {
+    ctx?.close();
+  }
+}
+
+function configure(cmd: Command, io: IO): void {
+  cmd.exitOverride().configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => io.stderr.write(s),
+  });
+}
+
+function addCommand(parent: Command, spec: CommandSpec, run: (spec: CommandSpec) => (...a: unknown[]) => Promise<void>) {
+  const cmd = parent.command(spec.name).description(spec.summary);
+  for (const alias of spec.aliases ?? []) cmd.alias(alias);
+  for (const a of spec.args ?? []) cmd.argument(a);
+  for (const o of spec.options ?? []) {
+    const option = new Option(o.flags, o.description);
+    if (o.hidden) option.hideHelp();
+    cmd.addOption(option);
+  }
+  if (spec.json) {
+    cmd.option("-o, --output <format>", "output format: json");
+    cmd.option("--json", "same as -o json");
+  }
+  if (spec.longHelpOnly) cmd.helpOption("--help", "display help for command");
+  if (spec.examples?.length) cmd.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
+  cmd.action(run(spec));
+}
+
+function report(err: unknown, io: IO, env: Env, debug: boolean): number {
+  const red = palette(colorEnabled(io.stderr, env)).red;
+  if (err instanceof CommanderError) {
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+    // Commander has already printed "error: …"; point at the help.
+    io.stderr.write("Run 'wp --help' or 'wp <command> --help' for usage.\n");
+    return 2;
+  }
+  if (err instanceof WpError) {
+    io.stderr.write(`${red("Error:")} ${errorLine(err)}\n`);
+    if (debug && err.stack) io.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof Error && err.name === "PromptCancelled") {
+    io.stderr.write("Cancelled.\n");
+    return 130;
+  }
+  const e = err as Error;
+  io.stderr.write(`${red("Error:")} unexpected failure: ${e?.message ?? String(err)}\n`);
+  if (debug && e?.stack) io.stderr.write(`${e.stack}\n`);
+  else io.stderr.write("Run again with --debug for details.\n");
+  return 1;
+}
+
+function createContext(deps: Deps, global: GlobalOptions): Ctx {
+  const { io, env } = deps;
+  const out = palette(colorEnabled(io.stdout, env));
+  const err = palette(colorEnabled(io.stderr, env));
+  const ci = env.CI !== undefined && env.CI !== "" && env.CI !== "false" && env.CI !== "0";
+  const promptSetting = env.PREFECT_CLI_PROMPT?.toLowerCase();
+  const interactive =
+    io.stdinIsTTY && io.stderr.isTTY && !ci && !global.noPrompt && promptSetting !== "false" && promptSetting !== "0";
+  let settings: Promise<Settings> | undefined;
+  let api: Promise<PrefectApi & { close(): void }> | undefined;
+  let prompter: Promise<Prompter> | undefined = deps.prompter ? Promise.resolve(deps.prompter) : undefined;
+  // The terminal prompter is loaded on the first prompt only.
+  const real = () => {
+    prompter ??= import("./ui/prompts.js").then((m) => m.terminalPrompter());
+    return prompter;
+  };
+  const prompts: Prompter = {
+    select: async (m, c) => (await real()).select(m, c),
+    confirm: async (m, d) => (await real()).confirm(m, d),
+    text: async (m, d) => (await real()).text(m, d),
+    secret: async (m) => (await real()).secret(m),
+  };
+  const ctx: Ctx = {
+    io,
+    env,
+    cwd: deps.cwd,
+    global,
+    interactive,
+    color: { out, err },
+    prompts,
+    print: (text) => io.stdout.write(`${text}\n`),
+    printJson: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    info: (text) => io.stderr.write(`${text}\n`),
+    warn: (text) => io.stderr.write(`${err.yellow("Warning:")} ${text}\n`),
+    debug: (text) => {
+      if (global.debug) io.stderr.write(`${err.dim(`[debug] ${text}`)}\n`);
+    },
+    settings: () => {
+      settings ??= import("./prefect/settings.js").then((m) => m.loadSettings(env, global.profile));
+      return settings;
+    },
+    prefect: () => {
+      api ??= (async () => {
+        const { connect } = await import("./prefect/client.js");
+        return connect(await ctx.settings(), { env, debug: ctx.debug });
+      })();
+      return api;
+    },
+    close: () => {
+      void api?.then((a) => a.close()).catch(() => undefined);
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,59 @@
+/**
+ * wp's bundled copy of the credential block types and schemas (data/block-types.json), used to
+ * register a block type on a server that lacks it, the way Prefect's `Block.register_type_and_schema` does.
+ */
+import { readFileSync } from "node:fs";
+import { WpError } from "../errors.js";
+import type { PrefectApi } from "./api.js";
+import { parseLossless } from "./checksum.js";
+import type { BlockType } from "./types.js";
+
+export interface BundledBlockType {
+  name: string;
+  slug: string;
+  logo_url?: string | null;
+  documentation_url?: string | null;
+  description?: string | null;
+  code_example?: string | null;
+  block_schema: { checksum: string; fields: Record<string, unknown>; capabilities: string[]; version: string };
+}
+
+let cache: { text: string; types: BundledBlockType[] } | undefined;
+
+/** The bundled list, parsed keeping float literals (checksums hash `5.0`, not `5`). Works from src/ and dist/. */
+export function bundledBlockTypes(): { text: string; types: BundledBlockType[] } {
+  if (!cache) {
+    const text = readFileSync(new URL("../../data/block-types.json", import.meta.url), "utf8");
+    const parsed = parseLossless(text);
+    if (!Array.isArray(parsed)) throw new Error("data/block-types.json must hold a list of block types.");
+    cache = { text, types: parsed as BundledBlockType[] };
+  }
+  return cache;
+}
+
+/** Registers the block type and its schema when missing; returns the block type. */
+export async function registerBlockType(api: PrefectApi, slug: string): Promise<BlockType> {
+  const bundled = bundledBlockTypes().types.find((t) => t.slug === slug);
+  if (!bundled) throw new WpError(`wp has no bundled definition of block type '${slug}'.`);
+  const { block_schema: schema, ...meta } = bundled;
+  const type =
+    (await api.readBlockType(slug)) ??
+    (await api.createBlockType({
+      name: meta.name,
+      slug: meta.slug,
+      logo_url: meta.logo_url ?? null,
+      documentation_url: meta.documentation_url ?? null,
+      description: meta.description ?? null,
+      code_example: meta.code_example ?? null,
+    }));
+  const existing = await api.readBlockSchemaByChecksum(schema.checksum, schema.version);
+  if (!existing || existing.block_type_id !== type.id) {
+    await api.createBlockSchema({
+      fields: schema.fields,
+      block_type_id: type.id,
+      capabilities: schema.capabilities,
+      version: schema.version,
+    });
+  }
+  return type;
+}

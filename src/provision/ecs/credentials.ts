@@ -1,0 +1,104 @@
+/**
+ * The credentials step: an access key for the IAM user, stored in the Prefect block
+ * `<pool>-aws-credentials`. The key is created only when the block is missing, right before the
+ * block is written, and deleted again if that write fails. AWS allows two keys per user; wp
+ * never tries for a third.
+ */
+import { awsErrorCode } from "../../clouds/aws.js";
+import { UsageError, WpError } from "../../errors.js";
+import type { Step } from "../types.js";
+import { BLOCK_TYPE, type EcsContext, MAX_ACCESS_KEYS } from "./names.js";
+
+/** Number of access keys the user has (0 when the user does not exist yet). */
+async function keyCount(e: EcsContext): Promise<number> {
+  const iam = await (await e.aws()).iam();
+  try {
+    return (await iam.listAccessKeys(e.names.iamUser)).length;
+  } catch (err) {
+    if (["NoSuchEntity", "NoSuchEntityException"].includes(awsErrorCode(err) ?? "")) return 0;
+    throw err;
+  }
+}
+
+function tooManyKeys(e: EcsContext): UsageError {
+  return new UsageError(
+    `IAM user ${e.names.iamUser} already has ${MAX_ACCESS_KEYS} access keys (the AWS limit), and the Prefect block ` +
+      `${e.names.block} that would hold a new one does not exist.`,
+    `Delete an unused key (aws iam delete-access-key --user-name ${e.names.iamUser} --access-key-id …), ` +
+      "or pass --iam-user-name to use another user, then run again.",
+  );
+}
+
+/**
+ * Read-only preflight: refuses before anything is created when a key would be needed but the
+ * user already has the maximum.
+ */
+export async function checkKeyQuota(e: EcsContext): Promise<void> {
+  if (await e.prefect.readBlockDocument(BLOCK_TYPE, e.names.block)) return;
+  if ((await keyCount(e)) >= MAX_ACCESS_KEYS) throw tooManyKeys(e);
+}
+
+export function credentialsStep(e: EcsContext): Step {
+  const block = e.names.block;
+  return {
+    id: "prefect.aws-credentials",
+    resource: "Credentials block",
+    name: block,
+    target: "prefect",
+    after: ["aws.iam-policy"],
+    async check(ctx) {
+      const doc = await ctx.prefect.readBlockDocument(BLOCK_TYPE, block);
+      if (doc) {
+        ctx.outputs.set("blockDocumentId", doc.id);
+        return { action: "exists", id: doc.id };
+      }
+      if ((await keyCount(e)) >= MAX_ACCESS_KEYS) throw tooManyKeys(e);
+      return { action: "create", detail: `new access key for IAM user ${e.names.iamUser}` };
+    },
+    async apply(ctx) {
+      const existing = await ctx.prefect.readBlockDocument(BLOCK_TYPE, block);
+      if (existing) {
+        ctx.outputs.set("blockDocumentId", existing.id);
+        return { action: "exists", id: existing.id };
+      }
+      // Resolve the block type and schema first: a missing type must not leave a key behind.
+      const type = await ctx.prefect.readBlockType(BLOCK_TYPE);
+      if (!type) {
+        throw new WpError(
+          `Unable to find block type "${BLOCK_TYPE}".`,
+          "Register it (`prefect blocks register -m prefect_aws`), then run again.",
+        );
+      }
+      const schema = await ctx.prefect.latestBlockSchema(type.id);
+      if (!schema) throw new WpError(`Unable to find schema for block type ${BLOCK_TYPE}.`);
+      if ((await keyCount(e)) >= MAX_ACCESS_KEYS) throw tooManyKeys(e);
+
+      const session = await e.aws();
+      const iam = await session.iam();
+      const key = await iam.createAccessKey(e.names.iamUser);
+      ctx.note(`Created access key ${key.accessKeyId} for IAM user ${e.names.iamUser}.`);
+      try {
+        const doc = await ctx.prefect.createBlockDocument({
+          name: block,
+          data: {
+            aws_access_key_id: key.accessKeyId,
+            aws_secret_access_key: key.secretAccessKey,
+            region_name: session.region,
+          },
+          block_type_id: type.id,
+          block_schema_id: schema.id,
+          is_anonymous: false,
+        });
+        ctx.outputs.set("blockDocumentId", doc.id);
+        return { action: "create", id: doc.id };
+      } catch (err) {
+        // The secret exists only in this process now; a key nobody can read is a liability.
+        await iam.deleteAccessKey(e.names.iamUser, key.accessKeyId).then(
+          () => ctx.note(`Deleted access key ${key.accessKeyId} again because the block could not be written.`),
+          () => ctx.note(`Could not delete access key ${key.accessKeyId}; delete it in the IAM console.`),
+        );
+        throw err;
+      }
+    },
+  };
+}

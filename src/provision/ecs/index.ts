@@ -1,0 +1,150 @@
+/**
+ * The `ecs:push` provisioner: Prefect's ECS resources, names and order, as wp steps. Independent
+ * chains run concurrently: IAM (role → user → policy → credentials block) ∥ cluster ∥ VPC ∥
+ * ECR (repository → Docker login).
+ */
+import { type AwsSession, type Env, resolveAws } from "../../clouds/aws.js";
+import type { DockerOptions } from "../../clouds/docker.js";
+import type { PrefectApi } from "../../prefect/api.js";
+import { blockRef, withDefaults } from "../../prefect/template.js";
+import type { JobTemplate } from "../../prefect/types.js";
+import type { Outputs, Provisioner, Step, Target } from "../types.js";
+import { clusterStep } from "./cluster.js";
+import { checkKeyQuota, credentialsStep } from "./credentials.js";
+import { dockerLoginStep, dockerTargetLabel, repositoryStep } from "./ecr.js";
+import { executionRoleStep, iamPolicyStep, iamUserStep } from "./iam.js";
+import { DEFAULT_VPC_QUOTA, defaultNames, type EcsContext, type EcsNames, outputString } from "./names.js";
+import { findVpc, vpcStep } from "./vpc.js";
+
+export type { EcsNames } from "./names.js";
+
+export interface EcsProvisionerOptions {
+  poolName: string;
+  prefect: PrefectApi;
+  /** Resource names; unset ones get Prefect's defaults. */
+  names?: Partial<EcsNames>;
+  /** --region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's region). */
+  region?: string;
+  /** --aws-profile (else AWS_PROFILE, honoured by the SDK). */
+  profile?: string;
+  /** Environment for region, endpoints and Docker settings; default process.env. */
+  env?: Env;
+  /** One endpoint for every AWS service (tests); beats AWS_ENDPOINT_URL*. */
+  endpoint?: string;
+  /** An already resolved AWS session (tests, or a caller that resolved it). */
+  session?: AwsSession;
+  /** Docker config/engine settings; env defaults to `env`. */
+  docker?: Partial<DockerOptions>;
+  /** Regional VPC quota assumed by the preflight (AWS default 5). */
+  vpcQuota?: number;
+}
+
+export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
+  const env = opts.env ?? process.env;
+  const names: EcsNames = { ...defaultNames(opts.poolName), ...definedOnly(opts.names ?? {}) };
+  let session: Promise<AwsSession> | undefined = opts.session ? Promise.resolve(opts.session) : undefined;
+  const e: EcsContext = {
+    pool: opts.poolName,
+    names,
+    prefect: opts.prefect,
+    aws: () => {
+      session ??= resolveAws({ region: opts.region, profile: opts.profile, env, endpoint: opts.endpoint });
+      return session;
+    },
+    docker: { env, ...opts.docker },
+    vpcQuota: opts.vpcQuota ?? DEFAULT_VPC_QUOTA,
+  };
+
+  /** Every step's check first records the account and region (read-only, memoised). */
+  const seeded = (step: Step): Step => ({
+    ...step,
+    check: async (ctx) => {
+      const s = await e.aws();
+      ctx.outputs.set("accountId", (await s.identity()).accountId);
+      ctx.outputs.set("region", s.region);
+      return step.check(ctx);
+    },
+  });
+
+  return {
+    types: ["ecs:push", "ecs"],
+    async targets(): Promise<Target[]> {
+      const s = await e.aws();
+      const { accountId } = await s.identity();
+      // Quotas that would stop the run half-way are checked before anything is created.
+      await checkKeyQuota(e);
+      await findVpc(e);
+      return [
+        {
+          key: "aws",
+          label: `AWS account ${accountId}, region ${s.region}${s.profile ? ` (profile ${s.profile})` : ""}`,
+        },
+        { key: "docker", label: dockerTargetLabel(e) },
+      ];
+    },
+    steps: () =>
+      [
+        executionRoleStep(e),
+        iamUserStep(e),
+        iamPolicyStep(e),
+        credentialsStep(e),
+        clusterStep(e),
+        vpcStep(e),
+        repositoryStep(e),
+        dockerLoginStep(e),
+      ].map(seeded),
+    jobTemplate: ecsJobTemplate,
+    nextSteps: (outputs) => ecsNextSteps(opts.poolName, names.repository, outputs),
+  };
+}
+
+function definedOnly(names: Partial<EcsNames>): Partial<EcsNames> {
+  return Object.fromEntries(Object.entries(names).filter(([, v]) => typeof v === "string" && v !== ""));
+}
+
+/** Pure: the ECS template with `aws_credentials`, `cluster`, `execution_role_arn` and (if any) `vpc_id` set. */
+export function ecsJobTemplate(base: JobTemplate, outputs: Outputs): JobTemplate {
+  const block = outputString(outputs, "blockDocumentId");
+  const cluster = outputString(outputs, "clusterName");
+  const role = outputString(outputs, "executionRoleArn");
+  const vpc = outputString(outputs, "vpcId");
+  const missing = [!block && "blockDocumentId", !cluster && "clusterName", !role && "executionRoleArn"].filter(Boolean);
+  if (!block || !cluster || !role) throw new Error(`ECS outputs missing: ${missing.join(", ")}`);
+  return withDefaults(base, {
+    aws_credentials: blockRef(block),
+    cluster,
+    ...(vpc ? { vpc_id: vpc } : {}),
+    execution_role_arn: role,
+  });
+}
+
+/** Prefect's "next steps": the namespace, the image name and a sample deployment script. */
+export function ecsNextSteps(pool: string, repository: string, outputs: Outputs): string[] {
+  const registry = outputString(outputs, "registry");
+  if (!registry) return [];
+  const image = `${registry}/${repository}`;
+  return [
+    `Your default Docker build namespace has been set to '${registry}'.`,
+    "",
+    `To build and push a Docker image to your repository, use '${image}' as your image name:`,
+    "",
+    "    from prefect import flow",
+    "    from prefect.docker import DockerImage",
+    "",
+    "",
+    "    @flow(log_prints=True)",
+    '    def my_flow(name: str = "world"):',
+    `        print(f"Hello {name}! I'm a flow running on ECS!")`,
+    "",
+    "",
+    '    if __name__ == "__main__":',
+    "        my_flow.deploy(",
+    '            name="my-deployment",',
+    `            work_pool_name="${pool}",`,
+    "            image=DockerImage(",
+    `                name="${image}:latest",`,
+    '                platform="linux/amd64",',
+    "            ),",
+    "        )",
+  ];
+}

@@ -1,0 +1,79 @@
+/** ECS provisioner names and fixed values, as Prefect's `ecs.py` defines them. */
+import { type AwsSession, awsErrorCode } from "../../clouds/aws.js";
+import type { DockerOptions } from "../../clouds/docker.js";
+import type { PrefectApi } from "../../prefect/api.js";
+
+export interface EcsNames {
+  iamUser: string;
+  iamPolicy: string;
+  cluster: string;
+  vpc: string;
+  securityGroup: string;
+  repository: string;
+  /** Prefect credentials block, `<pool>-aws-credentials` by default. */
+  block: string;
+}
+
+export const EXECUTION_ROLE = "PrefectEcsTaskExecutionRole";
+export const EXECUTION_ROLE_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+export const EXECUTION_ROLE_DESCRIPTION = "Role for ECS tasks to access ECR and other resources.";
+/** Inline policy wp adds so the awslogs driver may create the log group (`awslogs-create-group`). */
+export const EXECUTION_ROLE_LOGS_POLICY = "PrefectEcsTaskExecutionLogs";
+export const SECURITY_GROUP_DESCRIPTION = "Block all inbound traffic and allow all outbound traffic";
+export const BLOCK_TYPE = "aws-credentials";
+/** Default regional VPC quota; creating a 6th VPC fails with VpcLimitExceeded. */
+export const DEFAULT_VPC_QUOTA = 5;
+/** AWS allows two access keys per IAM user. */
+export const MAX_ACCESS_KEYS = 2;
+
+export function defaultNames(pool: string): EcsNames {
+  return {
+    iamUser: "prefect-ecs-user",
+    iamPolicy: "prefect-ecs-policy",
+    cluster: "prefect-ecs-cluster",
+    vpc: "prefect-ecs-vpc",
+    securityGroup: "prefect-ecs-security-group",
+    repository: "prefect-flows",
+    block: `${pool}-aws-credentials`,
+  };
+}
+
+export const TAG_POOL = "prefect.io/work-pool";
+export const TAG_MANAGER = "managed-by";
+export const MANAGER = "wp";
+
+/** Tags for a resource wp creates. Characters AWS refuses in tag values (IAM is strictest) become "-". */
+export function tags(pool: string, extra: Record<string, string> = {}): Array<{ Key: string; Value: string }> {
+  const value = (v: string) => v.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, "-").slice(0, 256);
+  return Object.entries({ ...extra, [TAG_POOL]: pool, [TAG_MANAGER]: MANAGER }).map(([Key, v]) => ({
+    Key,
+    Value: value(v),
+  }));
+}
+
+/** What every ECS step shares: names, the AWS session (resolved once), Prefect, Docker settings. */
+export interface EcsContext {
+  pool: string;
+  names: EcsNames;
+  aws(): Promise<AwsSession>;
+  prefect: PrefectApi;
+  docker: DockerOptions;
+  vpcQuota: number;
+}
+
+/** A string output, or undefined. */
+export function outputString(outputs: Map<string, unknown>, key: string): string | undefined {
+  const v = outputs.get(key);
+  return typeof v === "string" && v ? v : undefined;
+}
+
+/** Runs `create`; an "already exists" code (a concurrent or earlier run) is not an error. */
+export async function createOrExisting(create: () => Promise<unknown>, codes: string[]): Promise<boolean> {
+  try {
+    await create();
+    return true;
+  } catch (err) {
+    if (codes.includes(awsErrorCode(err) ?? "")) return false;
+    throw err;
+  }
+}

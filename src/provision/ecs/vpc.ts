@@ -1,0 +1,100 @@
+/**
+ * The VPC step. As in Prefect: an available default VPC means nothing to do (and no `vpc_id`); a
+ * VPC tagged Name=<vpc name> is reused; otherwise wp creates one with the first free /16 from
+ * 172.31.0.0/16. A wp-managed VPC that a failed run left incomplete shows as "update".
+ */
+import type { Vpc } from "@aws-sdk/client-ec2";
+import { CloudError, UsageError } from "../../errors.js";
+import type { Step, StepState } from "../types.js";
+import { nextFreeCidr } from "./cidr.js";
+import { type EcsContext, MANAGER, TAG_MANAGER, tags } from "./names.js";
+import { ensureNetwork, networkGaps, vpcIdOf } from "./network.js";
+
+type Found =
+  | { kind: "default"; vpc: Vpc }
+  | { kind: "named"; vpc: Vpc }
+  | { kind: "none"; cidr: string; count: number };
+
+/** Read-only: which VPC the pool will use. Throws when a new VPC would exceed the regional quota. */
+export async function findVpc(e: EcsContext): Promise<Found> {
+  const session = await e.aws();
+  const ec2 = await session.ec2();
+  const vpcs = await ec2.describeVpcs();
+  const defaultVpc = vpcs.find((v) => v.IsDefault && v.State === "available");
+  if (defaultVpc) return { kind: "default", vpc: defaultVpc };
+  const named = await ec2.describeVpcs([{ Name: "tag:Name", Values: [e.names.vpc] }]);
+  if (named[0]) return { kind: "named", vpc: named[0] };
+  if (vpcs.length >= e.vpcQuota) {
+    throw new UsageError(
+      `Region ${session.region} already has ${vpcs.length} VPCs; the default quota is ${e.vpcQuota} per region, so ` +
+        `creating VPC ${e.names.vpc} would fail.`,
+      "Delete an unused VPC, tag an existing one Name=<name> and pass --vpc-name <name>, or request a higher quota.",
+    );
+  }
+  const cidrs = vpcs.flatMap((v) => (v.CidrBlock ? [v.CidrBlock] : []));
+  return { kind: "none", cidr: nextFreeCidr(cidrs), count: vpcs.length };
+}
+
+const managed = (vpc: Vpc) => vpc.Tags?.some((t) => t.Key === TAG_MANAGER && t.Value === MANAGER) ?? false;
+
+export function vpcStep(e: EcsContext): Step {
+  return {
+    id: "aws.vpc",
+    resource: "VPC",
+    name: e.names.vpc,
+    target: "aws",
+    async check(ctx): Promise<StepState> {
+      const found = await findVpc(e);
+      if (found.kind === "none") {
+        return { action: "create", detail: `CIDR ${found.cidr}, internet gateway, 3 subnets, security group` };
+      }
+      const id = vpcIdOf(found.vpc);
+      if (found.kind === "default") return { action: "exists", detail: `default VPC ${id} is used`, id };
+      ctx.outputs.set("vpcId", id);
+      if (managed(found.vpc)) {
+        const gaps = await networkGaps(await (await e.aws()).ec2(), found.vpc, e);
+        if (gaps.length) return { action: "update", detail: `missing ${gaps.join(", ")}`, id };
+      }
+      return { action: "exists", id };
+    },
+    async apply(ctx) {
+      const ec2 = await (await e.aws()).ec2();
+      const found = await findVpc(e);
+      let vpc: Vpc;
+      let action: "create" | "update" | "exists" = "exists";
+      if (found.kind === "named") {
+        vpc = found.vpc;
+        if (managed(vpc) && (await networkGaps(ec2, vpc, e)).length) {
+          await ensureNetwork(ec2, vpc, e, ctx.note);
+          action = "update";
+        }
+      } else if (found.kind === "none") {
+        ctx.note(`Creating VPC ${e.names.vpc} with CIDR ${found.cidr}`);
+        vpc = await ec2.createVpc({
+          CidrBlock: found.cidr,
+          TagSpecifications: [{ ResourceType: "vpc", Tags: tags(e.pool, { Name: e.names.vpc }) }],
+        });
+        vpc = await waitAvailable(e, vpcIdOf(vpc), ctx.signal);
+        await ensureNetwork(ec2, vpc, e, ctx.note);
+        action = "create";
+      } else {
+        return { action: "exists", id: vpcIdOf(found.vpc) };
+      }
+      const id = vpcIdOf(vpc);
+      ctx.outputs.set("vpcId", id);
+      return { action, id };
+    },
+  };
+}
+
+/** A new VPC is briefly `pending`; subnets can only be added once it is `available`. */
+async function waitAvailable(e: EcsContext, vpcId: string, signal?: AbortSignal): Promise<Vpc> {
+  const ec2 = await (await e.aws()).ec2();
+  for (let i = 0; i < 120; i++) {
+    const [vpc] = await ec2.describeVpcs([{ Name: "vpc-id", Values: [vpcId] }]);
+    if (vpc?.State === "available") return vpc;
+    signal?.throwIfAborted();
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new CloudError(`VPC ${vpcId} did not become available within a minute.`, "VpcNotAvailable");
+}

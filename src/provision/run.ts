@@ -1,0 +1,198 @@
+/**
+ * One provisioning run, for `create --provision-infra` and `provision-infra`:
+ * Prefect checks → cloud preflight → plan → confirm → apply (block type, cloud steps, pool) → summary.
+ */
+import type { Ctx } from "../context.js";
+import { AbortError, UsageError, WpError } from "../errors.js";
+import type { PrefectApi } from "../prefect/api.js";
+import { KEY_ALIASES, updateProfile } from "../prefect/settings.js";
+import type { JobTemplate, WorkPool } from "../prefect/types.js";
+import { pyRepr } from "../ui/io.js";
+import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } from "./engine.js";
+import { blockTypeStep, workPoolStep } from "./prefect-steps.js";
+import { type Provider, providerFor, providers } from "./registry.js";
+import { countActions, renderPlan, renderProgress, renderSummary } from "./render.js";
+import type { Step, StepContext, StepState, Target } from "./types.js";
+
+export interface ProvisionOptions {
+  poolName: string;
+  type: string;
+  baseTemplate: JobTemplate;
+  existing: WorkPool | null;
+  /** An existing pool's template may be replaced. */
+  mayUpdate: boolean;
+  paused: boolean;
+  dryRun: boolean;
+  json: boolean;
+  sequential: boolean;
+  flags: Record<string, unknown>;
+}
+
+export interface ProvisionReport {
+  workPool: string;
+  type: string;
+  dryRun: boolean;
+  targets: Target[];
+  plan: PlannedStep[];
+  results: StepOutcome[];
+  pool: WorkPool | null;
+  nextSteps: string[];
+  dockerNamespace?: string;
+}
+
+/** The provider for a type, or a usage error listing the types that can be provisioned. */
+export function requireProvider(type: string): Provider {
+  const provider = providerFor(type);
+  if (!provider) {
+    const supported = providers.flatMap((p) => p.types).join(", ");
+    throw new UsageError(
+      `Automatic infrastructure provisioning is not supported for ${pyRepr(type)} work pools.`,
+      `Types that can be provisioned: ${supported}.`,
+    );
+  }
+  return provider;
+}
+
+export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise<ProvisionReport> {
+  const provider = requireProvider(o.type);
+  const err = ctx.color.err;
+  const { names, derivedBlockName } = await resolveNames(ctx, provider, o);
+  const note = (m: string) => ctx.info(err.dim(m));
+  const provisioner = await provider.load({
+    poolName: o.poolName,
+    names,
+    derivedBlockName,
+    flags: o.flags,
+    env: ctx.env,
+    prefect: api,
+    interactive: ctx.interactive,
+    prompts: ctx.prompts,
+    note,
+  });
+  if (!o.json) ctx.info(err.dim(`Checking ${provider.title} and ${api.label}...`));
+  const targets: Target[] = [...(await provisioner.targets()), { key: "prefect", label: api.label }];
+
+  const written: { pool: WorkPool | null } = { pool: null };
+  const phases: Step[][] = [
+    [blockTypeStep(provider.blockType)],
+    provisioner.steps(),
+    [
+      workPoolStep({
+        poolName: o.poolName,
+        type: o.type,
+        existing: o.existing,
+        mayUpdate: o.mayUpdate,
+        paused: o.paused,
+        template: (outputs) => provisioner.jobTemplate(o.baseTemplate, outputs),
+        written,
+      }),
+    ],
+  ];
+  const stepCtx: StepContext = { prefect: api, outputs: new Map(), note };
+  const concurrency = o.sequential ? 1 : 8;
+  const states = new Map<string, StepState>();
+  for (const phase of phases) for (const [k, v] of await planSteps(phase, stepCtx, concurrency)) states.set(k, v);
+  const steps = phases.flat();
+  const plan = steps.map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
+  const report: ProvisionReport = {
+    workPool: o.poolName,
+    type: o.type,
+    dryRun: o.dryRun,
+    targets,
+    plan,
+    results: [],
+    pool: null,
+    nextSteps: [],
+  };
+  const planText = renderPlan(o.poolName, o.type, targets, plan, o.dryRun ? ctx.color.out : err);
+  if (o.dryRun) {
+    if (!o.json) ctx.print(`${planText}\n\nDry run: nothing was changed.`);
+    return report;
+  }
+  const counts = countActions(plan);
+  const changes = counts.create + counts.update;
+  if (!o.json || changes > 0) ctx.info(planText);
+  if (changes > 0 && !ctx.global.yes) {
+    if (!ctx.interactive) {
+      throw new UsageError(
+        "This plan makes changes and there is no terminal to confirm them.",
+        "Pass --yes to apply it, or --dry-run to only show the plan.",
+      );
+    }
+    if (!(await ctx.prompts.confirm("Proceed with infrastructure provisioning?", true))) {
+      throw new AbortError("Provisioning cancelled; nothing was created.");
+    }
+  }
+
+  // Apply phase by phase; a failed phase stops the run (later phases would miss its outputs).
+  let index = 0;
+  for (const phase of phases) {
+    const offset = index;
+    const outcomes = await applySteps(phase, states, stepCtx, concurrency, (out, i) => {
+      if (!o.json && (changes > 0 || out.status === "failed")) ctx.info(renderProgress(out, offset + i, steps.length, err));
+    });
+    report.results.push(...outcomes);
+    index += phase.length;
+    if (outcomes.some((x) => x.status === "failed" || x.status === "skipped")) break;
+  }
+  report.pool = written.pool;
+  const failed = report.results.find((r) => r.status === "failed");
+  if (failed) {
+    if (!o.json) ctx.info(renderSummary(report.results, err));
+    return report;
+  }
+
+  const namespace = stepCtx.outputs.get("dockerNamespace");
+  if (typeof namespace === "string" && namespace) {
+    await updateProfile(await ctx.settings(), KEY_ALIASES.dockerNamespace, namespace);
+    report.dockerNamespace = namespace;
+  }
+  report.nextSteps = provisioner.nextSteps?.(stepCtx.outputs) ?? [];
+  if (!o.json) {
+    ctx.info(renderSummary(report.results, err));
+    if (changes === 0) ctx.info(err.green("Nothing to do: every resource is already in place."));
+  }
+  return report;
+}
+
+/** Throws the first failure of a report as one error line (after the report was rendered). */
+export function failureOf(report: ProvisionReport): WpError | null {
+  const failed = report.results.find((r) => r.status === "failed");
+  if (!failed) return null;
+  return new WpError(
+    `Failed to provision infrastructure: ${failed.resource} ${failed.name}: ${failed.error ?? "error"}`,
+    "Fix the cause and run the same command again; finished steps are kept and re-used.",
+  );
+}
+
+async function resolveNames(
+  ctx: Ctx,
+  provider: Provider,
+  o: ProvisionOptions,
+): Promise<{ names: Record<string, string>; derivedBlockName: boolean }> {
+  const names: Record<string, string> = {};
+  let anyFlag = false;
+  let derivedBlockName = typeof o.flags.credentialsBlockName !== "string";
+  for (const n of provider.names) {
+    const flag = o.flags[n.prop];
+    if (typeof flag === "string") {
+      if (!flag.trim()) throw new UsageError(`${n.flag.split(" ")[0]} cannot be empty.`);
+      names[n.key] = flag.trim();
+      anyFlag = true;
+    } else names[n.key] = n.defaultFor(o.poolName);
+  }
+  if (!anyFlag && ctx.interactive && !ctx.global.yes && !o.dryRun && provider.customizePrompt) {
+    if (await ctx.prompts.confirm(provider.customizePrompt, false)) {
+      for (const n of provider.names) names[n.key] = (await ctx.prompts.text(n.prompt, names[n.key])) || (names[n.key] ?? "");
+      derivedBlockName = false;
+    }
+  }
+  const block = names.block;
+  if (block !== undefined && !/^[a-z0-9-]+$/.test(block)) {
+    throw new UsageError(
+      `Block name ${pyRepr(block)} is not valid: block names use only lowercase letters, digits and dashes.`,
+      "Pass a valid --credentials-block-name.",
+    );
+  }
+  return { names, derivedBlockName };
+}

@@ -1,0 +1,104 @@
+/**
+ * Provisioners whose only resource is a credentials block holding the user's token (Modal, Coiled):
+ * the block is reused when it exists; otherwise the token is found (or asked for on a terminal)
+ * before the plan, and stored as the block.
+ */
+import { UsageError } from "../errors.js";
+import { blockRef, withDefaults } from "../prefect/template.js";
+import type { JobTemplate } from "../prefect/types.js";
+import { pyRepr } from "../ui/io.js";
+import type { ProviderInput } from "./registry.js";
+import type { Outputs, Provisioner, StepState } from "./types.js";
+
+export interface TokenSpec {
+  types: string[];
+  /** "Modal" / "Coiled". */
+  service: string;
+  blockType: string;
+  /** Variable holding the block reference. */
+  variable: string;
+  /** Finds the token; null when none is configured. Never prints it. */
+  find(): Promise<{ data: Record<string, string>; source: string } | null>;
+  /** Prompts on a terminal (hidden secret input). */
+  ask(input: ProviderInput): Promise<{ data: Record<string, string>; source: string }>;
+  /** What to tell a user without a terminal. */
+  missingHint: string;
+  /** Extra template changes (Coiled: image → ""). */
+  extraDefaults?(template: JobTemplate): Record<string, unknown>;
+}
+
+export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, derivedBlockName: boolean): Provisioner {
+  const blockName = input.names.block ?? "";
+  let token: { data: Record<string, string>; source: string } | null = null;
+  let existingId: string | null = null;
+
+  return {
+    types: spec.types,
+    async targets() {
+      const existing = await input.prefect.readBlockDocument(spec.blockType, blockName);
+      if (existing) {
+        if (derivedBlockName) await refuseCollision(existing.id);
+        existingId = existing.id;
+        return [];
+      }
+      token = await spec.find();
+      if (!token) {
+        if (!input.interactive) {
+          throw new UsageError(`No ${spec.service} token found.`, spec.missingHint);
+        }
+        token = await spec.ask(input);
+      }
+      return [];
+    },
+    steps() {
+      return [
+        {
+          id: "prefect.credentials-block",
+          resource: `${spec.service} credentials block`,
+          name: blockName,
+          target: "prefect",
+          async check(ctx): Promise<StepState> {
+            const found = await ctx.prefect.readBlockDocument(spec.blockType, blockName);
+            if (found) {
+              ctx.outputs.set("blockDocumentId", found.id);
+              return { action: "exists", id: found.id, detail: "reused" };
+            }
+            return { action: "create", detail: `token from ${token?.source ?? "prompt"}` };
+          },
+          async apply(ctx) {
+            if (!token) throw new Error(`no ${spec.service} token to store`);
+            const type = await ctx.prefect.readBlockType(spec.blockType);
+            const schema = type ? await ctx.prefect.latestBlockSchema(type.id) : null;
+            if (!type || !schema) throw new Error(`block type ${spec.blockType} is not registered`);
+            const doc = await ctx.prefect.createBlockDocument({
+              name: blockName,
+              data: token.data,
+              block_type_id: type.id,
+              block_schema_id: schema.id,
+              is_anonymous: false,
+            });
+            ctx.outputs.set("blockDocumentId", doc.id);
+            return { action: "create", id: doc.id };
+          },
+        },
+      ];
+    },
+    jobTemplate(base: JobTemplate, outputs: Outputs): JobTemplate {
+      const id = outputs.get("blockDocumentId") ?? existingId;
+      if (typeof id !== "string") throw new Error("credentials block not created yet");
+      return withDefaults(base, { [spec.variable]: blockRef(id), ...(spec.extraDefaults?.(base) ?? {}) });
+    },
+  };
+
+  /** A derived block name that another pool already references is a collision, not ours to reuse. */
+  async function refuseCollision(blockId: string): Promise<void> {
+    const pools = await input.prefect.listWorkPools();
+    const other = pools.find((p) => p.name !== input.poolName && JSON.stringify(p.base_job_template ?? {}).includes(blockId));
+    if (other) {
+      throw new UsageError(
+        `Block ${pyRepr(blockName)} already exists and belongs to work pool ${pyRepr(other.name)}.`,
+        "Pass --credentials-block-name to use another block name.",
+      );
+    }
+  }
+}

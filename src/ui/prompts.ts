@@ -1,0 +1,140 @@
+/**
+ * Prompts. Commands only see the Prompter interface; the terminal implementation draws on stderr
+ * and reads keys from stdin in raw mode. Tests inject a scripted Prompter.
+ */
+import { emitKeypressEvents } from "node:readline";
+
+export interface Choice<T> {
+  label: string;
+  hint?: string;
+  value: T;
+}
+
+export interface Prompter {
+  select<T>(message: string, choices: Choice<T>[]): Promise<T>;
+  confirm(message: string, defaultValue: boolean): Promise<boolean>;
+  text(message: string, defaultValue?: string): Promise<string>;
+  /** Hidden input; the answer is never echoed. */
+  secret(message: string): Promise<string>;
+}
+
+/** Raised when the user presses Ctrl-C in a prompt. */
+export class PromptCancelled extends Error {}
+
+interface Key {
+  name?: string;
+  ctrl?: boolean;
+  sequence?: string;
+}
+
+type KeyHandler = (str: string | undefined, key: Key) => "done" | undefined;
+
+export function terminalPrompter(
+  input: NodeJS.ReadStream = process.stdin,
+  out: NodeJS.WriteStream = process.stderr,
+): Prompter {
+  function session(render: () => string, onKey: KeyHandler): Promise<void> {
+    return new Promise((resolve, reject) => {
+      emitKeypressEvents(input);
+      const wasRaw = input.isRaw;
+      input.setRawMode?.(true);
+      input.resume();
+      let lines = 0;
+      const draw = () => {
+        if (lines > 0) out.write(`\u001b[${lines}A\u001b[0J`);
+        else out.write("\u001b[0J");
+        const text = render();
+        out.write(`${text}\n`);
+        lines = text.split("\n").length;
+      };
+      const finish = (err?: Error) => {
+        input.off("keypress", handler);
+        input.setRawMode?.(wasRaw);
+        input.pause();
+        if (err) reject(err);
+        else resolve();
+      };
+      const handler = (str: string | undefined, key: Key) => {
+        if (key?.ctrl && key.name === "c") return finish(new PromptCancelled("cancelled"));
+        if (onKey(str, key ?? {}) === "done") {
+          draw();
+          return finish();
+        }
+        draw();
+      };
+      input.on("keypress", handler);
+      draw();
+    });
+  }
+
+  return {
+    async select<T>(message: string, choices: Choice<T>[]): Promise<T> {
+      let index = 0;
+      let chosen = false;
+      const visible = 10;
+      await session(
+        () => {
+          if (chosen) return `? ${message} ${choices[index]?.label ?? ""}`;
+          const start = Math.max(0, Math.min(index - visible + 1, choices.length - visible));
+          const rows = choices.slice(start, start + visible).map((c, i) => {
+            const mark = start + i === index ? ">" : " ";
+            return `${mark} ${c.label}${c.hint ? `  \u001b[2m${c.hint}\u001b[22m` : ""}`;
+          });
+          return [`? ${message} [Use arrows to move; enter to select]`, ...rows].join("\n");
+        },
+        (_s, key) => {
+          if (key.name === "up") index = (index - 1 + choices.length) % choices.length;
+          else if (key.name === "down") index = (index + 1) % choices.length;
+          else if (key.name === "return" || key.name === "enter") {
+            chosen = true;
+            return "done";
+          }
+          return undefined;
+        },
+      );
+      const picked = choices[index];
+      if (!picked) throw new PromptCancelled("nothing to choose");
+      return picked.value;
+    },
+
+    async confirm(message: string, defaultValue: boolean): Promise<boolean> {
+      let answer: boolean | null = null;
+      await session(
+        () => `? ${message} ${defaultValue ? "[Y/n]" : "[y/N]"}${answer === null ? "" : answer ? " yes" : " no"}`,
+        (s, key) => {
+          if (key.name === "return" || key.name === "enter") answer = defaultValue;
+          else if (s === "y" || s === "Y") answer = true;
+          else if (s === "n" || s === "N") answer = false;
+          return answer === null ? undefined : "done";
+        },
+      );
+      return answer ?? defaultValue;
+    },
+
+    text(message: string, defaultValue?: string): Promise<string> {
+      return readLine(`? ${message}${defaultValue ? ` (${defaultValue})` : ""}: `, false).then((v) => v || (defaultValue ?? ""));
+    },
+
+    secret(message: string): Promise<string> {
+      return readLine(`? ${message}: `, true);
+    },
+  };
+
+  async function readLine(promptText: string, hidden: boolean): Promise<string> {
+    let value = "";
+    let done = false;
+    await session(
+      () => promptText + (hidden ? "*".repeat(done ? Math.min(value.length, 8) : value.length) : value),
+      (s, key) => {
+        if (key.name === "return" || key.name === "enter") {
+          done = true;
+          return "done";
+        }
+        if (key.name === "backspace") value = value.slice(0, -1);
+        else if (s && !key.ctrl && s >= " ") value += s;
+        return undefined;
+      },
+    );
+    return value.trim();
+  }
+}

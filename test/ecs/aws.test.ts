@@ -1,0 +1,116 @@
+/** AWS configuration as the AWS CLI reads it: region chain, endpoint overrides, error codes. */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { endpointFromEnv, resolveAws, toCloudError } from "../../src/clouds/aws.js";
+import { AuthError, CloudError, UsageError } from "../../src/errors.js";
+import { isolateAwsEnv } from "../helpers/moto.js";
+
+let restore: () => void;
+let dir: string;
+let server: Server;
+let url: string;
+const hits: string[] = [];
+let answer: { status: number; code?: string } = { status: 200 };
+
+beforeAll(async () => {
+  restore = isolateAwsEnv();
+  delete process.env.AWS_REGION;
+  dir = mkdtempSync(join(tmpdir(), "wp-aws-"));
+  // A one-call STS fake: enough to see where requests go and how errors map.
+  server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      hits.push(String(req.headers.host));
+      res.writeHead(answer.status, { "content-type": "text/xml" });
+      res.end(
+        answer.code
+          ? `<ErrorResponse><Error><Type>Sender</Type><Code>${answer.code}</Code><Message>nope</Message></Error></ErrorResponse>`
+          : "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:iam::111122223333:user/me</Arn>" +
+              "<UserId>X</UserId><Account>111122223333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
+      );
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  rmSync(dir, { recursive: true, force: true });
+  restore();
+});
+
+describe("region", () => {
+  it("flag, then AWS_REGION, then AWS_DEFAULT_REGION", async () => {
+    const env = { AWS_REGION: "eu-west-1", AWS_DEFAULT_REGION: "eu-west-2" };
+    expect((await resolveAws({ region: "ap-south-1", env })).region).toBe("ap-south-1");
+    expect((await resolveAws({ env })).region).toBe("eu-west-1");
+    expect((await resolveAws({ env: { AWS_DEFAULT_REGION: "eu-west-2" } })).region).toBe("eu-west-2");
+  });
+
+  it("then the profile's region from the shared config (--aws-profile or AWS_PROFILE)", async () => {
+    const config = join(dir, "config");
+    writeFileSync(config, "[default]\nregion = us-west-1\n[profile work]\nregion = ca-central-1\n");
+    process.env.AWS_CONFIG_FILE = config;
+    try {
+      expect((await resolveAws({ env: {} })).region).toBe("us-west-1");
+      const s = await resolveAws({ profile: "work", env: {} });
+      expect(s.region).toBe("ca-central-1");
+      expect(s.profile).toBe("work");
+    } finally {
+      process.env.AWS_CONFIG_FILE = "/nonexistent/aws-config";
+    }
+  });
+
+  it("none: a usage error naming --region and AWS_REGION", async () => {
+    const err = await resolveAws({ env: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(`${(err as UsageError).message} ${(err as UsageError).hint}`).toMatch(/--region.*AWS_REGION/);
+  });
+});
+
+describe("endpoints", () => {
+  it("AWS_ENDPOINT_URL_<SERVICE> beats AWS_ENDPOINT_URL; the ignore switch turns both off", () => {
+    const env = { AWS_ENDPOINT_URL: "http://all", AWS_ENDPOINT_URL_IAM: "http://iam" };
+    expect(endpointFromEnv(env, "iam")).toBe("http://iam");
+    expect(endpointFromEnv(env, "ec2")).toBe("http://all");
+    expect(endpointFromEnv({ ...env, AWS_IGNORE_CONFIGURED_ENDPOINT_URLS: "true" }, "iam")).toBeUndefined();
+  });
+
+  it("the identity call goes to AWS_ENDPOINT_URL_STS from the given env", async () => {
+    hits.length = 0;
+    answer = { status: 200 };
+    const s = await resolveAws({
+      region: "us-east-1",
+      env: { AWS_ENDPOINT_URL: "http://127.0.0.1:9", AWS_ENDPOINT_URL_STS: url },
+    });
+    expect(await s.identity()).toEqual({ accountId: "111122223333", arn: "arn:aws:iam::111122223333:user/me" });
+    expect(hits).toHaveLength(1);
+  });
+});
+
+describe("errors", () => {
+  it("bad credentials are an AuthError (exit 4)", async () => {
+    answer = { status: 403, code: "InvalidClientTokenId" };
+    const s = await resolveAws({ region: "us-east-1", env: {}, endpoint: url });
+    const err = await s.identity().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect((err as AuthError).exitCode).toBe(4);
+  });
+
+  it("other failures keep the AWS code", async () => {
+    answer = { status: 403, code: "AccessDenied" };
+    const s = await resolveAws({ region: "us-east-1", env: {}, endpoint: url });
+    const err = await s.identity().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CloudError);
+    expect((err as CloudError).code).toBe("AccessDenied");
+    const net = toCloudError(
+      "ecs:CreateCluster",
+      Object.assign(new Error("connect refused"), { code: "ECONNREFUSED" }),
+    );
+    expect((net as CloudError).code).toBe("ECONNREFUSED");
+  });
+});

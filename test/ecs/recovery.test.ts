@@ -1,0 +1,222 @@
+/** ECS provisioner edge cases against moto: key quota, outdated policy, failures and convergence. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { resolveAws } from "../../src/clouds/aws.js";
+import { UsageError } from "../../src/errors.js";
+import { createEcsProvisioner } from "../../src/provision/ecs/index.js";
+import { PREFECT_ECS_ACTIONS } from "../../src/provision/ecs/policy.js";
+import { FakePrefect } from "../helpers/fake-prefect.js";
+import {
+  isolateAwsEnv,
+  type Moto,
+  type RecordingProxy,
+  requireMoto,
+  runSteps,
+  startMoto,
+  startRecordingProxy,
+} from "../helpers/moto.js";
+
+const SUITE = "test/ecs/recovery.test.ts (ECS key quota, policy update, failure recovery against moto)";
+const hasMoto = requireMoto(SUITE);
+
+describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
+  let moto: Moto;
+  let proxy: RecordingProxy;
+  let restoreEnv: () => void;
+  let dockerDir: string;
+  let prefect: FakePrefect;
+
+  beforeAll(async () => {
+    restoreEnv = isolateAwsEnv();
+    moto = await startMoto();
+    proxy = await startRecordingProxy(moto.url);
+  }, 60_000);
+  afterAll(async () => {
+    await proxy?.close();
+    await moto?.stop();
+    restoreEnv?.();
+  });
+  beforeEach(async () => {
+    await moto.reset();
+    proxy.clear();
+    proxy.failWhen = undefined;
+    prefect = new FakePrefect();
+    prefect.register();
+    dockerDir = mkdtempSync(join(tmpdir(), "wp-docker-"));
+    return () => rmSync(dockerDir, { recursive: true, force: true });
+  });
+
+  const provisioner = () =>
+    createEcsProvisioner({
+      poolName: "my-pool",
+      prefect,
+      endpoint: proxy.url,
+      env: { ...process.env, DOCKER_CONFIG: dockerDir, DOCKER_HOST: `unix://${dockerDir}/no-engine.sock` },
+    });
+  const direct = async () => resolveAws({ env: process.env, endpoint: moto.url });
+
+  it("refuses before creating anything when the user already has two keys and the block is missing", async () => {
+    const iam = await (await direct()).iam();
+    await iam.createUser({ UserName: "prefect-ecs-user" });
+    await iam.createAccessKey("prefect-ecs-user");
+    await iam.createAccessKey("prefect-ecs-user");
+    proxy.clear();
+    const p = provisioner();
+    const err = await p.targets().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).message).toMatch(/already has 2 access keys/);
+    expect((err as UsageError).exitCode).toBe(2);
+    // The plan (check) refuses too, and nothing was mutated either way.
+    await expect(runSteps(p, prefect, { planOnly: true })).rejects.toBeInstanceOf(UsageError);
+    expect(proxy.mutations()).toEqual([]);
+    expect(await iam.listAccessKeys("prefect-ecs-user")).toHaveLength(2);
+  });
+
+  it("an existing block means no key is needed even with two keys", async () => {
+    const iam = await (await direct()).iam();
+    await iam.createUser({ UserName: "prefect-ecs-user" });
+    await iam.createAccessKey("prefect-ecs-user");
+    await iam.createAccessKey("prefect-ecs-user");
+    const type = prefect.blockTypes.get("aws-credentials");
+    const schema = prefect.schemas[0];
+    await prefect.createBlockDocument({
+      name: "my-pool-aws-credentials",
+      data: {},
+      block_type_id: String(type?.id),
+      block_schema_id: String(schema?.id),
+      is_anonymous: false,
+    });
+    const p = provisioner();
+    await p.targets();
+    const run = await runSteps(p, prefect);
+    expect(run.states.get("prefect.aws-credentials")?.action).toBe("exists");
+    expect(proxy.requests.some((r) => r.action === "CreateAccessKey")).toBe(false);
+  });
+
+  it("an outdated policy shows update and gets a new default version, within the 5-version limit", async () => {
+    const iam = await (await direct()).iam();
+    const old = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "PrefectEcsPolicy", Effect: "Allow", Action: PREFECT_ECS_ACTIONS.slice(0, 5), Resource: "*" },
+        { Sid: "Mine", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::bucket/*" },
+      ],
+    });
+    const policy = await iam.createPolicy({ PolicyName: "prefect-ecs-policy", PolicyDocument: old });
+    const arn = String(policy.Arn);
+    // Four more non-default versions: the policy is at IAM's limit of 5.
+    const { IAMClient, CreatePolicyVersionCommand } = await import("@aws-sdk/client-iam");
+    const raw = new IAMClient({ region: "us-east-1", endpoint: moto.url });
+    for (let i = 0; i < 4; i++) {
+      await raw.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: old, SetAsDefault: false }));
+    }
+    const p = provisioner();
+    const plan = await runSteps(p, prefect, { planOnly: true });
+    const state = plan.states.get("aws.iam-policy");
+    expect(state?.action).toBe("update");
+    expect(state?.detail).toContain("ecs:RunTask");
+    expect(state?.detail).toContain("iam:PassRole on arn:aws:iam::123456789012:role/PrefectEcsTaskExecutionRole");
+
+    await runSteps(p, prefect);
+    const versions = await iam.listPolicyVersions(arn);
+    expect(versions).toHaveLength(5);
+    expect(versions.map((v) => v.VersionId)).not.toContain("v2"); // the oldest non-default went first
+    const current = versions.find((v) => v.IsDefaultVersion);
+    expect(current?.VersionId).toBe("v6");
+    const doc = JSON.parse(await iam.getPolicyDocument(arn, String(current?.VersionId)));
+    expect(doc.Statement.map((s: { Sid: string }) => s.Sid)).toEqual([
+      "Mine",
+      "PrefectEcsPolicy",
+      "AllowPassRoleForEcs",
+    ]);
+    expect(await iam.listAttachedUserPolicies("prefect-ecs-user")).toEqual([arn]);
+
+    const again = await runSteps(provisioner(), prefect, { planOnly: true });
+    expect(again.states.get("aws.iam-policy")?.action).toBe("exists");
+  });
+
+  it("deletes the new access key when the block cannot be written", async () => {
+    prefect.failNextBlockWrite = new Error("Prefect said no");
+    const p = provisioner();
+    await expect(runSteps(p, prefect)).rejects.toThrow("Prefect said no");
+    const iam = await (await direct()).iam();
+    expect(await iam.listAccessKeys("prefect-ecs-user")).toHaveLength(0);
+    expect(prefect.documents).toHaveLength(0);
+    const run = await runSteps(provisioner(), prefect);
+    expect(run.results.get("prefect.aws-credentials")?.action).toBe("create");
+    expect(await iam.listAccessKeys("prefect-ecs-user")).toHaveLength(1);
+  });
+
+  it("a failure at any mutating request, then a re-run, converges to exactly one of everything", async () => {
+    const { EC2Client, DeleteVpcCommand, DescribeSubnetsCommand, DeleteSubnetCommand } = await import(
+      "@aws-sdk/client-ec2"
+    );
+    const emptyAccount = async () => {
+      const raw = new EC2Client({ region: "us-east-1", endpoint: moto.url });
+      const ec2 = await (await direct()).ec2();
+      for (const v of await ec2.describeVpcs()) {
+        const subnets = await raw.send(
+          new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [v.VpcId!] }] }),
+        );
+        for (const s of subnets.Subnets ?? []) await raw.send(new DeleteSubnetCommand({ SubnetId: s.SubnetId! }));
+        await raw.send(new DeleteVpcCommand({ VpcId: v.VpcId! }));
+      }
+    };
+    // Count the mutations of a clean run first.
+    await emptyAccount();
+    proxy.clear();
+    await runSteps(provisioner(), prefect);
+    const total = proxy.mutations().length;
+    expect(total).toBeGreaterThan(15);
+
+    for (let k = 0; k < total; k++) {
+      await moto.reset();
+      await emptyAccount();
+      prefect = new FakePrefect();
+      prefect.register();
+      let seen = 0;
+      proxy.clear();
+      proxy.failWhen = (r) => r.mutating && seen++ === k;
+      const failed = await runSteps(provisioner(), prefect).then(
+        () => "completed",
+        (e: unknown) => String(e),
+      );
+      expect(failed, `failure at mutation ${k}`).toMatch(/InjectedFailure/);
+      proxy.failWhen = undefined;
+      await runSteps(provisioner(), prefect);
+      const again = await runSteps(provisioner(), prefect, { planOnly: true });
+      const pending = [...again.states.entries()].filter(([, s]) => s.action !== "exists");
+      expect(pending, `after failing mutation ${k}`).toEqual([]);
+      await expectOneOfEverything(k);
+    }
+  }, 240_000);
+
+  async function expectOneOfEverything(k: number) {
+    const session = await direct();
+    const [iam, ec2, ecs, ecr] = await Promise.all([session.iam(), session.ec2(), session.ecs(), session.ecr()]);
+    const label = `after failing mutation ${k}`;
+    expect(
+      (await iam.listLocalPolicies()).filter((p) => p.PolicyName === "prefect-ecs-policy"),
+      label,
+    ).toHaveLength(1);
+    expect(await iam.listAccessKeys("prefect-ecs-user"), label).toHaveLength(1);
+    expect(prefect.documents, label).toHaveLength(1);
+    expect(await ecs.describeClusters(["prefect-ecs-cluster"]), label).toHaveLength(1);
+    expect(await ecr.describeRepository("prefect-flows"), label).not.toBeNull();
+    const vpcs = await ec2.describeVpcs();
+    expect(vpcs, label).toHaveLength(1);
+    const inVpc = [{ Name: "vpc-id", Values: [String(vpcs[0]?.VpcId)] }];
+    expect(await ec2.describeSubnets(inVpc), label).toHaveLength(3);
+    expect(await ec2.describeInternetGateways([]), label).toHaveLength(1);
+    expect(await ec2.describeRouteTables(inVpc), label).toHaveLength(2);
+    const groups = await ec2.describeSecurityGroups(inVpc);
+    expect(
+      groups.filter((g) => g.GroupName === "prefect-ecs-security-group"),
+      label,
+    ).toHaveLength(1);
+    expect(await iam.listAttachedRolePolicies("PrefectEcsTaskExecutionRole"), label).toHaveLength(1);
+    expect(await iam.listAttachedUserPolicies("prefect-ecs-user"), label).toHaveLength(1);
+  }
+});
