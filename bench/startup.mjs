@@ -24,7 +24,11 @@ const { createEmbeddedApi } = await import(join(root, "dist/prefect/embedded/api
 const api = createEmbeddedApi({ home: env.WP_HOME });
 const template = JSON.parse(run([wp, "get-default-base-job-template", "--type", "process"]).stdout);
 for (let i = 0; i < 200; i++) {
-  const res = await api.handle({ method: "POST", path: "/work_pools/", body: { name: `pool-${i}`, type: "process", base_job_template: template, is_paused: false } });
+  const res = await api.handle({
+    method: "POST",
+    path: "/work_pools/",
+    body: { name: `pool-${i}`, type: "process", base_job_template: template, is_paused: false },
+  });
   if (res.status !== 201) throw new Error(`seeding failed: ${res.status}`);
 }
 api.close();
@@ -38,10 +42,15 @@ function measure(name, args) {
     times.push(performance.now() - t0);
   }
   const rssFile = join(home, `${name.replace(/\W+/g, "_")}.rss`);
-  for (let i = 0; i < 3; i++) run(["--import", join(root, "bench/rss-hook.mjs"), ...args], { WP_BENCH_RSS_FILE: rssFile });
+  for (let i = 0; i < 3; i++)
+    run(["--import", join(root, "bench/rss-hook.mjs"), ...args], { WP_BENCH_RSS_FILE: rssFile });
   const rss = readFileSync(rssFile, "utf8").trim().split("\n").map(Number);
   times.sort((a, b) => a - b);
-  return { name, medianMs: Math.round(times[Math.floor(times.length / 2)] * 10) / 10, peakRssMB: Math.round(Math.max(...rss) / 102.4) / 10 };
+  return {
+    name,
+    medianMs: Math.round(times[Math.floor(times.length / 2)] * 10) / 10,
+    peakRssMB: Math.round(Math.max(...rss) / 102.4) / 10,
+  };
 }
 
 const results = [

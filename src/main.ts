@@ -84,7 +84,11 @@ function configure(cmd: Command, io: IO): void {
   });
 }
 
-function addCommand(parent: Command, spec: CommandSpec, run: (spec: CommandSpec) => (...a: unknown[]) => Promise<void>) {
+function addCommand(
+  parent: Command,
+  spec: CommandSpec,
+  run: (spec: CommandSpec) => (...a: unknown[]) => Promise<void>,
+) {
   const cmd = parent.command(spec.name).description(spec.summary);
   for (const alias of spec.aliases ?? []) cmd.alias(alias);
   for (const a of spec.args ?? []) cmd.argument(a);
@@ -98,14 +102,16 @@ function addCommand(parent: Command, spec: CommandSpec, run: (spec: CommandSpec)
     cmd.option("--json", "same as -o json");
   }
   if (spec.longHelpOnly) cmd.helpOption("--help", "display help for command");
-  if (spec.examples?.length) cmd.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
+  if (spec.examples?.length)
+    cmd.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
   cmd.action(run(spec));
 }
 
 function report(err: unknown, io: IO, env: Env, debug: boolean): number {
   const red = palette(colorEnabled(io.stderr, env)).red;
   if (err instanceof CommanderError) {
-    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")
+      return 0;
     // Commander has already printed "error: …"; point at the help.
     io.stderr.write("Run 'wp --help' or 'wp <command> --help' for usage.\n");
     return 2;

@@ -15,7 +15,8 @@ export function checkPoolName(raw: string | undefined): string {
     throw new UsageError("Work pool name cannot be empty.", "Pass a name, e.g. `wp create my-pool --type process`.");
   }
   const bad = /[/%&<>]/.exec(name);
-  if (bad) throw new UsageError(`Work pool name ${pyRepr(name)} contains '${bad[0]}'.`, "Names cannot contain / % & < or >.");
+  if (bad)
+    throw new UsageError(`Work pool name ${pyRepr(name)} contains '${bad[0]}'.`, "Names cannot contain / % & < or >.");
   return name;
 }
 

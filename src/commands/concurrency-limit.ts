@@ -16,7 +16,12 @@ export const setConcurrencyLimit = defineCommand({
     const api = await ctx.prefect();
     await requirePool(api, poolName);
     await api.updateWorkPool(poolName, { concurrency_limit: n });
-    done(ctx, json, `Set concurrency limit for work pool ${pyRepr(poolName)} to ${n}`, json ? await api.readWorkPool(poolName) : null);
+    done(
+      ctx,
+      json,
+      `Set concurrency limit for work pool ${pyRepr(poolName)} to ${n}`,
+      json ? await api.readWorkPool(poolName) : null,
+    );
   },
 });
 
@@ -32,6 +37,11 @@ export const clearConcurrencyLimit = defineCommand({
     const api = await ctx.prefect();
     await requirePool(api, poolName);
     await api.updateWorkPool(poolName, { concurrency_limit: null });
-    done(ctx, json, `Cleared concurrency limit for work pool ${pyRepr(poolName)}`, json ? await api.readWorkPool(poolName) : null);
+    done(
+      ctx,
+      json,
+      `Cleared concurrency limit for work pool ${pyRepr(poolName)}`,
+      json ? await api.readWorkPool(poolName) : null,
+    );
   },
 });

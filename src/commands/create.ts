@@ -5,7 +5,13 @@ import type { PrefectApi } from "../prefect/api.js";
 import { availableTypes } from "../prefect/pool-types.js";
 import { KEY_ALIASES, updateProfile } from "../prefect/settings.js";
 import type { JobTemplate, WorkerType, WorkPool } from "../prefect/types.js";
-import { defaultTemplateFor, isManagedType, isPushType, pullTypeFor, workerStartCommand } from "../prefect/worker-types.js";
+import {
+  defaultTemplateFor,
+  isManagedType,
+  isPushType,
+  pullTypeFor,
+  workerStartCommand,
+} from "../prefect/worker-types.js";
 import { providerFor, providerOptions } from "../provision/registry.js";
 import { pyRepr } from "../ui/io.js";
 import { checkNotReserved, checkPoolName, poolDetails, readTemplateFile } from "./common.js";
@@ -66,11 +72,16 @@ export default defineCommand({
     }
     if (provisionInfra) requireProvisionable(type);
     if (isPushType(type) && api.kind !== "cloud") warnPushOffCloud(ctx, api, poolName, type);
-    const template: JobTemplate = fileTemplate ?? (existing && !provisionInfra ? null : defaultTemplateFor(types, type)) ?? {};
+    const template: JobTemplate =
+      fileTemplate ?? (existing && !provisionInfra ? null : defaultTemplateFor(types, type)) ?? {};
 
     if (provisionInfra) {
       const { provision, failureOf } = await import("../provision/run.js");
-      const base = fileTemplate ?? (existing?.base_job_template && Object.keys(existing.base_job_template).length > 0 ? existing.base_job_template : template);
+      const base =
+        fileTemplate ??
+        (existing?.base_job_template && Object.keys(existing.base_job_template).length > 0
+          ? existing.base_job_template
+          : template);
       const report = await provision(ctx, api, {
         poolName,
         type,
@@ -88,7 +99,12 @@ export default defineCommand({
       if (failure) throw failure;
       if (report.dryRun) return;
       const poolStep = report.results.find((r) => r.id === "prefect.work-pool");
-      const verb = poolStep?.status === "exists" ? "Work pool is up to date:" : existing ? "Updated work pool" : "Created work pool";
+      const verb =
+        poolStep?.status === "exists"
+          ? "Work pool is up to date:"
+          : existing
+            ? "Updated work pool"
+            : "Created work pool";
       await afterWrite(ctx, api, report.pool, opts, json, verb, true);
       return;
     }
@@ -102,7 +118,12 @@ export default defineCommand({
       if (Object.keys(body).length > 0) await api.updateWorkPool(poolName, body);
       pool = await api.readWorkPool(poolName);
     } else {
-      pool = await api.createWorkPool({ name: poolName, type, base_job_template: template, is_paused: opts.paused === true });
+      pool = await api.createWorkPool({
+        name: poolName,
+        type,
+        base_job_template: template,
+        is_paused: opts.paused === true,
+      });
     }
     await afterWrite(ctx, api, pool, opts, json, existing ? "Updated work pool" : "Created work pool", false);
   },
@@ -121,11 +142,18 @@ function requireProvisionable(type: string): void {
 async function pickType(ctx: Ctx, types: WorkerType[], provisionable: boolean): Promise<string> {
   const choices = types.filter((t) => !provisionable || providerFor(t.type));
   if (!ctx.interactive) {
-    throw new UsageError("Missing --type: without a terminal the work pool type must be given.", "Pass --type, e.g. --type process.");
+    throw new UsageError(
+      "Missing --type: without a terminal the work pool type must be given.",
+      "Pass --type, e.g. --type process.",
+    );
   }
   return ctx.prompts.select(
     "What type of work pool infrastructure would you like to use?",
-    choices.map((t) => ({ label: t.display_name ?? t.type, hint: (t.description ?? "").split("\n")[0] ?? "", value: t.type })),
+    choices.map((t) => ({
+      label: t.display_name ?? t.type,
+      hint: (t.description ?? "").split("\n")[0] ?? "",
+      value: t.type,
+    })),
   );
 }
 
@@ -162,7 +190,12 @@ async function afterWrite(
   const message = `${verb} ${pyRepr(pool.name)}${verb.endsWith(":") ? "" : "!"}`;
   const lines = [c.green(message), ""];
   if (!pool.is_paused && !isPushType(pool.type) && !isManagedType(pool.type)) {
-    lines.push("To start a worker for this work pool, run:", "", `    ${c.blue(workerStartCommand(pool.name, pool.type))}`, "");
+    lines.push(
+      "To start a worker for this work pool, run:",
+      "",
+      `    ${c.blue(workerStartCommand(pool.name, pool.type))}`,
+      "",
+    );
   }
   if (profileNote) {
     lines.push(c.green(profileNote), "");

@@ -18,9 +18,15 @@ export default defineCommand({
     const pool = await requirePool(api, poolName);
     if (!ctx.global.yes) {
       if (!ctx.interactive) {
-        throw new UsageError(`Refusing to delete work pool ${pyRepr(poolName)} without confirmation.`, "Pass --yes to delete.");
+        throw new UsageError(
+          `Refusing to delete work pool ${pyRepr(poolName)} without confirmation.`,
+          "Pass --yes to delete.",
+        );
       }
-      const ok = await ctx.prompts.confirm(`Are you sure you want to delete work pool with name ${pyRepr(poolName)}?`, false);
+      const ok = await ctx.prompts.confirm(
+        `Are you sure you want to delete work pool with name ${pyRepr(poolName)}?`,
+        false,
+      );
       if (!ok) throw new AbortError("Deletion aborted.");
     }
     await api.deleteWorkPool(poolName);

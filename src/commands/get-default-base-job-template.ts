@@ -13,7 +13,10 @@ export default defineCommand({
     { flags: "-t, --type <type>", description: "work pool type, e.g. process, ecs, ecs:push" },
     { flags: "-f, --file <path>", description: "write the template to this file instead of stdout" },
   ],
-  examples: ["wp get-default-base-job-template --type ecs", "wp get-default-base-job-template -t ecs:push -f template.json"],
+  examples: [
+    "wp get-default-base-job-template --type ecs",
+    "wp get-default-base-job-template -t ecs:push -f template.json",
+  ],
   async run(ctx, _args, opts) {
     const type = typeof opts.type === "string" ? opts.type : undefined;
     if (!type) throw new UsageError("Missing --type.", "Pass a work pool type, e.g. --type process.");

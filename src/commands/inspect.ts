@@ -21,7 +21,12 @@ export default defineCommand({
       ["Status", statusLabel(pool)],
       ["Paused", String(pool.is_paused ?? false)],
       ["Description", pool.description ?? "(none)"],
-      ["Concurrency limit", pool.concurrency_limit === null || pool.concurrency_limit === undefined ? "none" : String(pool.concurrency_limit)],
+      [
+        "Concurrency limit",
+        pool.concurrency_limit === null || pool.concurrency_limit === undefined
+          ? "none"
+          : String(pool.concurrency_limit),
+      ],
       ["Default queue", pool.default_queue_id ?? "(none)"],
       ["Created", pool.created ?? ""],
       ["Updated", pool.updated ?? ""],

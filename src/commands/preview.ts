@@ -36,7 +36,12 @@ export default defineCommand({
         return [start + (late ? c.red(" (**)") : ""), r.id, r.name ?? "", r.deployment_id ?? ""];
       })
       .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-    const columns = [{ header: "Scheduled Start Time" }, { header: "Run ID" }, { header: "Name" }, { header: "Deployment ID" }];
+    const columns = [
+      { header: "Scheduled Start Time" },
+      { header: "Run ID" },
+      { header: "Name" },
+      { header: "Deployment ID" },
+    ];
     ctx.io.stdout.write(renderTable(columns, rows, "Preview"));
     ctx.print(c.red("(**) denotes a late run"));
   },

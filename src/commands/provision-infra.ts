@@ -52,7 +52,9 @@ export default defineCommand({
     const failure = failureOf(report);
     if (failure) throw failure;
     if (!json && !report.dryRun && report.pool) {
-      ctx.print(`${ctx.color.out.green(`Provisioned infrastructure for work pool ${pyRepr(poolName)}.`)}\n\n${poolDetails(report.pool, api.uiUrl)}`);
+      ctx.print(
+        `${ctx.color.out.green(`Provisioned infrastructure for work pool ${pyRepr(poolName)}.`)}\n\n${poolDetails(report.pool, api.uiUrl)}`,
+      );
     }
   },
 });

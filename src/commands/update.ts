@@ -13,7 +13,7 @@ export default defineCommand({
   options: [
     { flags: "--base-job-template <file>", description: "JSON file with the new base job template" },
     { flags: "--concurrency-limit <n>", description: "concurrency limit (0 or more; 0 pauses delivery)" },
-    { flags: "--description <text>", description: "description (\"\" clears it)" },
+    { flags: "--description <text>", description: 'description ("" clears it)' },
   ],
   examples: ["wp update my-pool --concurrency-limit 5", "wp update my-pool --base-job-template template.json"],
   async run(ctx, [name], opts) {
@@ -21,8 +21,10 @@ export default defineCommand({
     const poolName = checkPoolName(name);
     // Only the fields given are sent; 0 and "" are real values (Prefect drops them).
     const body: WorkPoolUpdate = {};
-    if (opts.baseJobTemplate !== undefined) body.base_job_template = readTemplateFile(ctx, String(opts.baseJobTemplate));
-    if (opts.concurrencyLimit !== undefined) body.concurrency_limit = parseLimit(opts.concurrencyLimit, "--concurrency-limit");
+    if (opts.baseJobTemplate !== undefined)
+      body.base_job_template = readTemplateFile(ctx, String(opts.baseJobTemplate));
+    if (opts.concurrencyLimit !== undefined)
+      body.concurrency_limit = parseLimit(opts.concurrencyLimit, "--concurrency-limit");
     if (opts.description !== undefined) body.description = String(opts.description) || null;
     if (Object.keys(body).length === 0) {
       throw new UsageError("Nothing to update.", "Pass --base-job-template, --concurrency-limit or --description.");

@@ -8,17 +8,10 @@ import { ApiError, AuthError } from "../errors.js";
 import type { PrefectApi } from "./api.js";
 import type { Settings } from "./settings.js";
 import { type ApiRequest, seg, type Transport } from "./transport.js";
-import type {
-  BlockDocument,
-  BlockSchema,
-  BlockType,
-  FlowRun,
-  ServerKind,
-  WorkerMetadata,
-  WorkPool,
-} from "./types.js";
+import type { BlockDocument, BlockSchema, BlockType, FlowRun, ServerKind, WorkerMetadata, WorkPool } from "./types.js";
 
 export const WP_VERSION = "0.1.0";
+const PAGE = 200;
 
 export interface ConnectOptions {
   env: Record<string, string | undefined>;
@@ -37,7 +30,9 @@ export async function connect(settings: Settings, opts: ConnectOptions): Promise
       ...(opts.debug ? { debug: opts.debug } : {}),
     });
     const kind: ServerKind = cloud ? "cloud" : "server";
-    const label = cloud ? `Prefect Cloud workspace ${cloudWorkspace(settings.apiUrl)}` : `Prefect server ${settings.apiUrl}`;
+    const label = cloud
+      ? `Prefect Cloud workspace ${cloudWorkspace(settings.apiUrl)}`
+      : `Prefect server ${settings.apiUrl}`;
     return Object.assign(new Client(transport, kind, label, settings.apiUrl, uiUrl(settings)), { close() {} });
   }
   const home = opts.env.WP_HOME || join(homedir(), ".wp");
@@ -115,8 +110,18 @@ class Client implements PrefectApi {
   readWorkPool(name: string) {
     return this.call<WorkPool | null>({ method: "GET", path: `/work_pools/${seg(name)}` }, true);
   }
+  /** Every pool, a page of 200 (Prefect's default limit) at a time. */
   async listWorkPools() {
-    return this.call<WorkPool[]>({ method: "POST", path: "/work_pools/filter", body: { limit: null, offset: 0, work_pools: null } });
+    const pools: WorkPool[] = [];
+    for (;;) {
+      const page = await this.call<WorkPool[]>({
+        method: "POST",
+        path: "/work_pools/filter",
+        body: { limit: PAGE, offset: pools.length, work_pools: null },
+      });
+      pools.push(...page);
+      if (page.length < PAGE) return pools;
+    }
   }
   createWorkPool(body: Parameters<PrefectApi["createWorkPool"]>[0]) {
     return this.call<WorkPool>({ method: "POST", path: "/work_pools/", body });
@@ -174,7 +179,8 @@ class Client implements PrefectApi {
     await this.call({ method: "DELETE", path: `/block_documents/${seg(id)}` });
   }
   async workerMetadata(): Promise<WorkerMetadata | null> {
-    const path = this.kind === "cloud" ? "/collections/work_pool_types" : "/collections/views/aggregate-worker-metadata";
+    const path =
+      this.kind === "cloud" ? "/collections/work_pool_types" : "/collections/views/aggregate-worker-metadata";
     try {
       return await this.call<WorkerMetadata | null>({ method: "GET", path }, true);
     } catch (err) {

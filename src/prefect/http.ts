@@ -123,7 +123,10 @@ export function retryDelay(retryAfter: string | null, attempt: number): number {
 function unreachable(base: string, err: unknown): WpError {
   const e = err as { name?: string; cause?: { code?: string; message?: string }; message?: string };
   if (e.name === "TimeoutError") {
-    return new WpError(`The Prefect API at ${base} did not answer in time.`, "Raise PREFECT_API_REQUEST_TIMEOUT or check the server.");
+    return new WpError(
+      `The Prefect API at ${base} did not answer in time.`,
+      "Raise PREFECT_API_REQUEST_TIMEOUT or check the server.",
+    );
   }
   const why = e.cause?.code ?? e.cause?.message ?? e.message ?? "connection failed";
   return new WpError(

@@ -13,7 +13,10 @@ export type Env = Record<string, string | undefined>;
 const BUILTIN_PROFILES: Record<string, Record<string, string>> = {
   ephemeral: { PREFECT_SERVER_EPHEMERAL_ENABLED: "true" },
   local: { PREFECT_API_URL: "http://127.0.0.1:4200/api" },
-  test: { PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: "true", PREFECT_API_DATABASE_CONNECTION_URL: "sqlite+aiosqlite:///:memory:" },
+  test: {
+    PREFECT_SERVER_ALLOW_EPHEMERAL_MODE: "true",
+    PREFECT_API_DATABASE_CONNECTION_URL: "sqlite+aiosqlite:///:memory:",
+  },
   cloud: { PREFECT_API_URL: "https://api.prefect.cloud/api" },
 };
 
@@ -67,12 +70,16 @@ export async function readProfiles(path: string): Promise<ProfilesFile> {
   try {
     doc = parse(readFileSync(path, "utf8")) as Record<string, unknown>;
   } catch (err) {
-    throw new UsageError(`Cannot read the Prefect profiles file ${path}: ${(err as Error).message.split("\n")[0]}.`, "Fix or remove the file.");
+    throw new UsageError(
+      `Cannot read the Prefect profiles file ${path}: ${(err as Error).message.split("\n")[0]}.`,
+      "Fix or remove the file.",
+    );
   }
   if (typeof doc.active === "string") merged.active = doc.active;
   const profiles = (doc.profiles ?? {}) as Record<string, Record<string, unknown>>;
   for (const [name, values] of Object.entries(profiles)) {
-    const target = (merged.profiles[name] ??= {});
+    const target = merged.profiles[name] ?? {};
+    merged.profiles[name] = target;
     for (const [k, v] of Object.entries(values ?? {})) target[k] = String(v);
   }
   return merged;
@@ -147,18 +154,15 @@ export function readAlias(settings: Settings, aliases: readonly string[]): strin
  * every other profile and key kept, the canonical key written and its legacy aliases removed,
  * file mode 0600. The write is atomic (temp file + rename).
  */
-export async function updateProfile(
-  settings: Settings,
-  aliases: readonly string[],
-  value: string,
-): Promise<void> {
+export async function updateProfile(settings: Settings, aliases: readonly string[], value: string): Promise<void> {
   const { parse, stringify } = await import("smol-toml");
   const path = settings.profilesPath;
   const doc: { active?: string; profiles?: Record<string, Record<string, unknown>> } = existsSync(path)
     ? (parse(readFileSync(path, "utf8")) as typeof doc)
     : {};
   doc.profiles ??= {};
-  const current = (doc.profiles[settings.profile] ??= { ...(BUILTIN_PROFILES[settings.profile] ?? {}) });
+  const current = doc.profiles[settings.profile] ?? { ...(BUILTIN_PROFILES[settings.profile] ?? {}) };
+  doc.profiles[settings.profile] = current;
   for (const alias of aliases) delete current[alias];
   const [canonical] = aliases;
   if (canonical) current[canonical] = value;

@@ -1,9 +1,9 @@
 /** The Prefect-side steps every provisioning run shares: the credentials block type, and the work pool. */
 import { isDeepStrictEqual } from "node:util";
+import { UsageError } from "../errors.js";
 import { registerBlockType } from "../prefect/block-catalog.js";
 import type { JobTemplate, WorkPool } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
-import { UsageError } from "../errors.js";
 import type { Outputs, Step, StepState } from "./types.js";
 
 /** Ensures the block type (and its schema) exists, registering it from wp's bundled catalog. */

@@ -76,7 +76,12 @@ const ecs: Provider = {
       "Enter a name for the ECS security group (controls task network traffic)",
       "prefect-ecs-security-group",
     ),
-    name("repository", "--repository-name", "Enter a name for the ECR repository (stores Docker images for ECS tasks)", "prefect-flows"),
+    name(
+      "repository",
+      "--repository-name",
+      "Enter a name for the ECR repository (stores Docker images for ECS tasks)",
+      "prefect-flows",
+    ),
     blockNameOption(
       "aws-credentials",
       "Enter a name for the Prefect AWS credentials block (stores AWS credentials in Prefect for managing ECS tasks)",
@@ -89,9 +94,7 @@ const ecs: Provider = {
 };
 
 function name(key: string, flag: string, prompt: string, fixed: string): NameOption {
-  const prop = flag
-    .replace(/^--/, "")
-    .replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+  const prop = flag.replace(/^--/, "").replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
   return { key, flag: `${flag} <name>`, prop, prompt, defaultFor: () => fixed };
 }
 
@@ -120,7 +123,12 @@ const modal: Provider = {
   title: "Modal",
   types: ["modal:push"],
   blockType: "modal-credentials",
-  options: [{ flags: "--modal-profile <name>", description: "Modal profile in ~/.modal.toml (default: MODAL_PROFILE, then the active one)" }],
+  options: [
+    {
+      flags: "--modal-profile <name>",
+      description: "Modal profile in ~/.modal.toml (default: MODAL_PROFILE, then the active one)",
+    },
+  ],
   names: [blockNameOption("modal-credentials", "Enter a name for the Modal credentials block")],
   async load(input) {
     const { createModalProvisioner } = await import("./modal/index.js");

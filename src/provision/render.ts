@@ -39,14 +39,16 @@ const VERB: Record<StepOutcome["status"], string> = {
 
 export function renderProgress(o: StepOutcome, index: number, total: number, p: Palette): string {
   const icon = o.status === "failed" ? p.red("✗") : o.status === "skipped" ? p.dim("-") : p.green("✓");
-  const tail = o.status === "failed" ? ` — ${o.error ?? "error"}` : o.status === "skipped" ? " (an earlier step failed)" : "";
+  const tail =
+    o.status === "failed" ? ` — ${o.error ?? "error"}` : o.status === "skipped" ? " (an earlier step failed)" : "";
   return `[${index + 1}/${total}] ${icon} ${VERB[o.status]} ${o.resource} ${o.name}${tail}`;
 }
 
 export function renderSummary(outcomes: StepOutcome[], p: Palette): string {
   const width = Math.max(...outcomes.map((o) => o.resource.length));
   const lines = outcomes.map((o) => {
-    const status = o.status === "failed" ? p.red(o.status) : o.status === "exists" ? p.dim("exists") : p.green(o.status);
+    const status =
+      o.status === "failed" ? p.red(o.status) : o.status === "exists" ? p.dim("exists") : p.green(o.status);
     return `  ${o.resource.padEnd(width)}  ${o.name}  ${status}${o.resourceId ? `  ${o.resourceId}` : ""}`;
   });
   return ["Resources:", ...lines].join("\n");

@@ -129,7 +129,8 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   for (const phase of phases) {
     const offset = index;
     const outcomes = await applySteps(phase, states, stepCtx, concurrency, (out, i) => {
-      if (!o.json && (changes > 0 || out.status === "failed")) ctx.info(renderProgress(out, offset + i, steps.length, err));
+      if (!o.json && (changes > 0 || out.status === "failed"))
+        ctx.info(renderProgress(out, offset + i, steps.length, err));
     });
     report.results.push(...outcomes);
     index += phase.length;
@@ -183,7 +184,8 @@ async function resolveNames(
   }
   if (!anyFlag && ctx.interactive && !ctx.global.yes && !o.dryRun && provider.customizePrompt) {
     if (await ctx.prompts.confirm(provider.customizePrompt, false)) {
-      for (const n of provider.names) names[n.key] = (await ctx.prompts.text(n.prompt, names[n.key])) || (names[n.key] ?? "");
+      for (const n of provider.names)
+        names[n.key] = (await ctx.prompts.text(n.prompt, names[n.key])) || (names[n.key] ?? "");
       derivedBlockName = false;
     }
   }

@@ -93,7 +93,9 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
   /** A derived block name that another pool already references is a collision, not ours to reuse. */
   async function refuseCollision(blockId: string): Promise<void> {
     const pools = await input.prefect.listWorkPools();
-    const other = pools.find((p) => p.name !== input.poolName && JSON.stringify(p.base_job_template ?? {}).includes(blockId));
+    const other = pools.find(
+      (p) => p.name !== input.poolName && JSON.stringify(p.base_job_template ?? {}).includes(blockId),
+    );
     if (other) {
       throw new UsageError(
         `Block ${pyRepr(blockName)} already exists and belongs to work pool ${pyRepr(other.name)}.`,

@@ -112,7 +112,9 @@ export function terminalPrompter(
     },
 
     text(message: string, defaultValue?: string): Promise<string> {
-      return readLine(`? ${message}${defaultValue ? ` (${defaultValue})` : ""}: `, false).then((v) => v || (defaultValue ?? ""));
+      return readLine(`? ${message}${defaultValue ? ` (${defaultValue})` : ""}: `, false).then(
+        (v) => v || (defaultValue ?? ""),
+      );
     },
 
     secret(message: string): Promise<string> {

@@ -13,7 +13,11 @@ export function renderTable(columns: Column[], rows: string[][], title?: string)
     const gap = " ".repeat(Math.max(0, w - stripAnsi(text).length));
     return columns[i]?.align === "right" ? gap + text : text + gap;
   };
-  const line = (cells: string[]) => cells.map((c, i) => pad(c, i)).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => pad(c, i))
+      .join("  ")
+      .trimEnd();
   const out: string[] = [];
   if (title) out.push(title);
   out.push(line(columns.map((c) => c.header)));

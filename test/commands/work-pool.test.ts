@@ -43,7 +43,10 @@ describe("work pool lifecycle on the embedded API", () => {
     expect(updated.concurrency_limit).toBe(0);
 
     expect((await wp(["pause", "demo"])).stdout).toContain("Paused work pool 'demo'");
-    expect(JSON.parse((await wp(["inspect", "demo", "-o", "json"])).stdout)).toMatchObject({ is_paused: true, status: "PAUSED" });
+    expect(JSON.parse((await wp(["inspect", "demo", "-o", "json"])).stdout)).toMatchObject({
+      is_paused: true,
+      status: "PAUSED",
+    });
     const lsPaused = await wp(["ls"]);
     expect(lsPaused.stdout).toContain("demo (**)");
     expect((await wp(["resume", "demo"])).stdout).toContain("Resumed work pool 'demo'");
@@ -53,7 +56,9 @@ describe("work pool lifecycle on the embedded API", () => {
       "Set concurrency limit for work pool 'demo' to 7",
     );
     expect(JSON.parse((await wp(["inspect", "demo", "-o", "json"])).stdout).concurrency_limit).toBe(7);
-    expect((await wp(["clear-concurrency-limit", "demo"])).stdout).toContain("Cleared concurrency limit for work pool 'demo'");
+    expect((await wp(["clear-concurrency-limit", "demo"])).stdout).toContain(
+      "Cleared concurrency limit for work pool 'demo'",
+    );
     expect(JSON.parse((await wp(["inspect", "demo", "-o", "json"])).stdout).concurrency_limit).toBeNull();
 
     const del = await wp(["delete", "demo", "--yes"]);
@@ -98,7 +103,13 @@ describe("work pool lifecycle on the embedded API", () => {
 
   it("create --paused, --base-job-template file, and -o json", async () => {
     const file = join(home.dir, "t.json");
-    writeFileSync(file, JSON.stringify({ job_configuration: { command: "{{ command }}" }, variables: { properties: { command: { type: "string" } } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        job_configuration: { command: "{{ command }}" },
+        variables: { properties: { command: { type: "string" } } },
+      }),
+    );
     const r = await wp(["create", "custom", "-t", "process", "--paused", "--base-job-template", file, "-o", "json"]);
     expect(r.code).toBe(0);
     const pool = JSON.parse(r.stdout);
@@ -136,7 +147,9 @@ describe("work pool lifecycle on the embedded API", () => {
     const f = await wp(["get-default-base-job-template", "-t", "ecs", "-f", file]);
     expect(f.code).toBe(0);
     expect(f.stdout).toBe("");
-    expect(readFileSync(file, "utf8")).toBe(JSON.stringify(meta["prefect-aws"].ecs.default_base_job_configuration, null, 2));
+    expect(readFileSync(file, "utf8")).toBe(
+      JSON.stringify(meta["prefect-aws"].ecs.default_base_job_configuration, null, 2),
+    );
   });
 
   it("preview honours --hours and reports no runs", async () => {

@@ -163,13 +163,16 @@ api.close();
       .body as WorkPool[];
     expect(pools.length).toBe(600);
     // The two writers overlapped in time (else this test would prove nothing).
-    const span = (prefix: string) => {
-      const times = pools.filter((p) => p.name.startsWith(`${prefix}-`)).map((p) => String(p.created));
-      return [times.reduce((a, b) => (a < b ? a : b)), times.reduce((a, b) => (a > b ? a : b))];
+    const span = (prefix: string): [string, string] => {
+      const times = pools
+        .filter((p) => p.name.startsWith(`${prefix}-`))
+        .map((p) => String(p.created))
+        .sort();
+      return [times[0] ?? "", times[times.length - 1] ?? ""];
     };
     const [pStart, pEnd] = span("p");
     const [qStart, qEnd] = span("q");
-    expect(pStart < String(qEnd) && qStart < String(pEnd)).toBe(true);
+    expect(pStart < qEnd && qStart < pEnd).toBe(true);
     const types = (await api.handle({ method: "POST", path: "/block_types/filter", body: {} })).body as BlockType[];
     expect(types.length).toBe(10);
     const schemas = (await api.handle({ method: "POST", path: "/block_schemas/filter", body: {} }))

@@ -11,7 +11,9 @@ export interface Exchange {
   responseBody: unknown;
 }
 
-export async function startRecordingProxy(target: string): Promise<{ url: string; exchanges: Exchange[]; close(): Promise<void> }> {
+export async function startRecordingProxy(
+  target: string,
+): Promise<{ url: string; exchanges: Exchange[]; close(): Promise<void> }> {
   const exchanges: Exchange[] = [];
   const t = new URL(target);
   const server = createServer((req, res) => {

@@ -48,8 +48,18 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<Run
   const tty = opts.tty ?? false;
   const code = await main(argv, {
     io: {
-      stdout: { write: (t) => void (stdout += t), isTTY: tty },
-      stderr: { write: (t) => void (stderr += t), isTTY: tty },
+      stdout: {
+        write: (t) => {
+          stdout += t;
+        },
+        isTTY: tty,
+      },
+      stderr: {
+        write: (t) => {
+          stderr += t;
+        },
+        isTTY: tty,
+      },
       stdinIsTTY: tty,
     },
     env: { PATH: process.env.PATH, ...opts.env },

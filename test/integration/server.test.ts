@@ -79,7 +79,9 @@ describe("every command through PREFECT_API_URL against `wp server`", () => {
   });
 
   it("server-side validation errors come back as one clear line", async () => {
-    const r = await runCli(["create", "prefect-x", "-t", "process"], { env: { ...home.env, PREFECT_API_URL: `${proxy.url}/api` } });
+    const r = await runCli(["create", "prefect-x", "-t", "process"], {
+      env: { ...home.env, PREFECT_API_URL: `${proxy.url}/api` },
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("reserved");
   });

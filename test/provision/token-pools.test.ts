@@ -6,7 +6,8 @@ import { loadSettings } from "../../src/prefect/settings.js";
 import { makeHome, type RunResult, runCli, scriptedPrompter } from "../helpers/run-cli.js";
 
 let home: ReturnType<typeof makeHome>;
-const wp = (argv: string[], opts: Parameters<typeof runCli>[1] = {}) => runCli(argv, { ...opts, env: { ...home.env, ...opts.env } });
+const wp = (argv: string[], opts: Parameters<typeof runCli>[1] = {}) =>
+  runCli(argv, { ...opts, env: { ...home.env, ...opts.env } });
 
 beforeEach(() => {
   home = makeHome();
@@ -22,7 +23,9 @@ async function readBlock(slug: string, name: string) {
   }
 }
 
-async function pools(): Promise<Array<{ name: string; base_job_template: { variables: { properties: Record<string, { default?: unknown }> } } }>> {
+async function pools(): Promise<
+  Array<{ name: string; base_job_template: { variables: { properties: Record<string, { default?: unknown }> } } }>
+> {
   return JSON.parse((await wp(["ls", "-o", "json"])).stdout);
 }
 
@@ -55,7 +58,9 @@ describe("modal:push", () => {
       $ref: { block_document_id: block?.id },
     });
 
-    const again = await wp(["create", "m", "--type", "modal:push", "--provision-infra", "--yes", "-o", "json"], { env });
+    const again = await wp(["create", "m", "--type", "modal:push", "--provision-infra", "--yes", "-o", "json"], {
+      env,
+    });
     expect(again.code).toBe(0);
     const doc = JSON.parse(again.stdout);
     expect(doc.plan.every((s: { action: string }) => s.action === "exists")).toBe(true);
@@ -70,18 +75,33 @@ describe("modal:push", () => {
     const r = await wp(["create", "a", "--type", "modal:push", "--provision-infra", "--yes"], { env });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("Modal profile 'work'");
-    expect((await readBlock("modal-credentials", "a-modal-credentials"))?.data).toEqual({ token_id: "ak-work", token_secret: "as-work" });
-    const b = await wp(["create", "b", "--type", "modal:push", "--provision-infra", "--yes", "--modal-profile", "play"], { env });
+    expect((await readBlock("modal-credentials", "a-modal-credentials"))?.data).toEqual({
+      token_id: "ak-work",
+      token_secret: "as-work",
+    });
+    const b = await wp(
+      ["create", "b", "--type", "modal:push", "--provision-infra", "--yes", "--modal-profile", "play"],
+      { env },
+    );
     expect(b.code).toBe(0);
-    expect((await readBlock("modal-credentials", "b-modal-credentials"))?.data).toEqual({ token_id: "ak-play", token_secret: "as-play" });
+    expect((await readBlock("modal-credentials", "b-modal-credentials"))?.data).toEqual({
+      token_id: "ak-play",
+      token_secret: "as-play",
+    });
     expectNoSecret(b, "as-play");
   });
 
   it("a partial env override pairs the env id with the file secret", async () => {
-    const env = { ...modalToml('[default]\ntoken_id = "ak-file"\ntoken_secret = "as-file"\n'), MODAL_TOKEN_ID: "ak-env" };
+    const env = {
+      ...modalToml('[default]\ntoken_id = "ak-file"\ntoken_secret = "as-file"\n'),
+      MODAL_TOKEN_ID: "ak-env",
+    };
     const r = await wp(["create", "p", "--type", "modal:push", "--provision-infra", "--yes"], { env });
     expect(r.code).toBe(0);
-    expect((await readBlock("modal-credentials", "p-modal-credentials"))?.data).toEqual({ token_id: "ak-env", token_secret: "as-file" });
+    expect((await readBlock("modal-credentials", "p-modal-credentials"))?.data).toEqual({
+      token_id: "ak-env",
+      token_secret: "as-file",
+    });
   });
 
   it("malformed TOML: a clear error naming the file, exit 2, nothing created", async () => {
@@ -94,7 +114,9 @@ describe("modal:push", () => {
   });
 
   it("no token without a terminal: exit 2 naming the env vars and flag; nothing created", async () => {
-    const r = await wp(["create", "none", "--type", "modal:push", "--provision-infra", "--yes"], { env: modalToml("") });
+    const r = await wp(["create", "none", "--type", "modal:push", "--provision-infra", "--yes"], {
+      env: modalToml(""),
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("No Modal token found.");
     expect(r.stderr).toContain("MODAL_TOKEN_ID");
@@ -104,15 +126,28 @@ describe("modal:push", () => {
 
   it("no token on a terminal: prompts for id and secret (hidden), then confirms the plan", async () => {
     const prompter = scriptedPrompter(["ak-typed", "as-typed", true]);
-    const r = await wp(["create", "t", "--type", "modal:push", "--provision-infra"], { tty: true, prompter, env: modalToml("") });
+    const r = await wp(["create", "t", "--type", "modal:push", "--provision-infra"], {
+      tty: true,
+      prompter,
+      env: modalToml(""),
+    });
     expect(r.code).toBe(0);
-    expect(prompter.asked).toEqual(["Modal token ID", "Modal token secret", "Proceed with infrastructure provisioning?"]);
-    expect((await readBlock("modal-credentials", "t-modal-credentials"))?.data).toEqual({ token_id: "ak-typed", token_secret: "as-typed" });
+    expect(prompter.asked).toEqual([
+      "Modal token ID",
+      "Modal token secret",
+      "Proceed with infrastructure provisioning?",
+    ]);
+    expect((await readBlock("modal-credentials", "t-modal-credentials"))?.data).toEqual({
+      token_id: "ak-typed",
+      token_secret: "as-typed",
+    });
     expectNoSecret(r, "as-typed");
   });
 
   it("an existing block is reused (stated in the plan) and no token is needed", async () => {
-    await wp(["create", "r", "--type", "modal:push", "--provision-infra", "--yes"], { env: { MODAL_TOKEN_ID: "ak-1", MODAL_TOKEN_SECRET: "as-1" } });
+    await wp(["create", "r", "--type", "modal:push", "--provision-infra", "--yes"], {
+      env: { MODAL_TOKEN_ID: "ak-1", MODAL_TOKEN_SECRET: "as-1" },
+    });
     await wp(["delete", "r", "--yes"]);
     const r = await wp(["create", "r", "--type", "modal:push", "--provision-infra", "--yes"], { env: modalToml("") });
     expect(r.code).toBe(0);
@@ -126,7 +161,9 @@ describe("modal:push", () => {
     expect(await readBlock("modal-credentials", "my-pool-modal-credentials")).not.toBeNull();
     const second = await wp(["create", "my_pool", "--type", "modal:push", "--provision-infra", "--yes"], { env });
     expect(second.code).toBe(2);
-    expect(second.stderr).toContain("Block 'my-pool-modal-credentials' already exists and belongs to work pool 'My Pool'.");
+    expect(second.stderr).toContain(
+      "Block 'my-pool-modal-credentials' already exists and belongs to work pool 'My Pool'.",
+    );
     expect((await pools()).map((p) => p.name)).toEqual(["My Pool"]);
   });
 
@@ -136,10 +173,21 @@ describe("modal:push", () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toContain("+ create  Modal credentials block");
     expect(dry.stdout).toContain("Dry run: nothing was changed.");
-    const dryJson = JSON.parse((await wp(["create", "d", "--type", "modal:push", "--provision-infra", "--dry-run", "-o", "json"], { env })).stdout);
+    const dryJson = JSON.parse(
+      (await wp(["create", "d", "--type", "modal:push", "--provision-infra", "--dry-run", "-o", "json"], { env }))
+        .stdout,
+    );
     expect(dryJson.dryRun).toBe(true);
-    expect(dryJson.plan.map((s: { id: string }) => s.id)).toEqual(["prefect.block-type", "prefect.credentials-block", "prefect.work-pool"]);
-    const declined = await wp(["create", "d", "--type", "modal:push", "--provision-infra"], { tty: true, env, prompter: scriptedPrompter([false]) });
+    expect(dryJson.plan.map((s: { id: string }) => s.id)).toEqual([
+      "prefect.block-type",
+      "prefect.credentials-block",
+      "prefect.work-pool",
+    ]);
+    const declined = await wp(["create", "d", "--type", "modal:push", "--provision-infra"], {
+      tty: true,
+      env,
+      prompter: scriptedPrompter([false]),
+    });
     expect(declined.code).toBe(1);
     expect(declined.stderr).toContain("Provisioning cancelled; nothing was created.");
     const piped = await wp(["create", "d", "--type", "modal:push", "--provision-infra"], { env });
@@ -151,12 +199,18 @@ describe("modal:push", () => {
 
   it("provision-infra on an existing modal:push pool fills in modal_credentials", async () => {
     expect((await wp(["create", "later", "--type", "modal:push"])).code).toBe(0);
-    const r = await wp(["provision-infra", "later", "--yes"], { env: { MODAL_TOKEN_ID: "ak-2", MODAL_TOKEN_SECRET: "as-2" } });
+    const r = await wp(["provision-infra", "later", "--yes"], {
+      env: { MODAL_TOKEN_ID: "ak-2", MODAL_TOKEN_SECRET: "as-2" },
+    });
     expect(r.code).toBe(0);
     const block = await readBlock("modal-credentials", "later-modal-credentials");
     const [pool] = await pools();
-    expect(pool?.base_job_template.variables.properties.modal_credentials?.default).toEqual({ $ref: { block_document_id: block?.id } });
-    const again = await wp(["provision-infrastructure", "later", "--yes"], { env: { MODAL_TOKEN_ID: "ak-2", MODAL_TOKEN_SECRET: "as-2" } });
+    expect(pool?.base_job_template.variables.properties.modal_credentials?.default).toEqual({
+      $ref: { block_document_id: block?.id },
+    });
+    const again = await wp(["provision-infrastructure", "later", "--yes"], {
+      env: { MODAL_TOKEN_ID: "ak-2", MODAL_TOKEN_SECRET: "as-2" },
+    });
     expect(again.code).toBe(0);
     expect(again.stderr).toContain("Nothing to do");
   });
@@ -171,24 +225,34 @@ describe("coiled:push", () => {
   }
 
   it("token from DASK_COILED__TOKEN: block, credentials ref and image default ''", async () => {
-    const r = await wp(["create", "c", "--type", "coiled:push", "--provision-infra", "--yes"], { env: { DASK_COILED__TOKEN: "coiled-secret-1" } });
+    const r = await wp(["create", "c", "--type", "coiled:push", "--provision-infra", "--yes"], {
+      env: { DASK_COILED__TOKEN: "coiled-secret-1" },
+    });
     expect(r.code).toBe(0);
     expectNoSecret(r, "coiled-secret-1");
     const block = await readBlock("coiled-credentials", "c-coiled-credentials");
     expect(block?.data).toEqual({ api_token: "coiled-secret-1" });
     const [pool] = await pools();
-    expect(pool?.base_job_template.variables.properties.credentials?.default).toEqual({ $ref: { block_document_id: block?.id } });
+    expect(pool?.base_job_template.variables.properties.credentials?.default).toEqual({
+      $ref: { block_document_id: block?.id },
+    });
     expect(pool?.base_job_template.variables.properties.image?.default).toBe("");
-    const again = await wp(["create", "c", "--type", "coiled:push", "--provision-infra", "--yes"], { env: { DASK_COILED__TOKEN: "coiled-secret-1" } });
+    const again = await wp(["create", "c", "--type", "coiled:push", "--provision-infra", "--yes"], {
+      env: { DASK_COILED__TOKEN: "coiled-secret-1" },
+    });
     expect(again.code).toBe(0);
     expect(again.stderr).toContain("Nothing to do");
   });
 
   it("token from the dask config file", async () => {
-    const r = await wp(["create", "y", "--type", "coiled:push", "--provision-infra", "--yes"], { env: daskConfig("coiled:\n  token: yaml-token-9\n") });
+    const r = await wp(["create", "y", "--type", "coiled:push", "--provision-infra", "--yes"], {
+      env: daskConfig("coiled:\n  token: yaml-token-9\n"),
+    });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("coiled.token in");
-    expect((await readBlock("coiled-credentials", "y-coiled-credentials"))?.data).toEqual({ api_token: "yaml-token-9" });
+    expect((await readBlock("coiled-credentials", "y-coiled-credentials"))?.data).toEqual({
+      api_token: "yaml-token-9",
+    });
     expectNoSecret(r, "yaml-token-9");
   });
 
@@ -211,6 +275,8 @@ describe("coiled:push", () => {
     expect(on.code).toBe(0);
     expect(prompter.asked).toContain("Coiled API token");
     expectNoSecret(on, "typed-coiled");
-    expect((await readBlock("coiled-credentials", "n-coiled-credentials"))?.data).toEqual({ api_token: "typed-coiled" });
+    expect((await readBlock("coiled-credentials", "n-coiled-credentials"))?.data).toEqual({
+      api_token: "typed-coiled",
+    });
   });
 });

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { connect, errorDetail, uiUrl } from "../../src/prefect/client.js";
-import { loadSettings } from "../../src/prefect/settings.js";
-import { retryDelay } from "../../src/prefect/http.js";
 import { ApiError, AuthError } from "../../src/errors.js";
+import { connect, errorDetail, uiUrl } from "../../src/prefect/client.js";
+import { retryDelay } from "../../src/prefect/http.js";
+import { loadSettings } from "../../src/prefect/settings.js";
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 const servers: Array<{ close(): void }> = [];
@@ -12,7 +12,9 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close();
 });
 
-async function fake(handler: Handler): Promise<{ url: string; seen: Array<{ method: string; url: string; headers: IncomingMessage["headers"] }> }> {
+async function fake(
+  handler: Handler,
+): Promise<{ url: string; seen: Array<{ method: string; url: string; headers: IncomingMessage["headers"] }> }> {
   const seen: Array<{ method: string; url: string; headers: IncomingMessage["headers"] }> = [];
   const server = createServer((req, res) => {
     let body = "";
@@ -42,7 +44,8 @@ async function client(env: Record<string, string>) {
 describe("HTTP client", () => {
   it("sends the API version, Bearer auth, and retries 503/429 honouring Retry-After", async () => {
     let calls = 0;
-    const srv = await fake((_req, _b, res) => {
+    const srv = await fake((req, _b, res) => {
+      if (req.url?.startsWith("/api/csrf-token")) return json(res, 404, { detail: "Not Found" });
       calls += 1;
       if (calls === 1) return json(res, 503, { detail: "busy" }, { "retry-after": "0" });
       if (calls === 2) return json(res, 429, { detail: "slow down" }, { "retry-after": "0" });
@@ -58,7 +61,7 @@ describe("HTTP client", () => {
   it("gives up after PREFECT_CLIENT_MAX_RETRIES and reports the detail", async () => {
     const srv = await fake((_req, _b, res) => json(res, 502, { detail: "bad gateway" }, { "retry-after": "0" }));
     const api = await client({ PREFECT_API_URL: srv.url, PREFECT_CLIENT_MAX_RETRIES: "2" });
-    await expect(api.listWorkPools()).rejects.toThrow("bad gateway");
+    await expect(api.readWorkPool("p")).rejects.toThrow("bad gateway");
     expect(srv.seen.length).toBe(3);
   });
 
@@ -75,7 +78,11 @@ describe("HTTP client", () => {
     const srv = await fake((req, _b, res) => {
       if (req.url?.startsWith("/api/csrf-token")) {
         tokens += 1;
-        return json(res, 200, { token: `t${tokens}`, client: "c", expiration: new Date(Date.now() + 60_000).toISOString() });
+        return json(res, 200, {
+          token: `t${tokens}`,
+          client: "c",
+          expiration: new Date(Date.now() + 60_000).toISOString(),
+        });
       }
       if (req.method === "PATCH" && !rejectedOnce) {
         rejectedOnce = true;
@@ -107,7 +114,10 @@ describe("HTTP client", () => {
     const srv = await fake((req, _b, res) => {
       if (req.url === "/api/work_pools/nope") return json(res, 404, { detail: 'Work pool "nope" not found.' });
       if (req.url === "/api/work_pools/") {
-        return json(res, 422, { exception_message: "Invalid request received.", exception_detail: [{ msg: "Value error, bad template" }] });
+        return json(res, 422, {
+          exception_message: "Invalid request received.",
+          exception_detail: [{ msg: "Value error, bad template" }],
+        });
       }
       json(res, 401, { detail: "Unauthorized" });
     });
@@ -149,7 +159,10 @@ describe("settings", () => {
   it("env beats the profile, the flag picks the profile, local profile points at 127.0.0.1:4200", async () => {
     const local = await loadSettings({ PREFECT_HOME: "/nonexistent-wp-test" }, "local");
     expect(local.apiUrl).toBe("http://127.0.0.1:4200/api");
-    const env = await loadSettings({ PREFECT_HOME: "/nonexistent-wp-test", PREFECT_API_URL: "http://h:1/api/" }, "local");
+    const env = await loadSettings(
+      { PREFECT_HOME: "/nonexistent-wp-test", PREFECT_API_URL: "http://h:1/api/" },
+      "local",
+    );
     expect(env.apiUrl).toBe("http://h:1/api");
     const none = await loadSettings({ PREFECT_HOME: "/nonexistent-wp-test" });
     expect(none.profile).toBe("ephemeral");

@@ -20,7 +20,8 @@ export function createCoiledProvisioner(input: ProviderInput, derivedBlockName: 
         if (!token) throw new Error("a Coiled API token is needed");
         return { data: { api_token: token }, source: "prompt" };
       },
-      missingHint: "Set DASK_COILED__TOKEN, or run `coiled login` (it writes coiled.token to the dask config, DASK_CONFIG).",
+      missingHint:
+        "Set DASK_COILED__TOKEN, or run `coiled login` (it writes coiled.token to the dask config, DASK_CONFIG).",
       extraDefaults: (template) => {
         const props = (template.variables as { properties?: Record<string, unknown> } | undefined)?.properties ?? {};
         return "image" in props ? { image: "" } : {};
