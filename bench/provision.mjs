@@ -234,7 +234,7 @@ function busyMs(requests, from, to) {
 
 /**
  * Stderr evidence of where the time went. Phases, from the outside: preflight = child start until the
- * first plan check that talks to AWS (GetRole, the execution-role check); plan = until the plan text
+ * first AWS request after the preflight's VPC lookup; plan = until the plan text
  * appears on stderr (only printed when the plan has changes); apply/rest = until the child exits.
  */
 function describeRun(label, summary, requests, stderrLines, results, maxInFlight) {
@@ -242,7 +242,11 @@ function describeRun(label, summary, requests, stderrLines, results, maxInFlight
     `${label}: ${summary.wallMs} ms, ${summary.requests} AWS requests (${summary.mutating} mutating), ` +
       `max ${maxInFlight} in flight; results: ${results.map((r) => `${r.id}=${r.status}`).join(" ")}`,
   );
-  const planStart = requests.find((r) => r.action === "GetRole")?.startMs;
+  // The preflight (targets()) is strictly sequential and ends with findVpc's DescribeVpcs calls (two
+  // when there is no default VPC, as here); the plan's checks start after that.
+  const vpcCalls = requests.filter((r) => r.action === "DescribeVpcs").slice(0, 2);
+  const preflightEnd = vpcCalls[vpcCalls.length - 1]?.endMs;
+  const planStart = preflightEnd === undefined ? undefined : requests.find((r) => r.startMs >= preflightEnd)?.startMs;
   const planPrinted = stderrLines.find((l) => l.line.startsWith("Plan for work pool"))?.atMs;
   const marks = [
     ["preflight", 0, planStart ?? summary.wallMs],

@@ -18,22 +18,28 @@ export interface BundledBlockType {
   block_schema: { checksum: string; fields: Record<string, unknown>; capabilities: string[]; version: string };
 }
 
-let cache: { text: string; types: BundledBlockType[] } | undefined;
+let text: string | undefined;
+let types: BundledBlockType[] | undefined;
 
-/** The bundled list, parsed keeping float literals (checksums hash `5.0`, not `5`). Works from src/ and dist/. */
-export function bundledBlockTypes(): { text: string; types: BundledBlockType[] } {
-  if (!cache) {
-    const text = readFileSync(new URL("../../data/block-types.json", import.meta.url), "utf8");
-    const parsed = parseLossless(text);
+/** The raw file (its digest tells the embedded store whether to register again). Works from src/ and dist/. */
+export function bundledBlockTypesText(): string {
+  text ??= readFileSync(new URL("../../data/block-types.json", import.meta.url), "utf8");
+  return text;
+}
+
+/** The bundled list, parsed keeping float literals (checksums hash `5.0`, not `5`). */
+export function bundledBlockTypes(): BundledBlockType[] {
+  if (!types) {
+    const parsed = parseLossless(bundledBlockTypesText());
     if (!Array.isArray(parsed)) throw new Error("data/block-types.json must hold a list of block types.");
-    cache = { text, types: parsed as BundledBlockType[] };
+    types = parsed as BundledBlockType[];
   }
-  return cache;
+  return types;
 }
 
 /** Registers the block type and its schema when missing; returns the block type. */
 export async function registerBlockType(api: PrefectApi, slug: string): Promise<BlockType> {
-  const bundled = bundledBlockTypes().types.find((t) => t.slug === slug);
+  const bundled = bundledBlockTypes().find((t) => t.slug === slug);
   if (!bundled) throw new WpError(`wp has no bundled definition of block type '${slug}'.`);
   const { block_schema: schema, ...meta } = bundled;
   const type =

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bundledBlockTypes } from "../../src/prefect/block-catalog.js";
 import { blockSchemaChecksum, parseLossless } from "../../src/prefect/checksum.js";
 import { startServer } from "../../src/prefect/embedded/http.js";
-import { readBundledBlockTypes } from "../../src/prefect/embedded/registry.js";
 import type { BlockDocument, BlockSchema, BlockType } from "../../src/prefect/types.js";
 import { validateResponse } from "../helpers/openapi.js";
 import { type Client, client, type ErrorBody } from "./http-client.js";
@@ -45,7 +45,7 @@ async function typeAndSchema(slug: string): Promise<{ type: BlockType; schema: B
 
 describe("block types and schemas", () => {
   it("registers the bundled types with their stored checksums and versions on first start", async () => {
-    for (const t of readBundledBlockTypes().types) {
+    for (const t of bundledBlockTypes()) {
       const { type, schema } = await typeAndSchema(t.slug);
       expect(type.slug).toBe(t.slug);
       expect([schema.checksum, schema.version]).toEqual([t.block_schema.checksum, t.block_schema.version]);
@@ -76,7 +76,7 @@ describe("block types and schemas", () => {
     });
     expect(r.body.map((t) => t.slug).sort()).toEqual(["gcs-bucket", "s3-bucket"]);
     const all = await ok<BlockType[]>("POST", "/block_types/filter", {});
-    expect(all.body.length).toBe(readBundledBlockTypes().types.length);
+    expect(all.body.length).toBe(bundledBlockTypes().length);
   });
 
   it("creates block types (201), refuses duplicates (409) and reserved names (403)", async () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { bundledBlockTypes } from "../../src/prefect/block-catalog.js";
 import {
   blockSchemaChecksum,
   PyFloat,
@@ -8,7 +9,6 @@ import {
   pythonJsonDumps,
   stringifyLossless,
 } from "../../src/prefect/checksum.js";
-import { readBundledBlockTypes } from "../../src/prefect/embedded/registry.js";
 
 interface Schema {
   checksum: string;
@@ -42,7 +42,7 @@ describe("blockSchemaChecksum", () => {
   });
 
   it("matches every stored checksum in data/block-types.json, which holds the nested types before their users", () => {
-    const { types } = readBundledBlockTypes();
+    const types = bundledBlockTypes();
     expect(types.map((t) => t.slug).sort()).toEqual(
       [
         "aws-credentials",

@@ -129,9 +129,11 @@ describe("embedded store", () => {
     writeFileSync(
       script,
       `import { createEmbeddedApi } from "./dist/prefect/embedded/api.js";
-const [home, prefix, count, startAt] = process.argv.slice(2);
-// Both writers start at the same instant, so the first-start set-up and the writes race.
-await new Promise((resolve) => setTimeout(resolve, Number(startAt) - Date.now()));
+import { existsSync, writeFileSync } from "node:fs";
+const [home, prefix, count, barrier] = process.argv.slice(2);
+// A barrier: both writers wait for each other, then start together, so the first-start set-up and the writes race.
+writeFileSync(barrier + "-" + prefix, "");
+while (!(existsSync(barrier + "-p") && existsSync(barrier + "-q"))) await new Promise((r) => setTimeout(r, 2));
 const api = createEmbeddedApi({ home });
 for (let i = 0; i < Number(count); i++) {
   const r = await api.handle({ method: "POST", path: "/work_pools/", body: { name: prefix + "-" + i } });
@@ -141,10 +143,10 @@ api.close();
 `,
     );
     const home = tempHome();
-    const startAt = String(Date.now() + 1500);
+    const barrier = join(build, "ready");
     const run = (prefix: string) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [script, home, prefix, "300", startAt], {
+        const child = spawn(process.execPath, [script, home, prefix, "300", barrier], {
           stdio: ["ignore", "ignore", "pipe"],
         });
         let stderr = "";

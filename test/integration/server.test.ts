@@ -86,3 +86,38 @@ describe("every command through PREFECT_API_URL against `wp server`", () => {
     expect(r.stderr).toContain("reserved");
   });
 });
+
+describe("a server that lacks the credentials block type", () => {
+  it("says so in the plan and registers it (with Prefect's checksum) so the pool is complete", async () => {
+    const bareHome = mkdtempSync(join(tmpdir(), "wp-bare-"));
+    const bare = await startServer({ home: bareHome, host: "127.0.0.1", port: 0, registerBlockTypes: false });
+    const bareProxy = await startRecordingProxy(new URL(bare.url).origin);
+    const env = {
+      ...home.env,
+      PREFECT_API_URL: `${bareProxy.url}/api`,
+      MODAL_TOKEN_ID: "ak-1",
+      MODAL_TOKEN_SECRET: "as-bare-secret",
+    };
+    try {
+      const r = await runCli(["create", "m", "--type", "modal:push", "--provision-infra", "--yes"], { env });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(
+        /\+ create\s+Block type\s+modal-credentials\s+\(not registered on this server; wp registers it\)/,
+      );
+      expect(r.stderr).toContain("Only Prefect Cloud runs push work pools");
+      const { bundledBlockTypes } = await import("../../src/prefect/block-catalog.js");
+      const expected = bundledBlockTypes().find((t) => t.slug === "modal-credentials")?.block_schema.checksum;
+      const schemaPost = bareProxy.exchanges.find((x) => x.method === "POST" && x.path === "/api/block_schemas/");
+      expect((schemaPost?.responseBody as { checksum?: string }).checksum).toBe(expected);
+      const again = await runCli(["create", "m", "--type", "modal:push", "--provision-infra", "--yes"], { env });
+      expect(again.code).toBe(0);
+      expect(again.stderr).toContain("Nothing to do");
+      expect(openApiErrors(bareProxy.exchanges)).toEqual([]);
+      expect(JSON.stringify(bareProxy.exchanges.map((x) => x.responseBody))).not.toContain("as-bare-secret");
+    } finally {
+      await bareProxy.close();
+      await bare.close();
+      rmSync(bareHome, { recursive: true, force: true });
+    }
+  });
+});

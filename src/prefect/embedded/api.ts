@@ -113,11 +113,17 @@ export function route(store: Store, req: ApiRequest): Result {
   return methodMismatch ? detail(405, "Method Not Allowed") : detail(404, "Not Found");
 }
 
+export interface EmbeddedOptions {
+  home: string;
+  /** Register the bundled block types on first start (default true; tests turn it off to act as a bare server). */
+  registerBlockTypes?: boolean;
+}
+
 /** Opens the store in `home` (registering the bundled block types on first start) and returns the API. */
-export function createEmbeddedApi(opts: { home: string }): { handle: Transport; close(): void } {
+export function createEmbeddedApi(opts: EmbeddedOptions): { handle: Transport; close(): void } {
   const store = openStore(opts.home);
   try {
-    registerBundledBlockTypes(store);
+    if (opts.registerBlockTypes !== false) registerBundledBlockTypes(store);
   } catch (err) {
     store.close();
     throw err;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { parseLossless } from "../checksum.js";
 import type { ApiRequest } from "../transport.js";
-import { createEmbeddedApi } from "./api.js";
+import { createEmbeddedApi, type EmbeddedOptions } from "./api.js";
 
 const METHODS: readonly string[] = ["GET", "POST", "PATCH", "PUT", "DELETE"];
 const MAX_BODY = 16 * 1024 * 1024;
@@ -33,12 +33,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * Starts the server on `host:port` (port 0 picks a free port). `url` is the API base including `/api`,
  * e.g. `http://127.0.0.1:4200/api`.
  */
-export async function startServer(opts: {
-  home: string;
-  host: string;
-  port: number;
-}): Promise<{ url: string; close(): Promise<void> }> {
-  const api = createEmbeddedApi({ home: opts.home });
+export async function startServer(
+  opts: EmbeddedOptions & { host: string; port: number },
+): Promise<{ url: string; close(): Promise<void> }> {
+  const api = createEmbeddedApi(opts);
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) send(res, 500, { exception_message: "Internal Server Error" });
