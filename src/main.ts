@@ -34,7 +34,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   let ctx: Ctx | undefined;
   const program = new Command("wp")
     .description("Manage Prefect work pools and provision push work pool infrastructure.")
-    .version(WP_VERSION, "-v, --version", "print the version")
+    .version(WP_VERSION, "-V, --version", "print the version (also `wp -v`)")
     .option("--profile <name>", "Prefect profile to use (default: PREFECT_PROFILE, then the active profile)")
     .option("-y, --yes", "answer yes to confirmations (required for writes without a terminal)")
     .option("--no-prompt", "never prompt; a missing value is an error naming its flag")
@@ -67,8 +67,10 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   const server = program.command("server").description("serve wp's embedded Prefect-compatible API over HTTP");
   addCommand(server, serverCommand, run);
 
+  // `wp -v` prints the version as Prefect's CLI does; `-v` after a command is that command's (`ls -v`).
+  const args = argv.length === 1 && argv[0] === "-v" ? ["--version"] : argv;
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
     return report(err, io, env, ctx?.global.debug ?? argv.includes("--debug"));

@@ -94,10 +94,12 @@ export default defineCommand({
         sequential: opts.sequential === true,
         flags: opts,
       });
-      renderProvisionReport(ctx, report, json);
       const failure = failureOf(report);
-      if (failure) throw failure;
-      if (report.dryRun) return;
+      if (failure || report.dryRun) {
+        renderProvisionReport(ctx, report, json);
+        if (failure) throw failure;
+        return;
+      }
       const poolStep = report.results.find((r) => r.id === "prefect.work-pool");
       const verb =
         poolStep?.status === "exists"
@@ -106,6 +108,7 @@ export default defineCommand({
             ? "Updated work pool"
             : "Created work pool";
       await afterWrite(ctx, api, report.pool, opts, json, verb, true);
+      renderProvisionReport(ctx, report, json);
       return;
     }
 

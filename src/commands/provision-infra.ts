@@ -48,13 +48,12 @@ export default defineCommand({
       sequential: opts.sequential === true,
       flags: opts,
     });
-    renderProvisionReport(ctx, report, json);
     const failure = failureOf(report);
-    if (failure) throw failure;
-    if (!json && !report.dryRun && report.pool) {
-      ctx.print(
-        `${ctx.color.out.green(`Provisioned infrastructure for work pool ${pyRepr(poolName)}.`)}\n\n${poolDetails(report.pool, api.uiUrl)}`,
-      );
+    if (!json && !failure && !report.dryRun && report.pool) {
+      const done = ctx.color.out.green(`Provisioned infrastructure for work pool ${pyRepr(poolName)}.`);
+      ctx.print(`${done}\n\n${poolDetails(report.pool, api.uiUrl)}`);
     }
+    renderProvisionReport(ctx, report, json);
+    if (failure) throw failure;
   },
 });

@@ -66,7 +66,7 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
             return { action: "create", detail: `token from ${token?.source ?? "prompt"}` };
           },
           async apply(ctx) {
-            if (!token) throw new Error(`no ${spec.service} token to store`);
+            if (!token) throw new UsageError(`No ${spec.service} token to store.`, spec.missingHint);
             const type = await ctx.prefect.readBlockType(spec.blockType);
             const schema = type ? await ctx.prefect.latestBlockSchema(type.id) : null;
             if (!type || !schema) throw new Error(`block type ${spec.blockType} is not registered`);

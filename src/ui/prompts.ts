@@ -76,9 +76,13 @@ export function terminalPrompter(
         () => {
           if (chosen) return `? ${message} ${choices[index]?.label ?? ""}`;
           const start = Math.max(0, Math.min(index - visible + 1, choices.length - visible));
+          // Rows are cut to the terminal width: a wrapped row would break the redraw.
+          const width = Math.max(20, (out.columns || 80) - 1);
           const rows = choices.slice(start, start + visible).map((c, i) => {
-            const mark = start + i === index ? ">" : " ";
-            return `${mark} ${c.label}${c.hint ? `  \u001b[2m${c.hint}\u001b[22m` : ""}`;
+            const head = `${start + i === index ? ">" : " "} ${c.label}`.slice(0, width);
+            const room = width - head.length - 2;
+            const hint = c.hint && room > 3 ? c.hint.slice(0, room) : "";
+            return hint ? `${head}  \u001b[2m${hint}\u001b[22m` : head;
           });
           return [`? ${message} [Use arrows to move; enter to select]`, ...rows].join("\n");
         },

@@ -1,4 +1,5 @@
 import { findCoiledToken } from "../../clouds/coiled.js";
+import { UsageError } from "../../errors.js";
 import type { ProviderInput } from "../registry.js";
 import { tokenBlockProvisioner } from "../token-block.js";
 import type { Provisioner } from "../types.js";
@@ -17,7 +18,7 @@ export function createCoiledProvisioner(input: ProviderInput, derivedBlockName: 
       async ask(i) {
         i.note("No Coiled token found. Create one at https://cloud.coiled.io/profile (or run `coiled login`).");
         const token = await i.prompts.secret("Coiled API token");
-        if (!token) throw new Error("a Coiled API token is needed");
+        if (!token) throw new UsageError("A Coiled API token is needed.");
         return { data: { api_token: token }, source: "prompt" };
       },
       missingHint:

@@ -1,4 +1,5 @@
 import { findModalToken } from "../../clouds/modal.js";
+import { UsageError } from "../../errors.js";
 import type { ProviderInput } from "../registry.js";
 import { tokenBlockProvisioner } from "../token-block.js";
 import type { Provisioner } from "../types.js";
@@ -19,7 +20,7 @@ export function createModalProvisioner(input: ProviderInput, derivedBlockName: b
         i.note("No Modal token found. Create one at https://modal.com/settings/tokens (or run `modal token new`).");
         const tokenId = await i.prompts.text("Modal token ID");
         const tokenSecret = await i.prompts.secret("Modal token secret");
-        if (!tokenId || !tokenSecret) throw new Error("a Modal token ID and secret are both needed");
+        if (!tokenId || !tokenSecret) throw new UsageError("A Modal token ID and secret are both needed.");
         return { data: { token_id: tokenId, token_secret: tokenSecret }, source: "prompt" };
       },
       missingHint:
