@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { UsageError } from "../errors.js";
+import { readConfigFile } from "../config-file.js";
 import type { Env } from "../prefect/settings.js";
 
 export interface CoiledToken {
@@ -25,19 +25,10 @@ export async function findCoiledToken(env: Env): Promise<CoiledToken | null> {
     .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
     .sort();
   if (files.length === 0) return null;
-  const { parse } = await import("yaml");
   let found: CoiledToken | null = null;
   for (const f of files) {
     const path = join(dir, f);
-    let doc: unknown;
-    try {
-      doc = parse(readFileSync(path, "utf8"));
-    } catch (err) {
-      throw new UsageError(
-        `Cannot read the dask config ${path}: ${(err as Error).message.split("\n")[0]}.`,
-        "Fix the file or set DASK_COILED__TOKEN.",
-      );
-    }
+    const doc = await readConfigFile(path, "yaml", "the dask config", "Fix the file or set DASK_COILED__TOKEN.");
     const coiled = (doc as { coiled?: { token?: unknown } } | null)?.coiled;
     if (coiled && typeof coiled.token === "string" && coiled.token)
       found = { token: coiled.token, source: `coiled.token in ${path}` };

@@ -3,9 +3,9 @@
  * (each overriding its field), else the profile in ~/.modal.toml (or MODAL_CONFIG_PATH) chosen by
  * --modal-profile, MODAL_PROFILE, the table marked `active = true`, else `default`.
  */
-import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { readConfigFile } from "../config-file.js";
 import { UsageError } from "../errors.js";
 import type { Env } from "../prefect/settings.js";
 
@@ -23,29 +23,21 @@ export function modalConfigPath(env: Env): string {
 /** The token, or null when none is configured. A malformed file or unknown profile is a usage error. */
 export async function findModalToken(env: Env, profileFlag?: string): Promise<ModalToken | null> {
   const path = modalConfigPath(env);
-  let profiles: Record<string, Record<string, unknown>> = {};
-  if (existsSync(path)) {
-    const { parse } = await import("smol-toml");
-    let doc: Record<string, unknown>;
-    try {
-      doc = parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-    } catch (err) {
+  const doc = ((await readConfigFile(
+    path,
+    "toml",
+    "the Modal config",
+    "Fix the file or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET.",
+  )) ?? {}) as Record<string, unknown>;
+  const profiles: Record<string, Record<string, unknown>> = {};
+  for (const [name, value] of Object.entries(doc)) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new UsageError(
-        `Cannot read the Modal config ${path}: ${(err as Error).message.split("\n")[0]}.`,
-        "Fix the file or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET.",
+        `Cannot read the Modal config ${path}: '${name}' is not a profile table.`,
+        "Each profile must be a [table].",
       );
     }
-    for (const [name, value] of Object.entries(doc)) {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new UsageError(
-          `Cannot read the Modal config ${path}: '${name}' is not a profile table.`,
-          "Each profile must be a [table].",
-        );
-      }
-      profiles[name] = value as Record<string, unknown>;
-    }
-  } else {
-    profiles = {};
+    profiles[name] = value as Record<string, unknown>;
   }
   const explicit = profileFlag ?? env.MODAL_PROFILE;
   if (profileFlag !== undefined && !profiles[profileFlag]) {

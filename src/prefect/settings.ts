@@ -5,6 +5,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { readConfigFile } from "../config-file.js";
 import { UsageError } from "../errors.js";
 
 export type Env = Record<string, string | undefined>;
@@ -64,17 +65,8 @@ function expandHome(p: string): string {
 /** Reads the profiles file merged over the built-in profiles. A malformed file is a usage error naming it. */
 export async function readProfiles(path: string): Promise<ProfilesFile> {
   const merged: ProfilesFile = { profiles: structuredClone(BUILTIN_PROFILES) };
-  if (!existsSync(path)) return merged;
-  const { parse } = await import("smol-toml");
-  let doc: Record<string, unknown>;
-  try {
-    doc = parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-  } catch (err) {
-    throw new UsageError(
-      `Cannot read the Prefect profiles file ${path}: ${(err as Error).message.split("\n")[0]}.`,
-      "Fix or remove the file.",
-    );
-  }
+  const doc = ((await readConfigFile(path, "toml", "the Prefect profiles file", "Fix or remove the file.")) ??
+    {}) as Record<string, unknown>;
   if (typeof doc.active === "string") merged.active = doc.active;
   const profiles = (doc.profiles ?? {}) as Record<string, Record<string, unknown>>;
   for (const [name, values] of Object.entries(profiles)) {
