@@ -2,7 +2,7 @@
  * Coiled token discovery as dask's config does it: DASK_COILED__TOKEN, else `coiled.token` in the
  * YAML files of the dask config folder (DASK_CONFIG, default ~/.config/dask).
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { readConfigFile } from "../config-file.js";
