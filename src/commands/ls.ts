@@ -1,4 +1,5 @@
 import { wantsJson } from "../context.js";
+import { KEY_ALIASES, readAlias } from "../prefect/settings.js";
 import { renderTable } from "../ui/table.js";
 import { defineCommand } from "./spec.js";
 
@@ -16,6 +17,8 @@ export default defineCommand({
     if (json) return ctx.printJson(pools);
     if (pools.length === 0) return ctx.print("No work pools found.");
     const c = ctx.color.out;
+    // The profile's default pool (current or legacy key) is marked.
+    const defaultPool = readAlias(await ctx.settings(), KEY_ALIASES.defaultWorkPool);
     const columns = [
       { header: "Name" },
       { header: "Type" },
@@ -24,7 +27,7 @@ export default defineCommand({
       ...(opts.verbose ? [{ header: "Base Job Template" }] : []),
     ];
     const rows = pools.map((p) => [
-      c.green(p.name) + (p.is_paused ? c.red(" (**)") : ""),
+      c.green(p.name) + (p.is_paused ? c.red(" (**)") : "") + (p.name === defaultPool ? " (default)" : ""),
       c.magenta(p.type),
       c.cyan(p.id),
       p.concurrency_limit === null || p.concurrency_limit === undefined ? "none" : String(p.concurrency_limit),

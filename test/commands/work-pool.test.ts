@@ -136,6 +136,21 @@ describe("work pool lifecycle on the embedded API", () => {
     expect(text).toContain("[profiles.prod]");
     expect(text).toContain('active = "dev"');
     expect(statSync(profiles).mode & 0o777).toBe(0o600);
+    expect((await wp(["ls"])).stdout).toMatch(/fav \(default\)/);
+  });
+
+  it("ls marks the default pool read from the legacy key too", async () => {
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(home.env.PREFECT_HOME, { recursive: true });
+    writeFileSync(
+      join(home.env.PREFECT_HOME, "profiles.toml"),
+      'active = "dev"\n[profiles.dev]\nPREFECT_DEFAULT_WORK_POOL_NAME = "old"\n',
+    );
+    await wp(["create", "old", "-t", "process"]);
+    await wp(["create", "other", "-t", "process"]);
+    const ls = await wp(["ls"]);
+    expect(ls.stdout).toMatch(/old \(default\)/);
+    expect(ls.stdout).not.toMatch(/other \(default\)/);
   });
 
   it("get-default-base-job-template prints Prefect's ECS template and writes --file with no trailing newline", async () => {
