@@ -212,56 +212,12 @@ async function runCli(label, args, env, proxy) {
 
 const ms = (x) => `${Math.round(x)}`.padStart(6);
 
-/** Busy time of a set of [start, end) intervals, i.e. time with at least one AWS request in flight. */
-function busyMs(requests, from, to) {
-  const iv = requests
-    .map((r) => [Math.max(r.startMs, from), Math.min(r.endMs, to)])
-    .filter(([a, b]) => b > a)
-    .sort((x, y) => x[0] - y[0]);
-  let busy = 0;
-  let until = -Infinity;
-  for (const [a, b] of iv) {
-    if (a >= until) {
-      busy += b - a;
-      until = b;
-    } else if (b > until) {
-      busy += b - until;
-      until = b;
-    }
-  }
-  return busy;
-}
-
-/**
- * Stderr evidence of where the time went. Phases, from the outside: preflight = child start until the
- * first AWS request after the preflight's VPC lookup; plan = until the plan text
- * appears on stderr (only printed when the plan has changes); apply/rest = until the child exits.
- */
+/** Stderr evidence of where the time went: a summary line, and with WP_BENCH_TRACE=1 every request and stderr line. */
 function describeRun(label, summary, requests, stderrLines, results, maxInFlight) {
   log(
     `${label}: ${summary.wallMs} ms, ${summary.requests} AWS requests (${summary.mutating} mutating), ` +
       `max ${maxInFlight} in flight; results: ${results.map((r) => `${r.id}=${r.status}`).join(" ")}`,
   );
-  // The preflight (targets()) is strictly sequential and ends with findVpc's DescribeVpcs calls (two
-  // when there is no default VPC, as here); the plan's checks start after that.
-  const vpcCalls = requests.filter((r) => r.action === "DescribeVpcs").slice(0, 2);
-  const preflightEnd = vpcCalls[vpcCalls.length - 1]?.endMs;
-  const planStart = preflightEnd === undefined ? undefined : requests.find((r) => r.startMs >= preflightEnd)?.startMs;
-  const planPrinted = stderrLines.find((l) => l.line.startsWith("Plan for work pool"))?.atMs;
-  const marks = [
-    ["preflight", 0, planStart ?? summary.wallMs],
-    ["plan", planStart, planPrinted ?? summary.wallMs],
-    ["apply", planPrinted, summary.wallMs],
-  ].filter(([, a, b]) => a !== undefined && b !== undefined && b > a);
-  for (const [name, from, to] of marks) {
-    const inPhase = requests.filter((r) => r.startMs >= from && r.startMs < to);
-    const busy = busyMs(requests, from, to);
-    log(
-      `  ${name.padEnd(9)} ${ms(from)} → ${ms(to)} ms: ${String(inPhase.length).padStart(2)} requests ` +
-        `(${inPhase.filter((r) => r.mutating).length} mutating), AWS busy ${Math.round(busy)} ms, ` +
-        `idle ${Math.round(to - from - busy)} ms; ${inPhase.map((r) => r.action).join(" ")}`,
-    );
-  }
   if (trace) {
     for (const r of requests) {
       log(`  ${ms(r.startMs)} → ${ms(r.endMs)}  ${r.mutating ? "W" : " "} ${r.service.padEnd(4)} ${r.action}`);

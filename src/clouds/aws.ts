@@ -36,7 +36,7 @@ export interface IamApi {
   getRolePolicy(role: string, policyName: string): Promise<string | null>;
   putRolePolicy(role: string, policyName: string, document: string): Promise<void>;
   getUser(name: string): Promise<Iam.User | null>;
-  createUser(input: Iam.CreateUserCommandInput): Promise<void>;
+  createUser(input: Iam.CreateUserCommandInput): Promise<Iam.User>;
   /** Customer-managed policies (Scope=Local), all pages. */
   listLocalPolicies(): Promise<Iam.Policy[]>;
   /** The document (decoded JSON text) of one policy version. */
@@ -260,9 +260,8 @@ function iamApi(m: typeof Iam, cfg: ClientConfig): IamApi {
     },
     getUser: async (UserName) =>
       (await find("iam:GetUser", noSuch, () => c.send(new m.GetUserCommand({ UserName }))))?.User ?? null,
-    createUser: async (input) => {
-      await call("iam:CreateUser", () => c.send(new m.CreateUserCommand(input)));
-    },
+    createUser: async (input) =>
+      must((await call("iam:CreateUser", () => c.send(new m.CreateUserCommand(input)))).User, "user"),
     listLocalPolicies: () =>
       pages(async (Marker) => {
         const out = await call("iam:ListPolicies", () => c.send(new m.ListPoliciesCommand({ Scope: "Local", Marker })));

@@ -75,12 +75,16 @@ async function schedule<T>(
   });
 }
 
-/** Calls each step's read-only check. A failing check fails the plan (nothing has been changed). */
+/**
+ * Calls each step's read-only check. A failing check fails the plan (nothing has been changed).
+ * Checks only read, so `after` (an apply-order constraint) does not hold them back: all of them run
+ * at once, up to `concurrency`.
+ */
 export async function planSteps(steps: Step[], ctx: StepContext, concurrency: number): Promise<Map<string, StepState>> {
   const states = new Map<string, StepState>();
   let firstError: unknown;
   await schedule(
-    steps,
+    steps.map((step) => ({ ...step, after: [] })),
     concurrency,
     async (step) => {
       const s = await step.check(ctx);

@@ -20,9 +20,10 @@ export function clusterStep(e: EcsContext): Step {
       ctx.outputs.set("clusterName", name);
       return { action: "exists", ...(found.clusterArn ? { id: found.clusterArn } : {}) };
     },
-    async apply(ctx) {
+    async apply(ctx, state) {
       const ecs = await (await e.aws()).ecs();
-      let found = await active();
+      // The plan found no ACTIVE cluster; CreateCluster below is idempotent anyway.
+      let found = state.action === "create" ? undefined : await active();
       const created = !found;
       // CreateCluster is idempotent for an ACTIVE cluster of the same name.
       found ??= await ecs.createCluster({

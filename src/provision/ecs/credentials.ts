@@ -1,13 +1,14 @@
 /**
  * The credentials step: an access key for the IAM user, stored in the Prefect block
  * `<pool>-aws-credentials`. The key is created only when the block is missing, right before the
- * block is written, and deleted again if that write fails. AWS allows two keys per user; wp
- * never tries for a third.
+ * block is written, and deleted again if that write fails. AWS allows two keys per user; the
+ * preflight and the plan refuse before anything is created when a third would be needed (and a key
+ * added meanwhile makes AWS refuse CreateAccessKey, reported the same way).
  */
 import { awsErrorCode } from "../../clouds/aws.js";
 import { UsageError, WpError } from "../../errors.js";
 import type { Step } from "../types.js";
-import { BLOCK_TYPE, type EcsContext, MAX_ACCESS_KEYS } from "./names.js";
+import { BLOCK_TYPE, type EcsContext, MAX_ACCESS_KEYS, settled } from "./names.js";
 
 /** Number of access keys the user has (0 when the user does not exist yet). */
 async function keyCount(e: EcsContext): Promise<number> {
@@ -45,7 +46,9 @@ export function credentialsStep(e: EcsContext): Step {
     resource: "Credentials block",
     name: block,
     target: "prefect",
-    after: ["aws.iam-policy"],
+    // The key belongs to the user; it does not wait for the user's policy (the work pool, written in
+    // a later phase, waits for both).
+    after: ["aws.iam-user"],
     async check(ctx) {
       const doc = await ctx.prefect.readBlockDocument(BLOCK_TYPE, block);
       if (doc) {
@@ -56,13 +59,15 @@ export function credentialsStep(e: EcsContext): Step {
       return { action: "create", detail: `new access key for IAM user ${e.names.iamUser}` };
     },
     async apply(ctx) {
-      const existing = await ctx.prefect.readBlockDocument(BLOCK_TYPE, block);
+      const [existing, type] = await settled([
+        ctx.prefect.readBlockDocument(BLOCK_TYPE, block),
+        ctx.prefect.readBlockType(BLOCK_TYPE),
+      ]);
       if (existing) {
         ctx.outputs.set("blockDocumentId", existing.id);
         return { action: "exists", id: existing.id };
       }
       // Resolve the block type and schema first: a missing type must not leave a key behind.
-      const type = await ctx.prefect.readBlockType(BLOCK_TYPE);
       if (!type) {
         throw new WpError(
           `Unable to find block type "${BLOCK_TYPE}".`,
@@ -71,11 +76,13 @@ export function credentialsStep(e: EcsContext): Step {
       }
       const schema = await ctx.prefect.latestBlockSchema(type.id);
       if (!schema) throw new WpError(`Unable to find schema for block type ${BLOCK_TYPE}.`);
-      if ((await keyCount(e)) >= MAX_ACCESS_KEYS) throw tooManyKeys(e);
 
       const session = await e.aws();
       const iam = await session.iam();
-      const key = await iam.createAccessKey(e.names.iamUser);
+      // The preflight and the plan counted the keys; a key added since makes AWS refuse a third.
+      const key = await iam.createAccessKey(e.names.iamUser).catch((err: unknown) => {
+        throw awsErrorCode(err) === "LimitExceeded" ? tooManyKeys(e) : err;
+      });
       ctx.note(`Created access key ${key.accessKeyId} for IAM user ${e.names.iamUser}.`);
       try {
         const doc = await ctx.prefect.createBlockDocument({

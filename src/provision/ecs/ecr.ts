@@ -2,7 +2,7 @@
 import { dockerConfigPath, dockerLogin, registryFromUri, storedLogin } from "../../clouds/docker.js";
 import { CloudError } from "../../errors.js";
 import type { Step, StepContext } from "../types.js";
-import { createOrExisting, type EcsContext, outputString, tags } from "./names.js";
+import { createdOrNull, type EcsContext, outputString, tags } from "./names.js";
 
 function setRepositoryOutputs(ctx: StepContext, uri: string): void {
   const registry = registryFromUri(uri);
@@ -24,15 +24,20 @@ export function repositoryStep(e: EcsContext): Step {
       setRepositoryOutputs(ctx, repo.repositoryUri);
       return { action: "exists", id: repo.repositoryUri };
     },
-    async apply(ctx) {
+    async apply(ctx, state) {
       const ecr = await (await e.aws()).ecr();
-      const created =
-        !(await ecr.describeRepository(name)) &&
-        (await createOrExisting(
+      let repo = state.action === "create" ? null : await ecr.describeRepository(name);
+      let created = false;
+      if (!repo) {
+        // CreateRepository answers with the repository (and its URI).
+        repo = await createdOrNull(
           () => ecr.createRepository({ repositoryName: name, tags: tags(e.pool) }),
           ["RepositoryAlreadyExistsException"],
-        ));
-      const uri = (await ecr.describeRepository(name))?.repositoryUri;
+        );
+        created = repo !== null;
+        repo ??= await ecr.describeRepository(name);
+      }
+      const uri = repo?.repositoryUri;
       if (!uri) throw new CloudError(`ECR repository ${name} was not found after creating it.`, "RepositoryNotFound");
       setRepositoryOutputs(ctx, uri);
       return { action: created ? "create" : "exists", id: uri };

@@ -5,13 +5,14 @@ import { awsErrorCode } from "../../clouds/aws.js";
 import { CloudError } from "../../errors.js";
 import type { Step, StepContext, StepState } from "../types.js";
 import {
-  createOrExisting,
+  createdOrNull,
   type EcsContext,
   EXECUTION_ROLE,
   EXECUTION_ROLE_DESCRIPTION,
   EXECUTION_ROLE_LOGS_POLICY,
   EXECUTION_ROLE_POLICY_ARN,
   outputString,
+  settled,
   tags,
 } from "./names.js";
 import {
@@ -26,15 +27,18 @@ import {
 
 const EXISTS = ["EntityAlreadyExists", "EntityAlreadyExistsException"];
 
+const ATTACH_GAP = "attach AmazonECSTaskExecutionRolePolicy";
+const LOGS_GAP = "allow log group creation";
+
 /** What the existing execution role lacks. */
 async function roleGaps(iam: IamApi): Promise<string[]> {
+  const [attached, inline] = await settled([
+    iam.listAttachedRolePolicies(EXECUTION_ROLE),
+    iam.getRolePolicy(EXECUTION_ROLE, EXECUTION_ROLE_LOGS_POLICY),
+  ]);
   const gaps: string[] = [];
-  if (!(await iam.listAttachedRolePolicies(EXECUTION_ROLE)).includes(EXECUTION_ROLE_POLICY_ARN)) {
-    gaps.push("attach AmazonECSTaskExecutionRolePolicy");
-  }
-  const inline = await iam.getRolePolicy(EXECUTION_ROLE, EXECUTION_ROLE_LOGS_POLICY);
-  if (inline === null || missingActions(inline, EXECUTION_LOG_ACTIONS).length > 0)
-    gaps.push("allow log group creation");
+  if (!attached.includes(EXECUTION_ROLE_POLICY_ARN)) gaps.push(ATTACH_GAP);
+  if (inline === null || missingActions(inline, EXECUTION_LOG_ACTIONS).length > 0) gaps.push(LOGS_GAP);
   return gaps;
 }
 
@@ -53,11 +57,13 @@ export function executionRoleStep(e: EcsContext): Step {
       if (gaps.length > 0) return { action: "update", detail: gaps.join("; "), id: role.Arn };
       return { action: "exists", id: role.Arn };
     },
-    async apply(ctx) {
+    async apply(ctx, state) {
       const iam = await (await e.aws()).iam();
+      // The plan said whether the role exists; "already exists" covers a role created since.
+      let role = state.action === "create" ? null : await iam.getRole(EXECUTION_ROLE);
       let created = false;
-      if (!(await iam.getRole(EXECUTION_ROLE))) {
-        created = await createOrExisting(
+      if (!role) {
+        role = await createdOrNull(
           () =>
             iam.createRole({
               RoleName: EXECUTION_ROLE,
@@ -67,15 +73,18 @@ export function executionRoleStep(e: EcsContext): Step {
             }),
           EXISTS,
         );
+        created = role !== null;
+        role ??= await iam.getRole(EXECUTION_ROLE);
       }
-      const gaps = await roleGaps(iam);
-      if (gaps.some((g) => g.startsWith("attach")))
-        await iam.attachRolePolicy(EXECUTION_ROLE, EXECUTION_ROLE_POLICY_ARN);
-      if (gaps.some((g) => g.startsWith("allow"))) {
-        await iam.putRolePolicy(EXECUTION_ROLE, EXECUTION_ROLE_LOGS_POLICY, EXECUTION_LOGS_DOCUMENT);
-      }
-      const arn = (await iam.getRole(EXECUTION_ROLE))?.Arn;
+      const arn = role?.Arn;
       if (!arn) throw new CloudError(`IAM role ${EXECUTION_ROLE} vanished while it was being set up.`, "NoSuchEntity");
+      // A role this run created has no policies yet.
+      const gaps = created ? [ATTACH_GAP, LOGS_GAP] : await roleGaps(iam);
+      await settled([
+        gaps.includes(ATTACH_GAP) && iam.attachRolePolicy(EXECUTION_ROLE, EXECUTION_ROLE_POLICY_ARN),
+        gaps.includes(LOGS_GAP) &&
+          iam.putRolePolicy(EXECUTION_ROLE, EXECUTION_ROLE_LOGS_POLICY, EXECUTION_LOGS_DOCUMENT),
+      ]);
       ctx.outputs.set("executionRoleArn", arn);
       return { action: created ? "create" : gaps.length > 0 ? "update" : "exists", id: arn };
     },
@@ -89,28 +98,38 @@ export function iamUserStep(e: EcsContext): Step {
     resource: "IAM user",
     name,
     target: "aws",
-    after: ["aws.execution-role"],
     async check() {
       const user = await (await (await e.aws()).iam()).getUser(name);
       return user ? { action: "exists", ...(user.Arn ? { id: user.Arn } : {}) } : { action: "create" };
     },
-    async apply() {
+    async apply(_ctx, state) {
       const iam = await (await e.aws()).iam();
-      const created =
-        !(await iam.getUser(name)) &&
-        (await createOrExisting(() => iam.createUser({ UserName: name, Tags: tags(e.pool) }), EXISTS));
-      const arn = (await iam.getUser(name))?.Arn;
-      return { action: created ? "create" : "exists", ...(arn ? { id: arn } : {}) };
+      let user = state.action === "create" ? null : await iam.getUser(name);
+      let created = false;
+      if (!user) {
+        user = await createdOrNull(() => iam.createUser({ UserName: name, Tags: tags(e.pool) }), EXISTS);
+        created = user !== null;
+        user ??= await iam.getUser(name);
+      }
+      return { action: created ? "create" : "exists", ...(user?.Arn ? { id: user.Arn } : {}) };
     },
   };
 }
 
-/** The role ARN the PassRole statement names: the real one when known, else the one IAM will assign. */
-async function roleArn(e: EcsContext, ctx: StepContext): Promise<string> {
-  const known = outputString(ctx.outputs, "executionRoleArn");
-  if (known) return known;
-  const { accountId } = await (await e.aws()).identity();
-  return `arn:aws:iam::${accountId}:role/${EXECUTION_ROLE}`;
+/**
+ * The role ARN the PassRole statement names: the real one (read from IAM, as a role may have a
+ * path), else, for a role wp is about to create (path "/"), the one IAM will assign.
+ */
+async function currentRoleArn(e: EcsContext, iam: IamApi): Promise<string> {
+  const [role, { accountId, arn: caller }] = await settled([iam.getRole(EXECUTION_ROLE), (await e.aws()).identity()]);
+  if (role?.Arn) return role.Arn;
+  const partition = caller.split(":")[1] || "aws";
+  return `arn:${partition}:iam::${accountId}:role/${EXECUTION_ROLE}`;
+}
+
+/** In apply, the execution role step (an `after` dependency) has recorded the real ARN. */
+async function appliedRoleArn(e: EcsContext, iam: IamApi, ctx: StepContext): Promise<string> {
+  return outputString(ctx.outputs, "executionRoleArn") ?? (await currentRoleArn(e, iam));
 }
 
 interface PolicyStatus {
@@ -119,20 +138,26 @@ interface PolicyStatus {
   attached: boolean;
 }
 
-async function policyStatus(e: EcsContext, iam: IamApi, role: string): Promise<PolicyStatus> {
-  const policy = (await iam.listLocalPolicies()).find((p) => p.PolicyName === e.names.iamPolicy);
-  let attached = false;
-  if (policy?.Arn) {
-    try {
-      attached = (await iam.listAttachedUserPolicies(e.names.iamUser)).includes(policy.Arn);
-    } catch (err) {
-      // The user may not exist yet (it is created by the step before this one).
-      if (!["NoSuchEntity", "NoSuchEntityException"].includes(awsErrorCode(err) ?? "")) throw err;
-    }
+async function attachedToUser(e: EcsContext, iam: IamApi, policyArn: string): Promise<boolean> {
+  try {
+    return (await iam.listAttachedUserPolicies(e.names.iamUser)).includes(policyArn);
+  } catch (err) {
+    // The user may not exist yet (the IAM user step creates it).
+    if (!["NoSuchEntity", "NoSuchEntityException"].includes(awsErrorCode(err) ?? "")) throw err;
+    return false;
   }
-  if (!policy?.Arn || !policy.DefaultVersionId) return { missing: [], attached };
-  const doc = await iam.getPolicyDocument(policy.Arn, policy.DefaultVersionId);
-  return { arn: policy.Arn, missing: missingEcsPolicyParts(doc, role), attached };
+}
+
+/** The policy's state; `role` (the PassRole target) may still be being looked up. */
+async function policyStatus(e: EcsContext, iam: IamApi, role: string | Promise<string>): Promise<PolicyStatus> {
+  const [policies, roleArn] = await settled([iam.listLocalPolicies(), role]);
+  const policy = policies.find((p) => p.PolicyName === e.names.iamPolicy);
+  if (!policy?.Arn || !policy.DefaultVersionId) return { missing: [], attached: false };
+  const [attached, doc] = await settled([
+    attachedToUser(e, iam, policy.Arn),
+    iam.getPolicyDocument(policy.Arn, policy.DefaultVersionId),
+  ]);
+  return { arn: policy.Arn, missing: missingEcsPolicyParts(doc, roleArn), attached };
 }
 
 export function iamPolicyStep(e: EcsContext): Step {
@@ -144,38 +169,39 @@ export function iamPolicyStep(e: EcsContext): Step {
     name,
     target: "aws",
     after: ["aws.execution-role", "aws.iam-user"],
-    async check(ctx): Promise<StepState> {
+    async check(): Promise<StepState> {
       const iam = await (await e.aws()).iam();
-      const s = await policyStatus(e, iam, await roleArn(e, ctx));
+      // Checks run concurrently: read the role's ARN here rather than wait for the role step's check.
+      const s = await policyStatus(e, iam, currentRoleArn(e, iam));
       if (!s.arn) return { action: "create", detail: `attached to user ${user}` };
       const gaps = [...(s.missing.length ? [`missing ${s.missing.join(", ")}`] : [])];
       if (!s.attached) gaps.push(`attach to user ${user}`);
       return gaps.length ? { action: "update", detail: gaps.join("; "), id: s.arn } : { action: "exists", id: s.arn };
     },
-    async apply(ctx) {
+    async apply(ctx, state) {
       const iam = await (await e.aws()).iam();
-      const role = await roleArn(e, ctx);
-      let s = await policyStatus(e, iam, role);
-      let action: "create" | "update" | "exists" = "exists";
-      if (!s.arn) {
-        const created = await createOrExisting(
+      const role = await appliedRoleArn(e, iam, ctx);
+      let s = state.action === "create" ? null : await policyStatus(e, iam, role);
+      if (!s?.arn) {
+        const created = await createdOrNull(
           () => iam.createPolicy({ PolicyName: name, PolicyDocument: ecsPolicyDocument(role), Tags: tags(e.pool) }),
           EXISTS,
         );
-        if (created) action = "create";
+        if (created?.Arn) {
+          // A new policy has our document; it only needs attaching.
+          await iam.attachUserPolicy(user, created.Arn);
+          return { action: "create", id: created.Arn };
+        }
         s = await policyStatus(e, iam, role);
       }
       const arn = s.arn;
       if (!arn) throw new CloudError(`IAM policy ${name} was not found after creating it.`, "NoSuchEntity");
-      if (s.missing.length > 0) {
-        await newDefaultVersion(iam, arn, role);
-        action = action === "create" ? action : "update";
-      }
-      if (!s.attached) {
-        await iam.attachUserPolicy(user, arn);
-        action = action === "create" ? action : "update";
-      }
-      return { action, id: arn };
+      const fixes = [
+        s.missing.length > 0 && newDefaultVersion(iam, arn, role),
+        !s.attached && iam.attachUserPolicy(user, arn),
+      ];
+      await settled(fixes);
+      return { action: fixes.some(Boolean) ? "update" : "exists", id: arn };
     },
   };
 }

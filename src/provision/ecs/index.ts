@@ -13,7 +13,7 @@ import { clusterStep } from "./cluster.js";
 import { checkKeyQuota, credentialsStep } from "./credentials.js";
 import { dockerLoginStep, dockerTargetLabel, repositoryStep } from "./ecr.js";
 import { executionRoleStep, iamPolicyStep, iamUserStep } from "./iam.js";
-import { DEFAULT_VPC_QUOTA, defaultNames, type EcsContext, type EcsNames, outputString } from "./names.js";
+import { DEFAULT_VPC_QUOTA, defaultNames, type EcsContext, type EcsNames, outputString, settled } from "./names.js";
 import { findVpc, vpcStep } from "./vpc.js";
 
 export type { EcsNames } from "./names.js";
@@ -70,10 +70,16 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
     types: ["ecs:push", "ecs"],
     async targets(): Promise<Target[]> {
       const s = await e.aws();
-      const { accountId } = await s.identity();
-      // Quotas that would stop the run half-way are checked before anything is created.
-      await checkKeyQuota(e);
-      await findVpc(e);
+      // Load the SDK clients while requests are in flight: IAM and EC2 for the quotas below, then
+      // ECS and ECR for the plan's checks (the first failure to load surfaces where it is used).
+      const identity = s.identity();
+      void settled([s.iam(), s.ec2()]).then(
+        () => Promise.allSettled([s.ecs(), s.ecr()]),
+        () => {},
+      );
+      // Who the caller is, and the quotas that would stop the run half-way, before anything is
+      // created; all read-only, so together. A credentials error is reported as the identity's.
+      const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e)]);
       return [
         {
           key: "aws",

@@ -8,7 +8,7 @@ import { CloudError, UsageError } from "../../errors.js";
 import type { Step, StepState } from "../types.js";
 import { nextFreeCidr } from "./cidr.js";
 import { type EcsContext, MANAGER, TAG_MANAGER, tags } from "./names.js";
-import { ensureNetwork, networkGaps, vpcIdOf } from "./network.js";
+import { cidrOf, emptyNetwork, ensureNetwork, inspectNetwork, type Network, networkGaps, vpcIdOf } from "./network.js";
 
 type Found =
   | { kind: "default"; vpc: Vpc }
@@ -19,11 +19,12 @@ type Found =
 export async function findVpc(e: EcsContext): Promise<Found> {
   const session = await e.aws();
   const ec2 = await session.ec2();
+  // One DescribeVpcs: the default VPC, the named one and the CIDRs in use all come from the full list.
   const vpcs = await ec2.describeVpcs();
   const defaultVpc = vpcs.find((v) => v.IsDefault && v.State === "available");
   if (defaultVpc) return { kind: "default", vpc: defaultVpc };
-  const named = await ec2.describeVpcs([{ Name: "tag:Name", Values: [e.names.vpc] }]);
-  if (named[0]) return { kind: "named", vpc: named[0] };
+  const named = vpcs.find((v) => v.Tags?.some((t) => t.Key === "Name" && t.Value === e.names.vpc));
+  if (named) return { kind: "named", vpc: named };
   if (vpcs.length >= e.vpcQuota) {
     throw new UsageError(
       `Region ${session.region} already has ${vpcs.length} VPCs; the default quota is ${e.vpcQuota} per region, so ` +
@@ -38,13 +39,20 @@ export async function findVpc(e: EcsContext): Promise<Found> {
 const managed = (vpc: Vpc) => vpc.Tags?.some((t) => t.Key === TAG_MANAGER && t.Value === MANAGER) ?? false;
 
 export function vpcStep(e: EcsContext): Step {
+  /**
+   * What this run's check saw; its apply starts from there rather than describing the VPCs again
+   * (the network's writes tolerate "already exists"; a re-run converges after any failure).
+   */
+  let seen: { found: Found; network?: Network } | undefined;
   return {
     id: "aws.vpc",
     resource: "VPC",
     name: e.names.vpc,
     target: "aws",
     async check(ctx): Promise<StepState> {
+      seen = undefined;
       const found = await findVpc(e);
+      seen = { found };
       if (found.kind === "none") {
         return { action: "create", detail: `CIDR ${found.cidr}, internet gateway, 3 subnets, security group` };
       }
@@ -52,30 +60,36 @@ export function vpcStep(e: EcsContext): Step {
       if (found.kind === "default") return { action: "exists", detail: `default VPC ${id} is used`, id };
       ctx.outputs.set("vpcId", id);
       if (managed(found.vpc)) {
-        const gaps = await networkGaps(await (await e.aws()).ec2(), found.vpc, e);
+        const network = await inspectNetwork(await (await e.aws()).ec2(), found.vpc, e);
+        seen = { found, network };
+        const gaps = networkGaps(network, e);
         if (gaps.length) return { action: "update", detail: `missing ${gaps.join(", ")}`, id };
       }
       return { action: "exists", id };
     },
-    async apply(ctx) {
+    async apply(ctx, state) {
       const ec2 = await (await e.aws()).ec2();
-      const found = await findVpc(e);
+      // Start from what the check saw (a plan without a check, e.g. a direct apply, looks again).
+      const known = seen;
+      seen = undefined;
+      const found = known?.found ?? (await findVpc(e));
       let vpc: Vpc;
       let action: "create" | "update" | "exists" = "exists";
       if (found.kind === "named") {
         vpc = found.vpc;
-        if (managed(vpc) && (await networkGaps(ec2, vpc, e)).length) {
-          await ensureNetwork(ec2, vpc, e, ctx.note);
-          action = "update";
+        if (managed(vpc)) {
+          const network = (state.action === "update" && known?.network) || (await inspectNetwork(ec2, vpc, e));
+          if (networkGaps(network, e).length) {
+            await ensureNetwork(ec2, vpc, cidrOf(vpc), network, e, ctx.note);
+            action = "update";
+          }
         }
       } else if (found.kind === "none") {
         ctx.note(`Creating VPC ${e.names.vpc} with CIDR ${found.cidr}`);
-        vpc = await ec2.createVpc({
-          CidrBlock: found.cidr,
-          TagSpecifications: [{ ResourceType: "vpc", Tags: tags(e.pool, { Name: e.names.vpc }) }],
-        });
-        vpc = await waitAvailable(e, vpcIdOf(vpc), ctx.signal);
-        await ensureNetwork(ec2, vpc, e, ctx.note);
+        const created = createVpc(e, found.cidr, ctx.signal);
+        // The network's lookups (zones, a gateway to reuse) overlap the VPC's creation.
+        await ensureNetwork(ec2, created, found.cidr, emptyNetwork(found.cidr), e, ctx.note);
+        vpc = await created;
         action = "create";
       } else {
         return { action: "exists", id: vpcIdOf(found.vpc) };
@@ -85,6 +99,16 @@ export function vpcStep(e: EcsContext): Step {
       return { action, id };
     },
   };
+}
+
+/** Creates the VPC and waits until it is `available`. */
+async function createVpc(e: EcsContext, cidr: string, signal?: AbortSignal): Promise<Vpc> {
+  const ec2 = await (await e.aws()).ec2();
+  const vpc = await ec2.createVpc({
+    CidrBlock: cidr,
+    TagSpecifications: [{ ResourceType: "vpc", Tags: tags(e.pool, { Name: e.names.vpc }) }],
+  });
+  return vpc.State === "available" ? vpc : waitAvailable(e, vpcIdOf(vpc), signal);
 }
 
 /** A new VPC is briefly `pending`; subnets can only be added once it is `available`. */
