@@ -4,6 +4,7 @@
  * before the plan, and stored as the block.
  */
 import { UsageError } from "../errors.js";
+import { blockKind, createBlock } from "../prefect/blocks.js";
 import { blockRef, withDefaults } from "../prefect/template.js";
 import type { JobTemplate } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
@@ -67,16 +68,12 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
           },
           async apply(ctx) {
             if (!token) throw new UsageError(`No ${spec.service} token to store.`, spec.missingHint);
-            const type = await ctx.prefect.readBlockType(spec.blockType);
-            const schema = type ? await ctx.prefect.latestBlockSchema(type.id) : null;
-            if (!type || !schema) throw new Error(`block type ${spec.blockType} is not registered`);
-            const doc = await ctx.prefect.createBlockDocument({
-              name: blockName,
-              data: token.data,
-              block_type_id: type.id,
-              block_schema_id: schema.id,
-              is_anonymous: false,
-            });
+            const doc = await createBlock(
+              ctx.prefect,
+              await blockKind(ctx.prefect, spec.blockType),
+              blockName,
+              token.data,
+            );
             ctx.outputs.set("blockDocumentId", doc.id);
             return { action: "create", id: doc.id };
           },

@@ -6,7 +6,8 @@
  * added meanwhile makes AWS refuse CreateAccessKey, reported the same way).
  */
 import { awsErrorCode } from "../../clouds/aws.js";
-import { UsageError, WpError } from "../../errors.js";
+import { UsageError } from "../../errors.js";
+import { blockKind, createBlock } from "../../prefect/blocks.js";
 import type { Step } from "../types.js";
 import { BLOCK_TYPE, type EcsContext, MAX_ACCESS_KEYS, settled } from "./names.js";
 
@@ -59,23 +60,15 @@ export function credentialsStep(e: EcsContext): Step {
       return { action: "create", detail: `new access key for IAM user ${e.names.iamUser}` };
     },
     async apply(ctx) {
-      const [existing, type] = await settled([
+      const [existing, kind] = await settled([
         ctx.prefect.readBlockDocument(BLOCK_TYPE, block),
-        ctx.prefect.readBlockType(BLOCK_TYPE),
+        // Resolved before the key: a missing type must not leave a key behind.
+        blockKind(ctx.prefect, BLOCK_TYPE),
       ]);
       if (existing) {
         ctx.outputs.set("blockDocumentId", existing.id);
         return { action: "exists", id: existing.id };
       }
-      // Resolve the block type and schema first: a missing type must not leave a key behind.
-      if (!type) {
-        throw new WpError(
-          `Unable to find block type "${BLOCK_TYPE}".`,
-          "Register it (`prefect blocks register -m prefect_aws`), then run again.",
-        );
-      }
-      const schema = await ctx.prefect.latestBlockSchema(type.id);
-      if (!schema) throw new WpError(`Unable to find schema for block type ${BLOCK_TYPE}.`);
 
       const session = await e.aws();
       const iam = await session.iam();
@@ -85,16 +78,10 @@ export function credentialsStep(e: EcsContext): Step {
       });
       ctx.note(`Created access key ${key.accessKeyId} for IAM user ${e.names.iamUser}.`);
       try {
-        const doc = await ctx.prefect.createBlockDocument({
-          name: block,
-          data: {
-            aws_access_key_id: key.accessKeyId,
-            aws_secret_access_key: key.secretAccessKey,
-            region_name: session.region,
-          },
-          block_type_id: type.id,
-          block_schema_id: schema.id,
-          is_anonymous: false,
+        const doc = await createBlock(ctx.prefect, kind, block, {
+          aws_access_key_id: key.accessKeyId,
+          aws_secret_access_key: key.secretAccessKey,
+          region_name: session.region,
         });
         ctx.outputs.set("blockDocumentId", doc.id);
         return { action: "create", id: doc.id };
