@@ -6,17 +6,12 @@ import { readFileSync } from "node:fs";
 import { WpError } from "../errors.js";
 import type { PrefectApi } from "./api.js";
 import { parseLossless } from "./checksum.js";
-import type { BlockType } from "./types.js";
+import type { BlockType, BlockTypeCreate } from "./types.js";
 
-export interface BundledBlockType {
-  name: string;
-  slug: string;
-  logo_url?: string | null;
-  documentation_url?: string | null;
-  description?: string | null;
-  code_example?: string | null;
+/** One entry of data/block-types.json: a block type as Prefect creates it, with its schema. */
+export type BundledBlockType = BlockTypeCreate & {
   block_schema: { checksum: string; fields: Record<string, unknown>; capabilities: string[]; version: string };
-}
+};
 
 let text: string | undefined;
 let types: BundledBlockType[] | undefined;
@@ -44,14 +39,7 @@ export async function registerBlockType(api: PrefectApi, slug: string): Promise<
   const { block_schema: schema, ...meta } = bundled;
   const type =
     (await api.readBlockType(slug)) ??
-    (await api.createBlockType({
-      name: meta.name,
-      slug: meta.slug,
-      logo_url: meta.logo_url ?? null,
-      documentation_url: meta.documentation_url ?? null,
-      description: meta.description ?? null,
-      code_example: meta.code_example ?? null,
-    }));
+    (await api.createBlockType(meta));
   const existing = await api.readBlockSchemaByChecksum(schema.checksum, schema.version);
   if (!existing || existing.block_type_id !== type.id) {
     await api.createBlockSchema({

@@ -5,44 +5,22 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { resolveAws } from "../../src/clouds/aws.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
-import {
-  isolateAwsEnv,
-  type Moto,
-  type RecordingProxy,
-  requireMoto,
-  startMoto,
-  startRecordingProxy,
-} from "../helpers/moto.js";
+import { removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";
 import { makeHome, type RunResult, runCli, scriptedPrompter } from "../helpers/run-cli.js";
 
 const hasMoto = requireMoto("test/ecs/cli.test.ts (wp create --provision-infra against moto)");
 
 describe.skipIf(!hasMoto)("wp create --type ecs:push --provision-infra against moto", () => {
-  let moto: Moto;
-  let proxy: RecordingProxy;
-  let restoreEnv: () => void;
+  const sim = useMoto();
   let home: ReturnType<typeof makeHome>;
   let env: Record<string, string>;
 
-  beforeAll(async () => {
-    restoreEnv = isolateAwsEnv();
-    moto = await startMoto();
-    proxy = await startRecordingProxy(moto.url);
-  }, 60_000);
-  afterAll(async () => {
-    await proxy?.close();
-    await moto?.stop();
-    restoreEnv?.();
-  });
   beforeEach(async () => {
-    await moto.reset();
-    await removeDefaultVpc();
-    proxy.clear();
-    proxy.failWhen = undefined;
+    await removeDefaultVpc(sim.moto.url);
     home = makeHome();
     const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));
     env = {
@@ -50,7 +28,7 @@ describe.skipIf(!hasMoto)("wp create --type ecs:push --provision-infra against m
       AWS_ACCESS_KEY_ID: "testing",
       AWS_SECRET_ACCESS_KEY: "testing",
       AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: proxy.url,
+      AWS_ENDPOINT_URL: sim.proxy.url,
       AWS_CONFIG_FILE: "/nonexistent/aws-config",
       AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
       DOCKER_CONFIG: docker,
@@ -63,21 +41,7 @@ describe.skipIf(!hasMoto)("wp create --type ecs:push --provision-infra against m
   });
 
   async function aws() {
-    return resolveAws({ env: process.env, endpoint: moto.url });
-  }
-
-  async function removeDefaultVpc() {
-    const { EC2Client, DeleteVpcCommand, DeleteSubnetCommand, DescribeSubnetsCommand, DescribeVpcsCommand } =
-      await import("@aws-sdk/client-ec2");
-    const c = new EC2Client({ endpoint: moto.url, region: "us-east-1" });
-    const vpcs = await c.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }));
-    for (const v of vpcs.Vpcs ?? []) {
-      const subnets = await c.send(
-        new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [v.VpcId ?? ""] }] }),
-      );
-      for (const s of subnets.Subnets ?? []) await c.send(new DeleteSubnetCommand({ SubnetId: s.SubnetId ?? "" }));
-      await c.send(new DeleteVpcCommand({ VpcId: v.VpcId ?? "" }));
-    }
+    return resolveAws({ env: process.env, endpoint: sim.moto.url });
   }
 
   const wp = (argv: string[], opts: Parameters<typeof runCli>[1] = {}) =>
@@ -133,12 +97,12 @@ describe.skipIf(!hasMoto)("wp create --type ecs:push --provision-infra against m
     const dockerConfig = JSON.parse(readFileSync(join(env.DOCKER_CONFIG ?? "", "config.json"), "utf8"));
     expect(Object.keys(dockerConfig.auths)).toContain("123456789012.dkr.ecr.us-east-1.amazonaws.com");
 
-    proxy.clear();
+    sim.proxy.clear();
     const again = await wp(["create", "p", "--type", "ecs:push", "--provision-infra", "--yes", "-o", "json"]);
     expect(again.code).toBe(0);
     const doc = JSON.parse(again.stdout);
     expect(doc.plan.filter((s: { action: string }) => s.action !== "exists")).toEqual([]);
-    expect(proxy.mutations()).toEqual([]);
+    expect(sim.proxy.mutations()).toEqual([]);
     expect((await iam.listAccessKeys("prefect-ecs-user")).length).toBe(1);
     expect(doc.pool.id).toBe(pool.id);
     expectNoSecret(again, secret);
@@ -170,7 +134,7 @@ describe.skipIf(!hasMoto)("wp create --type ecs:push --provision-infra against m
     const piped = await wp(["create", "d", "--type", "ecs:push", "--provision-infra"]);
     expect(piped.code).toBe(2);
     expect(piped.stderr).toContain("Pass --yes to apply it");
-    expect(proxy.mutations()).toEqual([]);
+    expect(sim.proxy.mutations()).toEqual([]);
     expect(JSON.parse((await wp(["ls", "-o", "json"])).stdout)).toEqual([]);
   });
 
@@ -188,13 +152,13 @@ describe.skipIf(!hasMoto)("wp create --type ecs:push --provision-infra against m
   });
 
   it("a failure mid-way exits 1 with the cause; the same command again converges", async () => {
-    proxy.failWhen = (req) => req.action === "CreateCluster";
+    sim.proxy.failWhen = (req) => req.action === "CreateCluster";
     const r = await wp(["create", "f", "--type", "ecs:push", "--provision-infra", "--yes"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Failed to provision infrastructure");
     expect(r.stderr).toContain("run the same command again");
     expect(JSON.parse((await wp(["ls", "-o", "json"])).stdout)).toEqual([]);
-    proxy.failWhen = undefined;
+    sim.proxy.failWhen = undefined;
     const again = await wp(["create", "f", "--type", "ecs:push", "--provision-infra", "--yes"]);
     expect(again.code).toBe(0);
     const iam = await (await aws()).iam();

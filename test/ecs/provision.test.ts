@@ -2,44 +2,21 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { resolveAws } from "../../src/clouds/aws.js";
 import { createEcsProvisioner, ecsNextSteps } from "../../src/provision/ecs/index.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
-import {
-  isolateAwsEnv,
-  type Moto,
-  type RecordingProxy,
-  requireMoto,
-  runSteps,
-  startMoto,
-  startRecordingProxy,
-} from "../helpers/moto.js";
+import { removeDefaultVpc, requireMoto, runSteps, useMoto } from "../helpers/moto.js";
 
 const SUITE = "test/ecs/provision.test.ts (ECS provisioner against moto)";
 const hasMoto = requireMoto(SUITE);
 
 describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
-  let moto: Moto;
-  let proxy: RecordingProxy;
-  let restoreEnv: () => void;
+  const sim = useMoto();
   let dockerDir: string;
   let prefect: FakePrefect;
 
-  beforeAll(async () => {
-    restoreEnv = isolateAwsEnv();
-    moto = await startMoto();
-    proxy = await startRecordingProxy(moto.url);
-  }, 60_000);
-  afterAll(async () => {
-    await proxy?.close();
-    await moto?.stop();
-    restoreEnv?.();
-  });
   beforeEach(async () => {
-    await moto.reset();
-    proxy.clear();
-    proxy.failWhen = undefined;
     prefect = new FakePrefect();
     prefect.register();
     dockerDir = mkdtempSync(join(tmpdir(), "wp-docker-"));
@@ -50,31 +27,17 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
     createEcsProvisioner({
       poolName: "my-pool",
       prefect,
-      endpoint: proxy.url,
+      endpoint: sim.proxy.url,
       env: { ...process.env, DOCKER_CONFIG: dockerDir, DOCKER_HOST: `unix://${dockerDir}/no-engine.sock` },
     });
 
   async function ec2() {
-    return (await resolveAws({ env: process.env, endpoint: moto.url })).ec2();
-  }
-
-  /** moto starts with a default VPC (as a real account); "empty account" tests remove it. */
-  async function removeDefaultVpc() {
-    const { EC2Client, DeleteVpcCommand, DeleteSubnetCommand, DescribeSubnetsCommand, DescribeVpcsCommand } =
-      await import("@aws-sdk/client-ec2");
-    const c = new EC2Client({ region: "us-east-1", endpoint: moto.url });
-    const vpcs = (await c.send(new DescribeVpcsCommand({}))).Vpcs ?? [];
-    for (const v of vpcs.filter((x) => x.IsDefault)) {
-      const subnets = (await c.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [v.VpcId!] }] })))
-        .Subnets;
-      for (const s of subnets ?? []) await c.send(new DeleteSubnetCommand({ SubnetId: s.SubnetId! }));
-      await c.send(new DeleteVpcCommand({ VpcId: v.VpcId! }));
-    }
+    return (await resolveAws({ env: process.env, endpoint: sim.moto.url })).ec2();
   }
 
   it("creates everything in an empty account, in Prefect's order and names", async () => {
-    await removeDefaultVpc();
-    proxy.clear();
+    await removeDefaultVpc(sim.moto.url);
+    sim.proxy.clear();
     const p = provisioner();
     const targets = await p.targets();
     expect(targets.map((t) => t.key)).toEqual(["aws", "docker"]);
@@ -168,7 +131,7 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
       { Key: "managed-by", Value: "wp" },
     ]);
     const iamSdk = await import("@aws-sdk/client-iam");
-    const iam = new iamSdk.IAMClient({ region: "us-east-1", endpoint: moto.url });
+    const iam = new iamSdk.IAMClient({ region: "us-east-1", endpoint: sim.moto.url });
     const role = await iam.send(new iamSdk.ListRoleTagsCommand({ RoleName: "PrefectEcsTaskExecutionRole" }));
     expect(role.Tags).toEqual(wanted);
     const user = await iam.send(new iamSdk.ListUserTagsCommand({ UserName: "prefect-ecs-user" }));
@@ -176,11 +139,11 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
     const policyArn = "arn:aws:iam::123456789012:policy/prefect-ecs-policy";
     expect((await iam.send(new iamSdk.ListPolicyTagsCommand({ PolicyArn: policyArn }))).Tags).toEqual(wanted);
     const ecrSdk = await import("@aws-sdk/client-ecr");
-    const ecr = new ecrSdk.ECRClient({ region: "us-east-1", endpoint: moto.url });
+    const ecr = new ecrSdk.ECRClient({ region: "us-east-1", endpoint: sim.moto.url });
     const repoArn = "arn:aws:ecr:us-east-1:123456789012:repository/prefect-flows";
     expect((await ecr.send(new ecrSdk.ListTagsForResourceCommand({ resourceArn: repoArn }))).tags).toEqual(wanted);
     const ecsSdk = await import("@aws-sdk/client-ecs");
-    const ecs = new ecsSdk.ECSClient({ region: "us-east-1", endpoint: moto.url });
+    const ecs = new ecsSdk.ECSClient({ region: "us-east-1", endpoint: sim.moto.url });
     const clusterArn = "arn:aws:ecs:us-east-1:123456789012:cluster/prefect-ecs-cluster";
     const clusterTags = (await ecs.send(new ecsSdk.ListTagsForResourceCommand({ resourceArn: clusterArn }))).tags;
     expect(clusterTags).toEqual(
@@ -202,7 +165,7 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
       detail: expect.stringMatching(/^default VPC/),
     });
     expect(run.outputs.has("vpcId")).toBe(false);
-    expect(proxy.mutations().map((m) => m.action)).not.toContain("CreateVpc");
+    expect(sim.proxy.mutations().map((m) => m.action)).not.toContain("CreateVpc");
     const template = p.jobTemplate(
       {
         job_configuration: {},
@@ -214,7 +177,7 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
   });
 
   it("picks 172.32.0.0/16 when 172.31.0.0/16 is taken by another VPC", async () => {
-    await removeDefaultVpc();
+    await removeDefaultVpc(sim.moto.url);
     const api = await ec2();
     await api.createVpc({ CidrBlock: "172.31.0.0/16" });
     const p = provisioner();
@@ -228,20 +191,20 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
   });
 
   it("re-run: every step exists, zero mutating AWS requests, no new key", async () => {
-    await removeDefaultVpc();
+    await removeDefaultVpc(sim.moto.url);
     await runSteps(provisioner(), prefect);
-    const firstRun = proxy.mutations().length;
-    proxy.clear();
+    const firstRun = sim.proxy.mutations().length;
+    sim.proxy.clear();
 
     const p = provisioner();
     await p.targets();
     const again = await runSteps(p, prefect);
     expect([...again.states.entries()].filter(([, s]) => s.action !== "exists")).toEqual([]);
     expect(again.results.size).toBe(0);
-    expect(proxy.mutations()).toEqual([]);
-    expect(proxy.requests.some((r) => r.action === "CreateAccessKey")).toBe(false);
+    expect(sim.proxy.mutations()).toEqual([]);
+    expect(sim.proxy.requests.some((r) => r.action === "CreateAccessKey")).toBe(false);
     expect(prefect.documents).toHaveLength(1);
-    const iam = await (await resolveAws({ env: process.env, endpoint: moto.url })).iam();
+    const iam = await (await resolveAws({ env: process.env, endpoint: sim.moto.url })).iam();
     expect(await iam.listAccessKeys("prefect-ecs-user")).toHaveLength(1);
     // Outputs of existing resources are still filled in, so the template can be built.
     expect(() =>
@@ -254,8 +217,8 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
       ),
     ).not.toThrow();
     console.info(
-      `ECS request counts: first run ${firstRun} mutating; re-run ${proxy.requests.length} requests, ` +
-        `${proxy.mutations().length} mutating (${[...new Set(proxy.requests.map((r) => r.action))].join(", ")})`,
+      `ECS request counts: first run ${firstRun} mutating; re-run ${sim.proxy.requests.length} requests, ` +
+        `${sim.proxy.mutations().length} mutating (${[...new Set(sim.proxy.requests.map((r) => r.action))].join(", ")})`,
     );
   });
 

@@ -2,46 +2,23 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { resolveAws } from "../../src/clouds/aws.js";
 import { UsageError } from "../../src/errors.js";
 import { createEcsProvisioner } from "../../src/provision/ecs/index.js";
 import { PREFECT_ECS_ACTIONS } from "../../src/provision/ecs/policy.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
-import {
-  isolateAwsEnv,
-  type Moto,
-  type RecordingProxy,
-  requireMoto,
-  runSteps,
-  startMoto,
-  startRecordingProxy,
-} from "../helpers/moto.js";
+import { requireMoto, runSteps, useMoto } from "../helpers/moto.js";
 
 const SUITE = "test/ecs/recovery.test.ts (ECS key quota, policy update, failure recovery against moto)";
 const hasMoto = requireMoto(SUITE);
 
 describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
-  let moto: Moto;
-  let proxy: RecordingProxy;
-  let restoreEnv: () => void;
+  const sim = useMoto();
   let dockerDir: string;
   let prefect: FakePrefect;
 
-  beforeAll(async () => {
-    restoreEnv = isolateAwsEnv();
-    moto = await startMoto();
-    proxy = await startRecordingProxy(moto.url);
-  }, 60_000);
-  afterAll(async () => {
-    await proxy?.close();
-    await moto?.stop();
-    restoreEnv?.();
-  });
   beforeEach(async () => {
-    await moto.reset();
-    proxy.clear();
-    proxy.failWhen = undefined;
     prefect = new FakePrefect();
     prefect.register();
     dockerDir = mkdtempSync(join(tmpdir(), "wp-docker-"));
@@ -52,17 +29,17 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     createEcsProvisioner({
       poolName: "my-pool",
       prefect,
-      endpoint: proxy.url,
+      endpoint: sim.proxy.url,
       env: { ...process.env, DOCKER_CONFIG: dockerDir, DOCKER_HOST: `unix://${dockerDir}/no-engine.sock` },
     });
-  const direct = async () => resolveAws({ env: process.env, endpoint: moto.url });
+  const direct = async () => resolveAws({ env: process.env, endpoint: sim.moto.url });
 
   it("refuses before creating anything when the user already has two keys and the block is missing", async () => {
     const iam = await (await direct()).iam();
     await iam.createUser({ UserName: "prefect-ecs-user" });
     await iam.createAccessKey("prefect-ecs-user");
     await iam.createAccessKey("prefect-ecs-user");
-    proxy.clear();
+    sim.proxy.clear();
     const p = provisioner();
     const err = await p.targets().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
@@ -70,7 +47,7 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     expect((err as UsageError).exitCode).toBe(2);
     // The plan (check) refuses too, and nothing was mutated either way.
     await expect(runSteps(p, prefect, { planOnly: true })).rejects.toBeInstanceOf(UsageError);
-    expect(proxy.mutations()).toEqual([]);
+    expect(sim.proxy.mutations()).toEqual([]);
     expect(await iam.listAccessKeys("prefect-ecs-user")).toHaveLength(2);
   });
 
@@ -92,7 +69,7 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     await p.targets();
     const run = await runSteps(p, prefect);
     expect(run.states.get("prefect.aws-credentials")?.action).toBe("exists");
-    expect(proxy.requests.some((r) => r.action === "CreateAccessKey")).toBe(false);
+    expect(sim.proxy.requests.some((r) => r.action === "CreateAccessKey")).toBe(false);
   });
 
   it("an outdated policy shows update and gets a new default version, within the 5-version limit", async () => {
@@ -108,7 +85,7 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     const arn = String(policy.Arn);
     // Four more non-default versions: the policy is at IAM's limit of 5.
     const { IAMClient, CreatePolicyVersionCommand } = await import("@aws-sdk/client-iam");
-    const raw = new IAMClient({ region: "us-east-1", endpoint: moto.url });
+    const raw = new IAMClient({ region: "us-east-1", endpoint: sim.moto.url });
     for (let i = 0; i < 4; i++) {
       await raw.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: old, SetAsDefault: false }));
     }
@@ -154,7 +131,7 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
       "@aws-sdk/client-ec2"
     );
     const emptyAccount = async () => {
-      const raw = new EC2Client({ region: "us-east-1", endpoint: moto.url });
+      const raw = new EC2Client({ region: "us-east-1", endpoint: sim.moto.url });
       const ec2 = await (await direct()).ec2();
       for (const v of await ec2.describeVpcs()) {
         const subnets = await raw.send(
@@ -166,25 +143,25 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     };
     // Count the mutations of a clean run first.
     await emptyAccount();
-    proxy.clear();
+    sim.proxy.clear();
     await runSteps(provisioner(), prefect);
-    const total = proxy.mutations().length;
+    const total = sim.proxy.mutations().length;
     expect(total).toBeGreaterThan(15);
 
     for (let k = 0; k < total; k++) {
-      await moto.reset();
+      await sim.moto.reset();
       await emptyAccount();
       prefect = new FakePrefect();
       prefect.register();
       let seen = 0;
-      proxy.clear();
-      proxy.failWhen = (r) => r.mutating && seen++ === k;
+      sim.proxy.clear();
+      sim.proxy.failWhen = (r) => r.mutating && seen++ === k;
       const failed = await runSteps(provisioner(), prefect).then(
         () => "completed",
         (e: unknown) => String(e),
       );
       expect(failed, `failure at mutation ${k}`).toMatch(/InjectedFailure/);
-      proxy.failWhen = undefined;
+      sim.proxy.failWhen = undefined;
       await runSteps(provisioner(), prefect);
       const again = await runSteps(provisioner(), prefect, { planOnly: true });
       const pending = [...again.states.entries()].filter(([, s]) => s.action !== "exists");

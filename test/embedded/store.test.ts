@@ -134,47 +134,45 @@ const [home, prefix, count, barrier] = process.argv.slice(2);
 // A barrier: both writers wait for each other, then start together, so the first-start set-up and the writes race.
 writeFileSync(barrier + "-" + prefix, "");
 while (!(existsSync(barrier + "-p") && existsSync(barrier + "-q"))) await new Promise((r) => setTimeout(r, 2));
+const started = Date.now();
 const api = createEmbeddedApi({ home });
 for (let i = 0; i < Number(count); i++) {
   const r = await api.handle({ method: "POST", path: "/work_pools/", body: { name: prefix + "-" + i } });
   if (r.status !== 201) { process.stderr.write(JSON.stringify(r)); process.exit(1); }
 }
 api.close();
+process.stdout.write(started + " " + Date.now());
 `,
     );
     const home = tempHome();
     const barrier = join(build, "ready");
     const run = (prefix: string) =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      new Promise<{ code: number | null; stderr: string; span: number[] }>((resolve) => {
         const child = spawn(process.execPath, [script, home, prefix, "300", barrier], {
-          stdio: ["ignore", "ignore", "pipe"],
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        child.stdout.on("data", (d: Buffer) => {
+          stdout += d.toString();
         });
         let stderr = "";
         child.stderr.on("data", (d: Buffer) => {
           stderr += d.toString();
         });
-        child.on("close", (code) => resolve({ code, stderr }));
+        child.on("close", (code) => resolve({ code, stderr, span: stdout.split(" ").map(Number) }));
       });
     const results = await Promise.all([run("p"), run("q")]);
-    expect(results).toEqual([
+    expect(results.map(({ code, stderr }) => ({ code, stderr }))).toEqual([
       { code: 0, stderr: "" },
       { code: 0, stderr: "" },
     ]);
+    // The two writers ran at the same time (else this test would prove nothing).
+    const [p = [], q = []] = results.map((r) => r.span);
+    expect((p[0] ?? 0) < (q[1] ?? 0) && (q[0] ?? 0) < (p[1] ?? 0)).toBe(true);
     const api = createEmbeddedApi({ home });
     const pools = (await api.handle({ method: "POST", path: "/work_pools/filter", body: { limit: 1000 } }))
       .body as WorkPool[];
     expect(pools.length).toBe(600);
-    // The two writers overlapped in time (else this test would prove nothing).
-    const span = (prefix: string): [string, string] => {
-      const times = pools
-        .filter((p) => p.name.startsWith(`${prefix}-`))
-        .map((p) => String(p.created))
-        .sort();
-      return [times[0] ?? "", times[times.length - 1] ?? ""];
-    };
-    const [pStart, pEnd] = span("p");
-    const [qStart, qEnd] = span("q");
-    expect(pStart < qEnd && qStart < pEnd).toBe(true);
     const types = (await api.handle({ method: "POST", path: "/block_types/filter", body: {} })).body as BlockType[];
     expect(types.length).toBe(10);
     const schemas = (await api.handle({ method: "POST", path: "/block_schemas/filter", body: {} }))

@@ -8,6 +8,7 @@ import { accessSync, constants } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { delimiter, join } from "node:path";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { PrefectApi } from "../../src/prefect/api.js";
 import type { Provisioner, StepContext, StepResult, StepState } from "../../src/provision/types.js";
 
@@ -220,4 +221,45 @@ export function isolateAwsEnv(region = "us-east-1"): () => void {
   };
   apply(vars);
   return () => apply(saved);
+}
+
+/**
+ * moto and a recording proxy for one describe block: started once with an isolated AWS environment,
+ * reset (state, records, injected failures) before each test, stopped after.
+ */
+export function useMoto(): { readonly moto: Moto; readonly proxy: RecordingProxy } {
+  const state = {} as { moto: Moto; proxy: RecordingProxy };
+  let restoreEnv: (() => void) | undefined;
+  beforeAll(async () => {
+    restoreEnv = isolateAwsEnv();
+    state.moto = await startMoto();
+    state.proxy = await startRecordingProxy(state.moto.url);
+  }, 60_000);
+  afterAll(async () => {
+    await state.proxy?.close();
+    await state.moto?.stop();
+    restoreEnv?.();
+  });
+  beforeEach(async () => {
+    await state.moto.reset();
+    state.proxy.clear();
+    state.proxy.failWhen = undefined;
+  });
+  return state;
+}
+
+/** moto starts with a default VPC (as a real account has); "empty account" tests remove it. */
+export async function removeDefaultVpc(motoUrl: string): Promise<void> {
+  const { EC2Client, DeleteVpcCommand, DeleteSubnetCommand, DescribeSubnetsCommand, DescribeVpcsCommand } =
+    await import("@aws-sdk/client-ec2");
+  const c = new EC2Client({ region: "us-east-1", endpoint: motoUrl });
+  const vpcs =
+    (await c.send(new DescribeVpcsCommand({ Filters: [{ Name: "is-default", Values: ["true"] }] }))).Vpcs ?? [];
+  for (const v of vpcs) {
+    const vpcId = v.VpcId ?? "";
+    const subnets = (await c.send(new DescribeSubnetsCommand({ Filters: [{ Name: "vpc-id", Values: [vpcId] }] })))
+      .Subnets;
+    for (const sub of subnets ?? []) await c.send(new DeleteSubnetCommand({ SubnetId: sub.SubnetId ?? "" }));
+    await c.send(new DeleteVpcCommand({ VpcId: vpcId }));
+  }
 }

@@ -49,6 +49,19 @@ export function now(): string {
   return new Date().toISOString().replace("Z", "000Z");
 }
 
+function retryBusy<T>(fn: () => T, timeoutMs = 5000): T {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== "SQLITE_BUSY" || Date.now() > deadline) throw err;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
+}
+
 /** Opens (creating if needed) the store in `home`: home mode 0700, db and key files mode 0600. */
 export function openStore(home: string): Store {
   const created = mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -58,7 +71,9 @@ export function openStore(home: string): Store {
   const db = new Database(path);
   chmodSync(path, 0o600);
   db.pragma("busy_timeout = 5000");
-  db.pragma("journal_mode = WAL");
+  // Switching a new file to WAL can answer SQLITE_BUSY at once (no busy handler) while another
+  // process does the same; retry for up to the busy timeout.
+  retryBusy(() => db.pragma("journal_mode = WAL"));
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   const write = <T>(fn: () => T): T => db.transaction(fn).immediate();
