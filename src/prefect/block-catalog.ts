@@ -37,9 +37,7 @@ export async function registerBlockType(api: PrefectApi, slug: string): Promise<
   const bundled = bundledBlockTypes().find((t) => t.slug === slug);
   if (!bundled) throw new WpError(`wp has no bundled definition of block type '${slug}'.`);
   const { block_schema: schema, ...meta } = bundled;
-  const type =
-    (await api.readBlockType(slug)) ??
-    (await api.createBlockType(meta));
+  const type = (await api.readBlockType(slug)) ?? (await api.createBlockType(meta));
   const existing = await api.readBlockSchemaByChecksum(schema.checksum, schema.version);
   if (!existing || existing.block_type_id !== type.id) {
     await api.createBlockSchema({
