@@ -19,7 +19,9 @@ export interface Prompter {
 }
 
 /** Raised when the user presses Ctrl-C in a prompt. */
-export class PromptCancelled extends Error {}
+export class PromptCancelled extends Error {
+  override name = "PromptCancelled";
+}
 
 interface Key {
   name?: string;

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { makeHome, runCli } from "../helpers/run-cli.js";
+import { PromptCancelled } from "../../src/ui/prompts.js";
+import { makeHome, runCli, scriptedPrompter } from "../helpers/run-cli.js";
 
 const homes: Array<ReturnType<typeof makeHome>> = [];
 afterEach(() => {
@@ -54,6 +55,17 @@ describe("the command line", () => {
     expect(r.stdout).toContain("--region <region>");
     expect(r.stdout).toContain("--modal-profile <name>");
     expect(r.stdout).toContain("Examples:");
+  });
+
+  it("Ctrl-C at a prompt exits 130 and creates nothing", async () => {
+    const home = makeHome();
+    homes.push(home);
+    const cancelled = scriptedPrompter([]);
+    cancelled.select = () => Promise.reject(new PromptCancelled("cancelled"));
+    const r = await runCli(["create", "x"], { tty: true, env: home.env, prompter: cancelled });
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain("Cancelled.");
+    expect(JSON.parse((await runCli(["ls", "-o", "json"], { env: home.env })).stdout)).toEqual([]);
   });
 
   it("server start --help says it is not a full Prefect server", async () => {
