@@ -2,7 +2,7 @@
 import { dockerConfigPath, dockerLogin, registryFromUri, storedLogin } from "../../clouds/docker.js";
 import { CloudError } from "../../errors.js";
 import type { Step, StepContext } from "../types.js";
-import { createdOrNull, type EcsContext, outputString, tags } from "./names.js";
+import { type EcsContext, outputString, readOrCreate, tags } from "./names.js";
 
 function setRepositoryOutputs(ctx: StepContext, uri: string): void {
   const registry = registryFromUri(uri);
@@ -26,17 +26,13 @@ export function repositoryStep(e: EcsContext): Step {
     },
     async apply(ctx, state) {
       const ecr = await (await e.aws()).ecr();
-      let repo = state.action === "create" ? null : await ecr.describeRepository(name);
-      let created = false;
-      if (!repo) {
-        // CreateRepository answers with the repository (and its URI).
-        repo = await createdOrNull(
-          () => ecr.createRepository({ repositoryName: name, tags: tags(e.pool) }),
-          ["RepositoryAlreadyExistsException"],
-        );
-        created = repo !== null;
-        repo ??= await ecr.describeRepository(name);
-      }
+      // CreateRepository answers with the repository (and its URI).
+      const { value: repo, created } = await readOrCreate(
+        state,
+        () => ecr.describeRepository(name),
+        () => ecr.createRepository({ repositoryName: name, tags: tags(e.pool) }),
+        ["RepositoryAlreadyExistsException"],
+      );
       const uri = repo?.repositoryUri;
       if (!uri) throw new CloudError(`ECR repository ${name} was not found after creating it.`, "RepositoryNotFound");
       setRepositoryOutputs(ctx, uri);

@@ -12,6 +12,7 @@ import {
   EXECUTION_ROLE_LOGS_POLICY,
   EXECUTION_ROLE_POLICY_ARN,
   outputString,
+  readOrCreate,
   settled,
   tags,
 } from "./names.js";
@@ -60,22 +61,18 @@ export function executionRoleStep(e: EcsContext): Step {
     async apply(ctx, state) {
       const iam = await (await e.aws()).iam();
       // The plan said whether the role exists; "already exists" covers a role created since.
-      let role = state.action === "create" ? null : await iam.getRole(EXECUTION_ROLE);
-      let created = false;
-      if (!role) {
-        role = await createdOrNull(
-          () =>
-            iam.createRole({
-              RoleName: EXECUTION_ROLE,
-              Description: EXECUTION_ROLE_DESCRIPTION,
-              AssumeRolePolicyDocument: EXECUTION_ROLE_TRUST,
-              Tags: tags(e.pool),
-            }),
-          EXISTS,
-        );
-        created = role !== null;
-        role ??= await iam.getRole(EXECUTION_ROLE);
-      }
+      const { value: role, created } = await readOrCreate(
+        state,
+        () => iam.getRole(EXECUTION_ROLE),
+        () =>
+          iam.createRole({
+            RoleName: EXECUTION_ROLE,
+            Description: EXECUTION_ROLE_DESCRIPTION,
+            AssumeRolePolicyDocument: EXECUTION_ROLE_TRUST,
+            Tags: tags(e.pool),
+          }),
+        EXISTS,
+      );
       const arn = role?.Arn;
       if (!arn) throw new CloudError(`IAM role ${EXECUTION_ROLE} vanished while it was being set up.`, "NoSuchEntity");
       // A role this run created has no policies yet.
@@ -104,13 +101,12 @@ export function iamUserStep(e: EcsContext): Step {
     },
     async apply(_ctx, state) {
       const iam = await (await e.aws()).iam();
-      let user = state.action === "create" ? null : await iam.getUser(name);
-      let created = false;
-      if (!user) {
-        user = await createdOrNull(() => iam.createUser({ UserName: name, Tags: tags(e.pool) }), EXISTS);
-        created = user !== null;
-        user ??= await iam.getUser(name);
-      }
+      const { value: user, created } = await readOrCreate(
+        state,
+        () => iam.getUser(name),
+        () => iam.createUser({ UserName: name, Tags: tags(e.pool) }),
+        EXISTS,
+      );
       return { action: created ? "create" : "exists", ...(user?.Arn ? { id: user.Arn } : {}) };
     },
   };

@@ -2,6 +2,7 @@
 import { type AwsSession, awsErrorCode } from "../../clouds/aws.js";
 import type { DockerOptions } from "../../clouds/docker.js";
 import type { PrefectApi } from "../../prefect/api.js";
+import type { StepState } from "../types.js";
 
 export interface EcsNames {
   iamUser: string;
@@ -90,6 +91,22 @@ export async function settled<T extends readonly unknown[] | []>(
   return results.map((r) => (r.status === "fulfilled" ? r.value : undefined)) as {
     -readonly [K in keyof T]: Awaited<T[K]>;
   };
+}
+
+/**
+ * The resource, read unless the plan said it is missing, else created; an "already exists" code
+ * (created by someone since the plan) means read it again. `created` tells whether this run made it.
+ */
+export async function readOrCreate<T>(
+  planned: StepState,
+  read: () => Promise<T | null>,
+  create: () => Promise<T>,
+  existsCodes: string[],
+): Promise<{ value: T | null; created: boolean }> {
+  const found = planned.action === "create" ? null : await read();
+  if (found) return { value: found, created: false };
+  const made = await createdOrNull(create, existsCodes);
+  return made ? { value: made, created: true } : { value: await read(), created: false };
 }
 
 /** Runs `create` and returns its result; null when an "already exists" code says it is there already. */
