@@ -22,11 +22,11 @@ export interface ConnectOptions {
 export async function connect(settings: Settings, opts: ConnectOptions): Promise<PrefectApi & { close(): void }> {
   if (settings.apiUrl) {
     const cloud = settings.apiUrl.startsWith(settings.cloudApiUrl);
-    const { httpTransport } = await import("./http.js");
+    const { httpTransport, API_VERSION } = await import("./http.js");
     const transport = httpTransport({
       settings,
       cloud,
-      userAgent: `wp/${WP_VERSION} (API 0.8.4)`,
+      userAgent: `wp/${WP_VERSION} (API ${API_VERSION})`,
       ...(opts.debug ? { debug: opts.debug } : {}),
     });
     const kind: ServerKind = cloud ? "cloud" : "server";
