@@ -93,13 +93,14 @@ export interface AwsSession {
   ec2(): Promise<Ec2Api>;
   ecs(): Promise<EcsApi>;
   ecr(): Promise<EcrApi>;
+  /** The account's VPCs-per-region quota from Service Quotas; null when it cannot be read (e.g. no permission). */
+  vpcQuota(): Promise<number | null>;
 }
 
-/** Codes meaning the credentials themselves are missing or bad (exit 4). */
 /** `AWS_ENDPOINT_URL_<SERVICE>` then `AWS_ENDPOINT_URL`, as the AWS CLI reads them from `env`. */
 export function endpointFromEnv(env: Env, service: string): string | undefined {
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === "true") return undefined;
-  return env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env.AWS_ENDPOINT_URL || undefined;
+  return env[`AWS_ENDPOINT_URL_${service.toUpperCase().replace(/-/g, "_")}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
 /**
@@ -152,7 +153,19 @@ export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
     ecr: once(async () =>
       (await import("./aws-ecs-ecr.js")).ecrApi(await import("@aws-sdk/client-ecr"), config("ecr")),
     ),
+    vpcQuota: once(async () => {
+      const m = await import("@aws-sdk/client-service-quotas");
+      const c = new m.ServiceQuotasClient(config("service-quotas"));
+      // A read whose failure only means "use AWS's default": no permission is common and harmless here.
+      const out = await c
+        .send(new m.GetServiceQuotaCommand({ ServiceCode: "vpc", QuotaCode: VPC_QUOTA_CODE }))
+        .catch(() => undefined);
+      return out?.Quota?.Value ?? null;
+    }),
   };
 }
+
+/** Service Quotas code of "VPCs per Region". */
+const VPC_QUOTA_CODE = "L-F678F1CE";
 
 export type ClientConfig = { region: string; profile?: string; endpoint?: string };

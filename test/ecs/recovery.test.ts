@@ -8,7 +8,7 @@ import { UsageError } from "../../src/errors.js";
 import { createEcsProvisioner } from "../../src/provision/ecs/index.js";
 import { PREFECT_ECS_ACTIONS } from "../../src/provision/ecs/policy.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
-import { requireMoto, runSteps, useMoto } from "../helpers/moto.js";
+import { removeDefaultVpc, requireMoto, runSteps, useMoto } from "../helpers/moto.js";
 
 const SUITE = "test/ecs/recovery.test.ts (ECS key quota, policy update, failure recovery against moto)";
 const hasMoto = requireMoto(SUITE);
@@ -33,6 +33,28 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
       env: { ...process.env, DOCKER_CONFIG: dockerDir, DOCKER_HOST: `unix://${dockerDir}/no-engine.sock` },
     });
   const direct = async () => resolveAws({ env: process.env, endpoint: sim.moto.url });
+
+  it("a full region is refused before anything is created, with the quota read from Service Quotas", async () => {
+    await removeDefaultVpc(sim.moto.url);
+    const ec2 = await (await direct()).ec2();
+    for (let i = 0; i < 5; i++) await ec2.createVpc({ CidrBlock: `10.${i}.0.0/16` });
+    sim.proxy.clear();
+    const err = await provisioner()
+      .targets()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).message).toContain(
+      "already has 5 VPCs and the quota is 5 per region (from Service Quotas)",
+    );
+    expect(sim.proxy.requests.map((r) => r.action)).toContain("GetServiceQuota");
+    expect(sim.proxy.mutations()).toEqual([]);
+    // Without Service Quotas access, AWS's default applies and the message says so.
+    sim.proxy.failWhen = (r) => r.action === "GetServiceQuota";
+    const fallback = await provisioner()
+      .targets()
+      .catch((e: unknown) => e);
+    expect((fallback as UsageError).message).toContain("AWS's default (Service Quotas could not be read)");
+  });
 
   it("refuses before creating anything when the user already has two keys and the block is missing", async () => {
     const iam = await (await direct()).iam();

@@ -13,7 +13,7 @@ import { clusterStep } from "./cluster.js";
 import { checkKeyQuota, credentialsStep } from "./credentials.js";
 import { dockerLoginStep, dockerTargetLabel, repositoryStep } from "./ecr.js";
 import { executionRoleStep, iamPolicyStep, iamUserStep } from "./iam.js";
-import { DEFAULT_VPC_QUOTA, defaultNames, type EcsContext, type EcsNames, outputString, settled } from "./names.js";
+import { defaultNames, type EcsContext, type EcsNames, outputString, settled } from "./names.js";
 import { findVpc, vpcStep } from "./vpc.js";
 
 export type { EcsNames } from "./names.js";
@@ -35,7 +35,7 @@ export interface EcsProvisionerOptions {
   session?: AwsSession;
   /** Docker config/engine settings; env defaults to `env`. */
   docker?: Partial<DockerOptions>;
-  /** Regional VPC quota assumed by the preflight (AWS default 5). */
+  /** VPCs-per-region quota (tests); by default read from Service Quotas when the region is full. */
   vpcQuota?: number;
 }
 
@@ -52,7 +52,7 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
       return session;
     },
     docker: { env, ...opts.docker },
-    vpcQuota: opts.vpcQuota ?? DEFAULT_VPC_QUOTA,
+    vpcQuota: opts.vpcQuota,
   };
 
   /** Every step's check first records the account and region (read-only, memoised). */

@@ -59,7 +59,8 @@ export interface EcsContext {
   aws(): Promise<AwsSession>;
   prefect: PrefectApi;
   docker: DockerOptions;
-  vpcQuota: number;
+  /** VPCs-per-region quota override (tests); else read from Service Quotas when a region is full. */
+  vpcQuota: number | undefined;
 }
 
 /** A string output, or undefined. */

@@ -7,7 +7,7 @@ import type { Vpc } from "@aws-sdk/client-ec2";
 import { CloudError, UsageError } from "../../errors.js";
 import type { Step, StepState } from "../types.js";
 import { nextFreeCidr } from "./cidr.js";
-import { type EcsContext, MANAGER, TAG_MANAGER, tags } from "./names.js";
+import { DEFAULT_VPC_QUOTA, type EcsContext, MANAGER, TAG_MANAGER, tags } from "./names.js";
 import { cidrOf, emptyNetwork, ensureNetwork, inspectNetwork, type Network, networkGaps, vpcIdOf } from "./network.js";
 
 type Found =
@@ -25,12 +25,18 @@ export async function findVpc(e: EcsContext): Promise<Found> {
   if (defaultVpc) return { kind: "default", vpc: defaultVpc };
   const named = vpcs.find((v) => v.Tags?.some((t) => t.Key === "Name" && t.Value === e.names.vpc));
   if (named) return { kind: "named", vpc: named };
-  if (vpcs.length >= e.vpcQuota) {
-    throw new UsageError(
-      `Region ${session.region} already has ${vpcs.length} VPCs; the default quota is ${e.vpcQuota} per region, so ` +
-        `creating VPC ${e.names.vpc} would fail.`,
-      "Delete an unused VPC, tag an existing one Name=<name> and pass --vpc-name <name>, or request a higher quota.",
-    );
+  if (vpcs.length >= DEFAULT_VPC_QUOTA) {
+    // Only a full region needs the account's real quota (it may have been raised).
+    const applied = e.vpcQuota ?? (await session.vpcQuota());
+    const quota = applied ?? DEFAULT_VPC_QUOTA;
+    if (vpcs.length >= quota) {
+      const source = applied === null ? "AWS's default (Service Quotas could not be read)" : "from Service Quotas";
+      throw new UsageError(
+        `Region ${session.region} already has ${vpcs.length} VPCs and the quota is ${quota} per region (${source}), ` +
+          `so creating VPC ${e.names.vpc} would fail.`,
+        "Delete an unused VPC, tag an existing one Name=<name> and pass --vpc-name <name>, or request a higher quota.",
+      );
+    }
   }
   const cidrs = vpcs.flatMap((v) => (v.CidrBlock ? [v.CidrBlock] : []));
   return { kind: "none", cidr: nextFreeCidr(cidrs), count: vpcs.length };
