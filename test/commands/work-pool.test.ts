@@ -193,6 +193,17 @@ describe("terminal mode", () => {
     expect(JSON.parse((await wp(["inspect", "picked", "-o", "json"])).stdout).type).toBe("docker");
   });
 
+  it("with --provision-infra the picker offers only types wp can provision", async () => {
+    const offered: string[] = [];
+    const prompter = scriptedPrompter([]);
+    prompter.select = async <T>(_m: string, choices: Array<{ value: T }>) => {
+      offered.push(...choices.map((c) => String(c.value)));
+      throw new Error("stop here");
+    };
+    await wp(["create", "x", "--provision-infra"], { tty: true, prompter });
+    expect(offered.sort()).toEqual(["coiled:push", "ecs", "ecs:push", "modal:push"]);
+  });
+
   it("delete asks first; declining exits 1 and keeps the pool", async () => {
     await wp(["create", "d", "-t", "process"]);
     const no = await wp(["delete", "d"], { tty: true, prompter: scriptedPrompter([false]) });

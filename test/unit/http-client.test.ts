@@ -169,3 +169,31 @@ describe("settings", () => {
     expect(none.apiUrl).toBeNull();
   });
 });
+
+describe("profiles and timeouts", () => {
+  it("reads PREFECT_PROFILES_PATH (with the $PREFECT_HOME template) and its active profile; PREFECT_PROFILE wins", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const home = mkdtempSync(join(tmpdir(), "wp-profiles-"));
+    writeFileSync(
+      join(home, "custom.toml"),
+      'active = "a"\n[profiles.a]\nPREFECT_API_URL = "http://a:1/api"\n[profiles.b]\nPREFECT_API_URL = "http://b:2/api"\nPREFECT_API_KEY = "kb"\n',
+    );
+    const env = { PREFECT_HOME: home, PREFECT_PROFILES_PATH: "$PREFECT_HOME/custom.toml" };
+    const a = await loadSettings(env);
+    expect([a.profile, a.apiUrl, a.profilesPath]).toEqual(["a", "http://a:1/api", join(home, "custom.toml")]);
+    const b = await loadSettings({ ...env, PREFECT_PROFILE: "b" });
+    expect([b.profile, b.apiUrl, b.apiKey]).toEqual(["b", "http://b:2/api", "kb"]);
+    const flag = await loadSettings({ ...env, PREFECT_PROFILE: "b" }, "a");
+    expect(flag.profile).toBe("a");
+  });
+
+  it("a server that does not answer in PREFECT_API_REQUEST_TIMEOUT is one clear error", async () => {
+    const srv = await fake(() => {
+      // never answers
+    });
+    const api = await client({ PREFECT_API_URL: srv.url, PREFECT_API_REQUEST_TIMEOUT: "0.2" });
+    await expect(api.readWorkPool("p")).rejects.toThrow("did not answer in time");
+  });
+});
