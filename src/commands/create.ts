@@ -4,7 +4,7 @@ import { UsageError } from "../errors.js";
 import type { PrefectApi } from "../prefect/api.js";
 import { availableTypes } from "../prefect/pool-types.js";
 import { KEY_ALIASES, updateProfile } from "../prefect/settings.js";
-import type { JobTemplate, WorkerType, WorkPool } from "../prefect/types.js";
+import type { JobTemplate, WorkerType, WorkPool, WorkPoolUpdate } from "../prefect/types.js";
 import {
   defaultTemplateFor,
   isManagedType,
@@ -65,23 +65,19 @@ export default defineCommand({
       ctx.warn(`Overwriting the work pool type is not supported; keeping ${pyRepr(existing.type)}.`);
       type = existing.type;
     }
-    const known = types.find((t) => t.type === type);
-    if (!known) {
+    if (!types.some((t) => t.type === type)) {
       const names = [...new Set(types.map((t) => t.type))].sort().join(", ");
       throw new UsageError(`Unknown work pool type ${pyRepr(type)}.`, `Choose from ${names}.`);
     }
     if (provisionInfra) requireProvisionable(type);
     if (isPushType(type) && api.kind !== "cloud") warnPushOffCloud(ctx, api, poolName, type);
-    const template: JobTemplate =
-      fileTemplate ?? (existing && !provisionInfra ? null : defaultTemplateFor(types, type)) ?? {};
+    const typeDefault = (): JobTemplate => defaultTemplateFor(types, type) ?? {};
 
     if (provisionInfra) {
       const { provision, failureOf } = await import("../provision/run.js");
-      const base =
-        fileTemplate ??
-        (existing?.base_job_template && Object.keys(existing.base_job_template).length > 0
-          ? existing.base_job_template
-          : template);
+      // Provision from the file, else the pool's current template, else the type's default.
+      const current = existing?.base_job_template;
+      const base = fileTemplate ?? (current && Object.keys(current).length > 0 ? current : typeDefault());
       const report = await provision(ctx, api, {
         poolName,
         type,
@@ -115,7 +111,7 @@ export default defineCommand({
     let pool: WorkPool | null;
     if (existing) {
       // --overwrite changes only what was passed (Prefect resets description, limit and storage).
-      const body: Record<string, unknown> = {};
+      const body: WorkPoolUpdate = {};
       if (fileTemplate) body.base_job_template = fileTemplate;
       if (opts.paused) body.is_paused = true;
       if (Object.keys(body).length > 0) await api.updateWorkPool(poolName, body);
@@ -124,7 +120,7 @@ export default defineCommand({
       pool = await api.createWorkPool({
         name: poolName,
         type,
-        base_job_template: template,
+        base_job_template: fileTemplate ?? typeDefault(),
         is_paused: opts.paused === true,
       });
     }
