@@ -1,35 +1,17 @@
 /** The ECS provisioner's steps against moto: full create, default VPC, CIDR collision, idempotent re-run. */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resolveAws } from "../../src/clouds/aws.js";
-import { createEcsProvisioner, ecsNextSteps } from "../../src/provision/ecs/index.js";
-import { FakePrefect } from "../helpers/fake-prefect.js";
-import { removeDefaultVpc, requireMoto, runSteps, useMoto } from "../helpers/moto.js";
+import { ecsNextSteps } from "../../src/provision/ecs/index.js";
+import { removeDefaultVpc, requireMoto, runSteps, useEcsFixture, useMoto } from "../helpers/moto.js";
 
 const SUITE = "test/ecs/provision.test.ts (ECS provisioner against moto)";
 const hasMoto = requireMoto(SUITE);
 
 describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
   const sim = useMoto();
-  let dockerDir: string;
-  let prefect: FakePrefect;
-
-  beforeEach(async () => {
-    prefect = new FakePrefect();
-    prefect.register();
-    dockerDir = mkdtempSync(join(tmpdir(), "wp-docker-"));
-    return () => rmSync(dockerDir, { recursive: true, force: true });
-  });
-
-  const provisioner = () =>
-    createEcsProvisioner({
-      poolName: "my-pool",
-      prefect,
-      endpoint: sim.proxy.url,
-      env: { ...process.env, DOCKER_CONFIG: dockerDir, DOCKER_HOST: `unix://${dockerDir}/no-engine.sock` },
-    });
+  const fx = useEcsFixture(sim);
 
   async function ec2() {
     return (await resolveAws({ env: process.env, endpoint: sim.moto.url })).ec2();
@@ -38,19 +20,19 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
   it("creates everything in an empty account, in Prefect's order and names", async () => {
     await removeDefaultVpc(sim.moto.url);
     sim.proxy.clear();
-    const p = provisioner();
+    const p = fx.provisioner();
     const targets = await p.targets();
     expect(targets.map((t) => t.key)).toEqual(["aws", "docker"]);
     expect(targets[0]?.label).toBe("AWS account 123456789012, region us-east-1");
 
-    const run = await runSteps(p, prefect);
+    const run = await runSteps(p, fx.prefect);
     expect([...run.states.values()].map((s) => s.action)).toEqual(Array(8).fill("create"));
     expect(run.states.get("aws.vpc")?.detail).toContain("CIDR 172.31.0.0/16");
     expect(Object.fromEntries(run.outputs)).toMatchObject({
       executionRoleArn: "arn:aws:iam::123456789012:role/PrefectEcsTaskExecutionRole",
       clusterName: "prefect-ecs-cluster",
       vpcId: expect.stringMatching(/^vpc-/),
-      blockDocumentId: prefect.documents[0]?.id,
+      blockDocumentId: fx.prefect.documents[0]?.id,
       repositoryUri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/prefect-flows",
       registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
       dockerNamespace: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
@@ -84,8 +66,8 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
     );
 
     // The block holds the new key and the region; the template gets all four variables.
-    const data = prefect.documents[0]?.data ?? {};
-    expect(prefect.documents[0]?.name).toBe("my-pool-aws-credentials");
+    const data = fx.prefect.documents[0]?.data ?? {};
+    expect(fx.prefect.documents[0]?.name).toBe("my-pool-aws-credentials");
     expect(Object.keys(data).sort()).toEqual(["aws_access_key_id", "aws_secret_access_key", "region_name"]);
     expect(data.region_name).toBe("us-east-1");
     const base = {
@@ -96,7 +78,7 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
     };
     const template = p.jobTemplate(base, run.outputs) as { variables: { properties: Record<string, unknown> } };
     expect(template.variables.properties).toEqual({
-      aws_credentials: { default: { $ref: { block_document_id: prefect.documents[0]?.id } } },
+      aws_credentials: { default: { $ref: { block_document_id: fx.prefect.documents[0]?.id } } },
       cluster: { default: "prefect-ecs-cluster" },
       vpc_id: { default: vpcId },
       execution_role_arn: { default: "arn:aws:iam::123456789012:role/PrefectEcsTaskExecutionRole" },
@@ -105,7 +87,7 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
     expect(base.variables.properties.cluster).toEqual({}); // pure: the input is not changed
 
     // Docker config got the ECR login (moto's token is AWS:123456789012-auth-token), with a note.
-    const config = JSON.parse(readFileSync(join(dockerDir, "config.json"), "utf8"));
+    const config = JSON.parse(readFileSync(join(fx.dockerDir, "config.json"), "utf8"));
     const auth = config.auths["123456789012.dkr.ecr.us-east-1.amazonaws.com"].auth;
     expect(Buffer.from(auth, "base64").toString()).toBe("AWS:123456789012-auth-token");
     expect(run.notes.join("\n")).toMatch(/not verified: no Docker engine answered/);
@@ -157,9 +139,9 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
   });
 
   it("uses the default VPC as Prefect does: no VPC created, no vpc_id", async () => {
-    const p = provisioner();
+    const p = fx.provisioner();
     await p.targets();
-    const run = await runSteps(p, prefect);
+    const run = await runSteps(p, fx.prefect);
     expect(run.states.get("aws.vpc")).toMatchObject({
       action: "exists",
       detail: expect.stringMatching(/^default VPC/),
@@ -180,10 +162,10 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
     await removeDefaultVpc(sim.moto.url);
     const api = await ec2();
     await api.createVpc({ CidrBlock: "172.31.0.0/16" });
-    const p = provisioner();
-    const plan = await runSteps(p, prefect, { planOnly: true });
+    const p = fx.provisioner();
+    const plan = await runSteps(p, fx.prefect, { planOnly: true });
     expect(plan.states.get("aws.vpc")?.detail).toContain("CIDR 172.32.0.0/16");
-    const run = await runSteps(p, prefect);
+    const run = await runSteps(p, fx.prefect);
     const [vpc] = await api.describeVpcs([{ Name: "vpc-id", Values: [String(run.outputs.get("vpcId"))] }]);
     expect(vpc?.CidrBlock).toBe("172.32.0.0/16");
     const subnets = await api.describeSubnets([{ Name: "vpc-id", Values: [String(vpc?.VpcId)] }]);
@@ -192,18 +174,18 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
 
   it("re-run: every step exists, zero mutating AWS requests, no new key", async () => {
     await removeDefaultVpc(sim.moto.url);
-    await runSteps(provisioner(), prefect);
+    await runSteps(fx.provisioner(), fx.prefect);
     const firstRun = sim.proxy.mutations().length;
     sim.proxy.clear();
 
-    const p = provisioner();
+    const p = fx.provisioner();
     await p.targets();
-    const again = await runSteps(p, prefect);
+    const again = await runSteps(p, fx.prefect);
     expect([...again.states.entries()].filter(([, s]) => s.action !== "exists")).toEqual([]);
     expect(again.results.size).toBe(0);
     expect(sim.proxy.mutations()).toEqual([]);
     expect(sim.proxy.requests.some((r) => r.action === "CreateAccessKey")).toBe(false);
-    expect(prefect.documents).toHaveLength(1);
+    expect(fx.prefect.documents).toHaveLength(1);
     const iam = await (await resolveAws({ env: process.env, endpoint: sim.moto.url })).iam();
     expect(await iam.listAccessKeys("prefect-ecs-user")).toHaveLength(1);
     // Outputs of existing resources are still filled in, so the template can be built.

@@ -1,37 +1,16 @@
-/** ECS provisioner edge cases against moto: key quota, outdated policy, failures and convergence. */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { resolveAws } from "../../src/clouds/aws.js";
 import { UsageError } from "../../src/errors.js";
-import { createEcsProvisioner } from "../../src/provision/ecs/index.js";
 import { PREFECT_ECS_ACTIONS } from "../../src/provision/ecs/policy.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
-import { removeDefaultVpc, requireMoto, runSteps, useMoto } from "../helpers/moto.js";
+import { removeDefaultVpc, requireMoto, runSteps, useEcsFixture, useMoto } from "../helpers/moto.js";
 
 const SUITE = "test/ecs/recovery.test.ts (ECS key quota, policy update, failure recovery against moto)";
 const hasMoto = requireMoto(SUITE);
 
 describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
   const sim = useMoto();
-  let dockerDir: string;
-  let prefect: FakePrefect;
-
-  beforeEach(async () => {
-    prefect = new FakePrefect();
-    prefect.register();
-    dockerDir = mkdtempSync(join(tmpdir(), "wp-docker-"));
-    return () => rmSync(dockerDir, { recursive: true, force: true });
-  });
-
-  const provisioner = () =>
-    createEcsProvisioner({
-      poolName: "my-pool",
-      prefect,
-      endpoint: sim.proxy.url,
-      env: { ...process.env, DOCKER_CONFIG: dockerDir, DOCKER_HOST: `unix://${dockerDir}/no-engine.sock` },
-    });
+  const fx = useEcsFixture(sim);
   const direct = async () => resolveAws({ env: process.env, endpoint: sim.moto.url });
 
   it("a full region is refused before anything is created, with the quota read from Service Quotas", async () => {
@@ -39,7 +18,8 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     const ec2 = await (await direct()).ec2();
     for (let i = 0; i < 5; i++) await ec2.createVpc({ CidrBlock: `10.${i}.0.0/16` });
     sim.proxy.clear();
-    const err = await provisioner()
+    const err = await fx
+      .provisioner()
       .targets()
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
@@ -50,7 +30,8 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     expect(sim.proxy.mutations()).toEqual([]);
     // Without Service Quotas access, AWS's default applies and the message says so.
     sim.proxy.failWhen = (r) => r.action === "GetServiceQuota";
-    const fallback = await provisioner()
+    const fallback = await fx
+      .provisioner()
       .targets()
       .catch((e: unknown) => e);
     expect((fallback as UsageError).message).toContain("AWS's default (Service Quotas could not be read)");
@@ -62,13 +43,13 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     await iam.createAccessKey("prefect-ecs-user");
     await iam.createAccessKey("prefect-ecs-user");
     sim.proxy.clear();
-    const p = provisioner();
+    const p = fx.provisioner();
     const err = await p.targets().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
     expect((err as UsageError).message).toMatch(/already has 2 access keys/);
     expect((err as UsageError).exitCode).toBe(2);
     // The plan (check) refuses too, and nothing was mutated either way.
-    await expect(runSteps(p, prefect, { planOnly: true })).rejects.toBeInstanceOf(UsageError);
+    await expect(runSteps(p, fx.prefect, { planOnly: true })).rejects.toBeInstanceOf(UsageError);
     expect(sim.proxy.mutations()).toEqual([]);
     expect(await iam.listAccessKeys("prefect-ecs-user")).toHaveLength(2);
   });
@@ -78,18 +59,18 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     await iam.createUser({ UserName: "prefect-ecs-user" });
     await iam.createAccessKey("prefect-ecs-user");
     await iam.createAccessKey("prefect-ecs-user");
-    const type = prefect.blockTypes.get("aws-credentials");
-    const schema = prefect.schemas[0];
-    await prefect.createBlockDocument({
+    const type = fx.prefect.blockTypes.get("aws-credentials");
+    const schema = fx.prefect.schemas[0];
+    await fx.prefect.createBlockDocument({
       name: "my-pool-aws-credentials",
       data: {},
       block_type_id: String(type?.id),
       block_schema_id: String(schema?.id),
       is_anonymous: false,
     });
-    const p = provisioner();
+    const p = fx.provisioner();
     await p.targets();
-    const run = await runSteps(p, prefect);
+    const run = await runSteps(p, fx.prefect);
     expect(run.states.get("prefect.aws-credentials")?.action).toBe("exists");
     expect(sim.proxy.requests.some((r) => r.action === "CreateAccessKey")).toBe(false);
   });
@@ -111,14 +92,14 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     for (let i = 0; i < 4; i++) {
       await raw.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: old, SetAsDefault: false }));
     }
-    const p = provisioner();
-    const plan = await runSteps(p, prefect, { planOnly: true });
+    const p = fx.provisioner();
+    const plan = await runSteps(p, fx.prefect, { planOnly: true });
     const state = plan.states.get("aws.iam-policy");
     expect(state?.action).toBe("update");
     expect(state?.detail).toContain("ecs:RunTask");
     expect(state?.detail).toContain("iam:PassRole on arn:aws:iam::123456789012:role/PrefectEcsTaskExecutionRole");
 
-    await runSteps(p, prefect);
+    await runSteps(p, fx.prefect);
     const versions = await iam.listPolicyVersions(arn);
     expect(versions).toHaveLength(5);
     expect(versions.map((v) => v.VersionId)).not.toContain("v2"); // the oldest non-default went first
@@ -132,18 +113,18 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     ]);
     expect(await iam.listAttachedUserPolicies("prefect-ecs-user")).toEqual([arn]);
 
-    const again = await runSteps(provisioner(), prefect, { planOnly: true });
+    const again = await runSteps(fx.provisioner(), fx.prefect, { planOnly: true });
     expect(again.states.get("aws.iam-policy")?.action).toBe("exists");
   });
 
   it("deletes the new access key when the block cannot be written", async () => {
-    prefect.failNextBlockWrite = new Error("Prefect said no");
-    const p = provisioner();
-    await expect(runSteps(p, prefect)).rejects.toThrow("Prefect said no");
+    fx.prefect.failNextBlockWrite = new Error("Prefect said no");
+    const p = fx.provisioner();
+    await expect(runSteps(p, fx.prefect)).rejects.toThrow("Prefect said no");
     const iam = await (await direct()).iam();
     expect(await iam.listAccessKeys("prefect-ecs-user")).toHaveLength(0);
-    expect(prefect.documents).toHaveLength(0);
-    const run = await runSteps(provisioner(), prefect);
+    expect(fx.prefect.documents).toHaveLength(0);
+    const run = await runSteps(fx.provisioner(), fx.prefect);
     expect(run.results.get("prefect.aws-credentials")?.action).toBe("create");
     expect(await iam.listAccessKeys("prefect-ecs-user")).toHaveLength(1);
   });
@@ -166,26 +147,26 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
     // Count the mutations of a clean run first.
     await emptyAccount();
     sim.proxy.clear();
-    await runSteps(provisioner(), prefect);
+    await runSteps(fx.provisioner(), fx.prefect);
     const total = sim.proxy.mutations().length;
     expect(total).toBeGreaterThan(15);
 
     for (let k = 0; k < total; k++) {
       await sim.moto.reset();
       await emptyAccount();
-      prefect = new FakePrefect();
-      prefect.register();
+      fx.prefect = new FakePrefect();
+      fx.prefect.register();
       let seen = 0;
       sim.proxy.clear();
       sim.proxy.failWhen = (r) => r.mutating && seen++ === k;
-      const failed = await runSteps(provisioner(), prefect).then(
+      const failed = await runSteps(fx.provisioner(), fx.prefect).then(
         () => "completed",
         (e: unknown) => String(e),
       );
       expect(failed, `failure at mutation ${k}`).toMatch(/InjectedFailure/);
       sim.proxy.failWhen = undefined;
-      await runSteps(provisioner(), prefect);
-      const again = await runSteps(provisioner(), prefect, { planOnly: true });
+      await runSteps(fx.provisioner(), fx.prefect);
+      const again = await runSteps(fx.provisioner(), fx.prefect, { planOnly: true });
       const pending = [...again.states.entries()].filter(([, s]) => s.action !== "exists");
       expect(pending, `after failing mutation ${k}`).toEqual([]);
       await expectOneOfEverything(k);
@@ -201,7 +182,7 @@ describe.skipIf(!hasMoto)("ECS provisioner recovery against moto", () => {
       label,
     ).toHaveLength(1);
     expect(await iam.listAccessKeys("prefect-ecs-user"), label).toHaveLength(1);
-    expect(prefect.documents, label).toHaveLength(1);
+    expect(fx.prefect.documents, label).toHaveLength(1);
     expect(await ecs.describeClusters(["prefect-ecs-cluster"]), label).toHaveLength(1);
     expect(await ecr.describeRepository("prefect-flows"), label).not.toBeNull();
     const vpcs = await ec2.describeVpcs();

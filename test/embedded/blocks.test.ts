@@ -1,33 +1,14 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { bundledBlockTypes } from "../../src/prefect/block-catalog.js";
 import { blockSchemaChecksum, parseLossless } from "../../src/prefect/checksum.js";
-import { startServer } from "../../src/prefect/embedded/http.js";
 import type { BlockDocument, BlockSchema, BlockType } from "../../src/prefect/types.js";
 import { validateResponse } from "../helpers/openapi.js";
-import { type Client, client, type ErrorBody } from "./http-client.js";
+import { type ErrorBody, useEmbeddedServer } from "./http-client.js";
 
-let dir: string;
-let server: Awaited<ReturnType<typeof startServer>>;
-let api: Client;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "wp-embedded-"));
-  server = await startServer({ home: join(dir, "home"), host: "127.0.0.1", port: 0 });
-  api = client(server.url);
-});
-afterAll(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-afterEach(() => {
-  expect(api.responseErrors).toEqual([]);
-});
+const embedded = useEmbeddedServer();
 
 async function ok<T = ErrorBody>(method: string, path: string, body?: unknown) {
-  const r = await api.call<T>(method, path, body);
+  const r = await embedded.api.call<T>(method, path, body);
   expect(r.requestErrors, `${method} ${path}`).toEqual([]);
   return r;
 }
@@ -95,12 +76,15 @@ describe("block types and schemas", () => {
       "fields": {"title": "MyThing", "type": "object", "properties": {"poll": {"type": "number", "default": 5.0}},
       "secret_fields": [], "block_type_slug": "my-thing", "block_schema_references": {}}}`;
     const parsed = parseLossless(text) as { fields: Record<string, unknown> };
-    const created = await api.call<BlockSchema>("POST", "/block_schemas/", undefined, { raw: text });
+    const created = await embedded.api.call<BlockSchema>("POST", "/block_schemas/", undefined, { raw: text });
     expect(created.status).toBe(201);
     expect(created.body.checksum).toBe(blockSchemaChecksum(parsed.fields));
     expect(created.body.checksum).not.toBe(blockSchemaChecksum(JSON.parse(text).fields));
     // Prefect answers 200 for an existing schema, a status its OpenAPI document leaves out: check the body as a 201.
-    const again = await api.call<BlockSchema>("POST", "/block_schemas/", undefined, { raw: text, validateAs: 201 });
+    const again = await embedded.api.call<BlockSchema>("POST", "/block_schemas/", undefined, {
+      raw: text,
+      validateAs: 201,
+    });
     expect(again.status).toBe(200);
     expect(validateResponse("POST", "/block_schemas/", 200, again.body)).toHaveLength(1);
     expect(again.body.id).toBe(created.body.id);

@@ -1,4 +1,9 @@
 /** Test client for the embedded HTTP server: every exchange is checked against Prefect's OpenAPI document. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { startServer } from "../../src/prefect/embedded/http.js";
 import { validateRequest, validateResponse } from "../helpers/openapi.js";
 
 /** Prefect's error bodies (`detail`, or the 422 `exception_detail` list). */
@@ -44,4 +49,29 @@ export function client(baseUrl: string): Client {
       return { status: res.status, body: parsed as T, requestErrors: validateRequest(method, path, body) };
     },
   };
+}
+
+/**
+ * `wp server` on a fresh home for one test file, with a validating client; after each test no
+ * response may have broken the OpenAPI document.
+ */
+export function useEmbeddedServer(): {
+  readonly server: Awaited<ReturnType<typeof startServer>>;
+  readonly api: Client;
+} {
+  const state = {} as { server: Awaited<ReturnType<typeof startServer>>; api: Client };
+  let dir = "";
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "wp-embedded-"));
+    state.server = await startServer({ home: join(dir, "home"), host: "127.0.0.1", port: 0 });
+    state.api = client(state.server.url);
+  });
+  afterAll(async () => {
+    await state.server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    expect(state.api.responseErrors).toEqual([]);
+  });
+  return state;
 }

@@ -1,28 +1,9 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readData } from "../../src/data.js";
-import { startServer } from "../../src/prefect/embedded/http.js";
 import type { BlockDocument, BlockSchema, BlockType, WorkPool } from "../../src/prefect/types.js";
-import { type Client, client, type ErrorBody } from "./http-client.js";
+import { type ErrorBody, useEmbeddedServer } from "./http-client.js";
 
-let dir: string;
-let server: Awaited<ReturnType<typeof startServer>>;
-let api: Client;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "wp-embedded-"));
-  server = await startServer({ home: join(dir, "home"), host: "127.0.0.1", port: 0 });
-  api = client(server.url);
-});
-afterAll(async () => {
-  await server.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-afterEach(() => {
-  expect(api.responseErrors).toEqual([]);
-});
+const embedded = useEmbeddedServer();
 
 const template = {
   job_configuration: { command: "{{ command }}", env: "{{ env }}" },
@@ -31,28 +12,28 @@ const template = {
 
 /** A call whose request is valid per the OpenAPI document. */
 async function ok<T = ErrorBody>(method: string, path: string, body?: unknown) {
-  const r = await api.call<T>(method, path, body);
+  const r = await embedded.api.call<T>(method, path, body);
   expect(r.requestErrors, `${method} ${path}`).toEqual([]);
   return r;
 }
 
 describe("embedded API over HTTP: basics", () => {
   it("serves under /api on the real port", async () => {
-    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api$/);
-    expect(server.url).not.toMatch(/:0\/api$/);
+    expect(embedded.server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api$/);
+    expect(embedded.server.url).not.toMatch(/:0\/api$/);
     expect((await ok("GET", "/health")).body).toBe(true);
     const csrf = await ok("GET", "/csrf-token");
     expect([csrf.status, csrf.body]).toEqual([422, { detail: "CSRF protection is disabled." }]);
   });
 
   it("answers unknown routes 404, wrong methods 405 and bad JSON 400", async () => {
-    const unknown = await api.call("GET", "/no_such_thing");
+    const unknown = await embedded.api.call("GET", "/no_such_thing");
     expect([unknown.status, unknown.body]).toEqual([404, { detail: "Not Found" }]);
-    const method = await api.call("PUT", "/work_pools/x", {});
+    const method = await embedded.api.call("PUT", "/work_pools/x", {});
     expect([method.status, method.body]).toEqual([405, { detail: "Method Not Allowed" }]);
-    const bad = await api.call("POST", "/work_pools/", undefined, { raw: "{not json" });
+    const bad = await embedded.api.call("POST", "/work_pools/", undefined, { raw: "{not json" });
     expect(bad.status).toBe(400);
-    const outside = await fetch(server.url.replace(/\/api$/, "/work_pools/x"));
+    const outside = await fetch(embedded.server.url.replace(/\/api$/, "/work_pools/x"));
     expect(outside.status).toBe(404);
   });
 
@@ -123,7 +104,7 @@ describe("work pools", () => {
   });
 
   it.each(["", "hi/there", "hi%there", "a&b", "a<b", "a>b"])("rejects the name %j with 422", async (name) => {
-    const r = await api.call("POST", "/work_pools/", { name });
+    const r = await embedded.api.call("POST", "/work_pools/", { name });
     expect(r.requestErrors.length).toBeGreaterThan(0);
     expect(r.status).toBe(422);
     expect(r.body).toMatchObject({ exception_message: "Invalid request received.", request_body: { name } });
@@ -131,7 +112,7 @@ describe("work pools", () => {
   });
 
   it.each([" ", "' '", '" "', "  ''  "])("rejects the emptyish name %j with 422", async (name) => {
-    const r = await api.call("POST", "/work_pools/", { name });
+    const r = await embedded.api.call("POST", "/work_pools/", { name });
     expect(r.status).toBe(422);
     expect(r.body.exception_detail?.[0]?.msg).toContain("name cannot be an empty string");
   });
@@ -145,17 +126,17 @@ describe("work pools", () => {
   });
 
   it.each([-1, 1.5, "3"])("rejects the concurrency limit %j with 422", async (limit) => {
-    const r = await api.call("POST", "/work_pools/", { name: "limit", concurrency_limit: limit });
+    const r = await embedded.api.call("POST", "/work_pools/", { name: "limit", concurrency_limit: limit });
     expect(r.requestErrors.length).toBeGreaterThan(0);
     expect(r.status).toBe(422);
     expect(r.body.exception_detail?.[0]?.loc).toEqual(["body", "concurrency_limit"]);
   });
 
   it("rejects extra keys (top level and in storage_configuration) with 422", async () => {
-    const extra = await api.call("POST", "/work_pools/", { name: "x1", storage_configuration: { nope: 1 } });
+    const extra = await embedded.api.call("POST", "/work_pools/", { name: "x1", storage_configuration: { nope: 1 } });
     expect(extra.status).toBe(422);
     expect(extra.body.exception_detail?.[0]?.loc).toEqual(["body", "storage_configuration", "nope"]);
-    expect((await api.call("POST", "/work_pools/", { name: "x2", colour: "red" })).status).toBe(422);
+    expect((await embedded.api.call("POST", "/work_pools/", { name: "x2", colour: "red" })).status).toBe(422);
   });
 
   it("validates the base job template like Prefect", async () => {
@@ -251,7 +232,7 @@ describe("work pools", () => {
     expect(r.body.active_slots).toBeNull();
     const bad = await ok("PATCH", "/work_pools/upd", { base_job_template: { variables: { a: 1 } } });
     expect(bad.status).toBe(422);
-    const negative = await api.call("PATCH", "/work_pools/upd", { concurrency_limit: -5 });
+    const negative = await embedded.api.call("PATCH", "/work_pools/upd", { concurrency_limit: -5 });
     expect(negative.status).toBe(422);
     const missing = await ok("PATCH", "/work_pools/nope", { description: "x" });
     expect([missing.status, missing.body]).toEqual([404, { detail: 'Work pool "nope" not found.' }]);
@@ -281,7 +262,7 @@ describe("work pools", () => {
     expect(names).toEqual([...names].sort());
     const page = await ok<WorkPool[]>("POST", "/work_pools/filter", { limit: 1, offset: 1 });
     expect(page.body.map((p) => p.name)).toEqual([names[1]]);
-    const nulls = await api.call<WorkPool[]>("POST", "/work_pools/filter", {
+    const nulls = await embedded.api.call<WorkPool[]>("POST", "/work_pools/filter", {
       limit: null,
       offset: 0,
       work_pools: null,

@@ -4,13 +4,16 @@
  * a tiny sequential step runner (check each step, apply when not `exists`) standing in for the engine.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { PrefectApi } from "../../src/prefect/api.js";
+import { createEcsProvisioner } from "../../src/provision/ecs/index.js";
 import type { Provisioner, StepContext, StepResult, StepState } from "../../src/provision/types.js";
+import { FakePrefect } from "./fake-prefect.js";
 
 export function motoAvailable(): boolean {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
@@ -262,4 +265,29 @@ export async function removeDefaultVpc(motoUrl: string): Promise<void> {
     for (const sub of subnets ?? []) await c.send(new DeleteSubnetCommand({ SubnetId: sub.SubnetId ?? "" }));
     await c.send(new DeleteVpcCommand({ VpcId: vpcId }));
   }
+}
+
+/**
+ * The step-level ECS fixture: a fresh FakePrefect with aws-credentials registered and a temp Docker
+ * config before each test, and a provisioner for pool `my-pool` pointed at the recording proxy.
+ */
+export function useEcsFixture(sim: { readonly proxy: RecordingProxy }) {
+  const fx = {
+    prefect: new FakePrefect(),
+    dockerDir: "",
+    provisioner: () =>
+      createEcsProvisioner({
+        poolName: "my-pool",
+        prefect: fx.prefect,
+        endpoint: sim.proxy.url,
+        env: { ...process.env, DOCKER_CONFIG: fx.dockerDir, DOCKER_HOST: `unix://${fx.dockerDir}/no-engine.sock` },
+      }),
+  };
+  beforeEach(() => {
+    fx.prefect = new FakePrefect();
+    fx.prefect.register();
+    fx.dockerDir = mkdtempSync(join(tmpdir(), "wp-docker-"));
+    return () => rmSync(fx.dockerDir, { recursive: true, force: true });
+  });
+  return fx;
 }
