@@ -10,6 +10,7 @@ import type * as Ecs from "@aws-sdk/client-ecs";
 import type * as Iam from "@aws-sdk/client-iam";
 import { UsageError } from "../errors.js";
 import { call, must } from "./aws-call.js";
+import { checkProfile, checkRegion } from "./aws-config.js";
 
 export { awsErrorCode, toCloudError } from "./aws-call.js";
 
@@ -23,6 +24,8 @@ export interface AwsOptions {
   env: Env;
   /** Endpoint for every service (tests); beats AWS_ENDPOINT_URL*. */
   endpoint?: string | undefined;
+  /** Where the SDK's own warnings go, as one line each (default: dropped). */
+  warn?: ((line: string) => void) | undefined;
 }
 
 export interface Identity {
@@ -104,18 +107,28 @@ export function endpointFromEnv(env: Env, service: string): string | undefined {
 }
 
 /**
- * Resolves the region (--region → AWS_REGION → AWS_DEFAULT_REGION → the profile's `region`) and
- * returns lazily built clients. Throws a UsageError naming --region/AWS_REGION when there is none.
+ * The region (--region → AWS_REGION → AWS_DEFAULT_REGION → the profile's `region`), checked against
+ * AWS's partitions, and the profile (--aws-profile → AWS_PROFILE), checked against the shared files.
+ * Throws a one-line UsageError for a missing or unknown one; reads files only, no request.
  */
-export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
-  // The SDK warns once per process on Node 20; wp pins SDK versions, so the warning is noise.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const profile = o.profile ? { profile: o.profile } : {};
-  let region = o.region || o.env.AWS_REGION || o.env.AWS_DEFAULT_REGION;
+export async function resolveRegion(o: AwsOptions): Promise<string> {
+  const named = o.profile
+    ? ["--aws-profile", o.profile]
+    : o.env.AWS_PROFILE
+      ? ["AWS_PROFILE", o.env.AWS_PROFILE]
+      : null;
+  if (named?.[1]) checkProfile(named[1], named[0] ?? "", o.env);
+  const given: Array<[string, string | undefined]> = [
+    ["--region", o.region],
+    ["AWS_REGION", o.env.AWS_REGION],
+    ["AWS_DEFAULT_REGION", o.env.AWS_DEFAULT_REGION],
+  ];
+  let [source, region] = given.find(([, v]) => v) ?? ["", undefined];
   if (!region) {
     const { STSClient } = await import("@aws-sdk/client-sts");
     // The SDK's own config loader reads the shared config files for the (given or AWS_PROFILE) profile.
-    region = await new STSClient(profile).config.region().catch(() => undefined);
+    region = await new STSClient(o.profile ? { profile: o.profile } : {}).config.region().catch(() => undefined);
+    source = `the region of AWS profile ${named?.[1] ?? "default"}`;
   }
   if (!region) {
     throw new UsageError(
@@ -123,10 +136,21 @@ export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
       "Pass --region, set AWS_REGION, or set `region` in your AWS profile.",
     );
   }
+  checkRegion(region, source);
+  return region;
+}
+
+/** Resolves the region (see resolveRegion) and returns lazily built clients. */
+export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
+  // The SDK warns once per process on Node 20; wp pins SDK versions, so the warning is noise.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const profile = o.profile ? { profile: o.profile } : {};
+  const region = await resolveRegion(o);
   const resolved = region;
+  const logger = sdkLogger(o.warn);
   const config = (service: string) => {
     const endpoint = o.endpoint ?? endpointFromEnv(o.env, service);
-    return { region: resolved, ...profile, ...(endpoint ? { endpoint } : {}) };
+    return { region: resolved, ...profile, ...(endpoint ? { endpoint } : {}), logger };
   };
   const once = <T>(make: () => Promise<T>) => {
     let p: Promise<T> | undefined;
@@ -168,4 +192,25 @@ export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
 /** Service Quotas code of "VPCs per Region". */
 const VPC_QUOTA_CODE = "L-F678F1CE";
 
-export type ClientConfig = { region: string; profile?: string; endpoint?: string };
+export type ClientConfig = { region: string; profile?: string; endpoint?: string; logger: SdkLogger };
+
+interface SdkLogger {
+  debug(...content: unknown[]): void;
+  info(...content: unknown[]): void;
+  warn(...content: unknown[]): void;
+  error(...content: unknown[]): void;
+}
+
+/** The SDK logs through this (never to the console): warnings become one escaped line, the rest is dropped. */
+function sdkLogger(warn: ((line: string) => void) | undefined): SdkLogger {
+  const line = (content: unknown[]) => {
+    const text = content.map((c) => (c instanceof Error ? c.message : typeof c === "string" ? c : JSON.stringify(c)));
+    return `AWS SDK: ${text.join(" ").split("\n")[0]?.slice(0, 300) ?? ""}`;
+  };
+  return {
+    debug: () => {},
+    info: () => {},
+    warn: (...c) => warn?.(line(c)),
+    error: (...c) => warn?.(line(c)),
+  };
+}

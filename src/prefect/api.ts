@@ -42,6 +42,8 @@ export interface PrefectApi {
   /** Most recently created schema of a block type (Prefect's `limit: 1` filter), or null. */
   latestBlockSchema(blockTypeId: string): Promise<BlockSchema | null>;
   readBlockDocument(slug: string, name: string, includeSecrets?: boolean): Promise<BlockDocument | null>;
+  /** Every block document of a block type (secret fields obfuscated). */
+  listBlockDocuments(slug: string): Promise<BlockDocument[]>;
   createBlockDocument(body: BlockDocumentCreate): Promise<BlockDocument>;
   deleteBlockDocument(id: string): Promise<void>;
 

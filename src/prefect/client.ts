@@ -172,6 +172,19 @@ class Client implements PrefectApi {
       true,
     );
   }
+  /** Every document of a block type, a page of 200 at a time. */
+  async listBlockDocuments(slug: string) {
+    const docs: BlockDocument[] = [];
+    for (;;) {
+      const page = await this.call<BlockDocument[]>({
+        method: "POST",
+        path: "/block_documents/filter",
+        body: { block_types: { slug: { any_: [slug] } }, limit: PAGE, offset: docs.length },
+      });
+      docs.push(...page);
+      if (page.length < PAGE) return docs;
+    }
+  }
   createBlockDocument(body: Parameters<PrefectApi["createBlockDocument"]>[0]) {
     return this.call<BlockDocument>({ method: "POST", path: "/block_documents/", body });
   }

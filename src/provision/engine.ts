@@ -3,6 +3,7 @@
  * that need it, running independent ones concurrently (a step starts once its `after` steps are
  * done) while reporting in plan order. It knows nothing about clouds; rendering lives in render.ts.
  */
+import { interruptSignal } from "../interrupt.js";
 import type { Action, Step, StepContext, StepState } from "./types.js";
 
 export interface PlannedStep {
@@ -44,7 +45,8 @@ async function schedule<T>(
         for (const [index, step] of steps.entries()) {
           if (state.get(step.id) !== "pending") continue;
           const deps = (step.after ?? []).filter((d) => ids.has(d));
-          if (deps.some((d) => state.get(d) === "failed")) {
+          // A failed dependency, or Ctrl-C: the step does not start.
+          if (deps.some((d) => state.get(d) === "failed") || interruptSignal.aborted) {
             state.set(step.id, "failed");
             onSettled(index, "skipped");
             progressed = true;
@@ -103,7 +105,7 @@ export function toPlanned(step: Step, state: StepState): PlannedStep {
   return {
     id: step.id,
     resource: step.resource,
-    name: step.name,
+    name: state.name ?? step.name,
     target: step.target,
     action: state.action,
     ...(state.detail ? { detail: state.detail } : {}),
@@ -141,7 +143,12 @@ export async function applySteps(
     (index, r) => {
       const step = steps[index];
       if (!step) return;
-      const base = { id: step.id, resource: step.resource, name: step.name, target: step.target };
+      const base = {
+        id: step.id,
+        resource: step.resource,
+        name: states.get(step.id)?.name ?? step.name,
+        target: step.target,
+      };
       if (r === "skipped") outcomes[index] = { ...base, status: "skipped" };
       else if (r.status === "rejected") outcomes[index] = { ...base, status: "failed", error: messageOf(r.reason) };
       else {

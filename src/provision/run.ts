@@ -4,12 +4,17 @@
  */
 import type { Ctx } from "../context.js";
 import { AbortError, UsageError, WpError } from "../errors.js";
+import { wpHome } from "../home.js";
+import { interruptSignal } from "../interrupt.js";
 import type { PrefectApi } from "../prefect/api.js";
 import { KEY_ALIASES, updateProfile } from "../prefect/settings.js";
 import type { JobTemplate, WorkPool } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
+import { CredentialGuard } from "./credential.js";
 import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } from "./engine.js";
+import { acquireLocks } from "./lock.js";
 import { blockTypeStep, workPoolStep } from "./prefect-steps.js";
+import { checkName } from "./provider.js";
 import { type Provider, providerFor, providers } from "./registry.js";
 import { countActions, renderPlan, renderProgress, renderSummary } from "./render.js";
 import type { Step, StepContext, StepState, Target } from "./types.js";
@@ -56,18 +61,26 @@ export function requireProvider(type: string): Provider {
 export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise<ProvisionReport> {
   const provider = requireProvider(o.type);
   const err = ctx.color.err;
-  const { names, derivedBlockName } = await resolveNames(ctx, provider, o);
+  // The provider's own flags (region, profile) are resolved and checked before any prompt.
+  const flags = { ...o.flags, ...(await provider.prepare?.(o.flags, ctx.env)) };
+  const { names, derivedBlockName } = await resolveNames(ctx, provider, { ...o, flags });
   const note = (m: string) => ctx.info(err.dim(m));
+  const home = wpHome(ctx.env);
   const provisioner = await provider.load({
     poolName: o.poolName,
     names,
     derivedBlockName,
-    flags: o.flags,
+    flags,
     env: ctx.env,
     prefect: api,
     interactive: ctx.interactive,
     prompts: ctx.prompts,
     note,
+    guard: new CredentialGuard({
+      home,
+      pauseAt: ctx.env.WP_TEST_PAUSE_AT,
+      announce: (line) => ctx.io.stderr.write(line),
+    }),
   });
   if (!o.json) ctx.info(err.dim(`Checking ${provider.title} and ${api.label}...`));
   const targets: Target[] = [...(await provisioner.targets()), { key: "prefect", label: api.label }];
@@ -88,10 +101,14 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
       }),
     ],
   ];
-  const stepCtx: StepContext = { prefect: api, outputs: new Map(), note };
+  const stepCtx: StepContext = { prefect: api, outputs: new Map(), note, signal: interruptSignal };
   const concurrency = o.sequential ? 1 : 8;
-  const states = new Map<string, StepState>();
-  for (const phase of phases) for (const [k, v] of await planSteps(phase, stepCtx, concurrency)) states.set(k, v);
+  const check = async () => {
+    const states = new Map<string, StepState>();
+    for (const phase of phases) for (const [k, v] of await planSteps(phase, stepCtx, concurrency)) states.set(k, v);
+    return states;
+  };
+  let states = await check();
   const steps = phases.flat();
   const plan = steps.map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
   const report: ProvisionReport = {
@@ -124,17 +141,35 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
     }
   }
 
-  // Apply phase by phase; a failed phase stops the run (later phases would miss its outputs).
-  let index = 0;
-  for (const phase of phases) {
-    const offset = index;
-    const outcomes = await applySteps(phase, states, stepCtx, concurrency, (out, i) => {
-      if (!o.json && (changes > 0 || out.status === "failed"))
-        ctx.info(renderProgress(out, offset + i, steps.length, err));
-    });
-    report.results.push(...outcomes);
-    index += phase.length;
-    if (outcomes.some((x) => x.status === "failed" || x.status === "skipped")) break;
+  // One run at a time per cloud account/region and Prefect API on this machine. A run that had to
+  // wait checks again: the other run may have created what this plan would create.
+  let waited = false;
+  const release = await acquireLocks([...((await provisioner.lockScopes?.()) ?? []), `Prefect API ${api.url}`], {
+    home,
+    waiting: (message) => {
+      waited = true;
+      ctx.info(err.yellow(message));
+    },
+  });
+  try {
+    if (waited) {
+      states = await check();
+      report.plan = steps.map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
+    }
+    // Apply phase by phase; a failed phase stops the run (later phases would miss its outputs).
+    let index = 0;
+    for (const phase of phases) {
+      const offset = index;
+      const outcomes = await applySteps(phase, states, stepCtx, concurrency, (out, i) => {
+        if (!o.json && (changes > 0 || out.status === "failed"))
+          ctx.info(renderProgress(out, offset + i, steps.length, err));
+      });
+      report.results.push(...outcomes);
+      index += phase.length;
+      if (outcomes.some((x) => x.status === "failed" || x.status === "skipped")) break;
+    }
+  } finally {
+    release();
   }
   report.pool = written.pool;
   const failed = report.results.find((r) => r.status === "failed");
@@ -189,12 +224,7 @@ async function resolveNames(
       derivedBlockName = false;
     }
   }
-  const block = names.block;
-  if (block !== undefined && !/^[a-z0-9-]+$/.test(block)) {
-    throw new UsageError(
-      `Block name ${pyRepr(block)} is not valid: block names use only lowercase letters, digits and dashes.`,
-      "Pass a valid --credentials-block-name.",
-    );
-  }
+  // Every name against its cloud's rules, before anything is read or written.
+  for (const n of provider.names) checkName(n.what, n.flag.split(" ")[0] ?? n.flag, names[n.key] ?? "", n.rule);
   return { names, derivedBlockName };
 }

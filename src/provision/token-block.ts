@@ -8,7 +8,7 @@ import { blockKind, createBlock } from "../prefect/blocks.js";
 import { blockRef, withDefaults } from "../prefect/template.js";
 import type { JobTemplate } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
-import type { ProviderInput } from "./registry.js";
+import type { ProviderInput } from "./provider.js";
 import type { Outputs, Provisioner, StepState } from "./types.js";
 
 export interface TokenSpec {

@@ -15,6 +15,8 @@ export interface StepState {
   detail?: string;
   /** The resource's id/ARN when it already exists. */
   id?: string;
+  /** What is really used, when it is not the step's name (e.g. "default VPC vpc-0abc"). */
+  name?: string;
 }
 
 export interface StepResult {
@@ -63,6 +65,11 @@ export interface Provisioner {
   types: string[];
   /** Cloud preflight: resolve credentials/region/account, check quotas. Read-only. Throws UsageError/AuthError. */
   targets(): Promise<Target[]>;
+  /**
+   * What the apply must hold exclusively on this machine, e.g. "AWS account 123456789012, region
+   * us-east-1" (called after targets). Runs for pools that share resources share the scope.
+   */
+  lockScopes?(): Promise<string[]>;
   /** The steps, in plan order. */
   steps(): Step[];
   /** Pure: the job template with the outputs filled in as variable defaults. */

@@ -76,3 +76,18 @@ export function pyRepr(value: string): string {
   }
   return quote + out + quote;
 }
+
+/** A value quoted for a POSIX shell when it needs it, for commands wp suggests. */
+export function shellQuote(value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+/** Control characters (C0 but tab and newline, DEL, C1): escape sequences cannot reach a terminal. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Text safe for a terminal: each control character written as \\xNN. */
+export function sanitize(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+}

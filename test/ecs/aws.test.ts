@@ -57,12 +57,57 @@ describe("region", () => {
     process.env.AWS_CONFIG_FILE = config;
     try {
       expect((await resolveAws({ env: {} })).region).toBe("us-west-1");
-      const s = await resolveAws({ profile: "work", env: {} });
+      const s = await resolveAws({ profile: "work", env: { AWS_CONFIG_FILE: config } });
       expect(s.region).toBe("ca-central-1");
       expect(s.profile).toBe("work");
     } finally {
       process.env.AWS_CONFIG_FILE = "/nonexistent/aws-config";
     }
+  });
+
+  it("a profile defined in neither shared file is named, with the ones that exist", async () => {
+    const config = join(dir, "config-named");
+    const credentials = join(dir, "credentials-named");
+    writeFileSync(config, "[default]\nregion = us-west-1\n[profile work]\nregion = ca-central-1\n");
+    writeFileSync(credentials, "[ci]\naws_access_key_id = x\n");
+    const env = { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials };
+    for (const o of [{ profile: "nope", env }, { env: { ...env, AWS_PROFILE: "nope", AWS_REGION: "us-east-1" } }]) {
+      const err = await resolveAws(o).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as UsageError).message).toContain("AWS profile 'nope'");
+      expect((err as UsageError).message).toContain(config);
+      expect((err as UsageError).hint).toBe("Defined profiles: ci, default, work.");
+    }
+    // A profile of the credentials file alone is fine.
+    expect((await resolveAws({ profile: "ci", region: "us-east-1", env })).profile).toBe("ci");
+  });
+
+  it("a region that exists in no partition is refused, with a near one suggested", async () => {
+    for (const [region, hint] of [
+      ["us-est-1", /Did you mean us-east-1/],
+      ["eu-west-9", /Did you mean eu-west-1 or eu-west-2 or eu-west-3/],
+      ["mars-1", /Use a region such as us-east-1/],
+    ] as const) {
+      const err = await resolveAws({ region, env: {} }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as UsageError).message).toBe(`AWS region '${region}' (from --region) does not exist.`);
+      expect((err as UsageError).hint).toMatch(hint);
+    }
+    // Other partitions' regions are real regions.
+    for (const region of ["cn-north-1", "us-gov-west-1", "eusc-de-east-1"])
+      expect((await resolveAws({ region, env: {} })).region).toBe(region);
+    const err = await resolveAws({ env: { AWS_REGION: "moon" } }).catch((e: unknown) => e);
+    expect((err as UsageError).message).toContain("(from AWS_REGION)");
+  });
+
+  it("the region table matches the installed AWS SDK's partitions", async () => {
+    const { AWS_REGIONS } = await import("../../src/clouds/aws-config.js");
+    const file = "../../node_modules/@aws-sdk/core/dist-es/submodules/client/util-endpoints/lib/aws/partitions.js";
+    const data = Object.values(await import(file))[0] as { partitions: Array<{ id: string; regions: object }> };
+    const sdk = Object.fromEntries(
+      data.partitions.map((p) => [p.id, Object.keys(p.regions).filter((r) => !r.endsWith("-global"))]),
+    );
+    expect(AWS_REGIONS).toEqual(sdk);
   });
 
   it("none: a usage error naming --region and AWS_REGION", async () => {

@@ -144,7 +144,9 @@ describe.skipIf(!hasMoto)("ECS provisioner against moto", () => {
     const run = await runSteps(p, fx.prefect);
     expect(run.states.get("aws.vpc")).toMatchObject({
       action: "exists",
-      detail: expect.stringMatching(/^default VPC/),
+      // The plan names what is really used: the default VPC, by its id.
+      name: expect.stringMatching(/^default VPC vpc-/),
+      detail: "used instead of creating prefect-ecs-vpc",
     });
     expect(run.outputs.has("vpcId")).toBe(false);
     expect(sim.proxy.mutations().map((m) => m.action)).not.toContain("CreateVpc");

@@ -83,6 +83,11 @@ export class FakePrefect implements PrefectApi {
     return Promise.resolve(doc ?? null);
   }
 
+  listBlockDocuments(slug: string) {
+    const type = this.blockTypes.get(slug);
+    return Promise.resolve(this.documents.filter((d) => d.block_type_id === type?.id));
+  }
+
   async createBlockDocument(body: BlockDocumentCreate) {
     const fail = this.failNextBlockWrite;
     if (fail) {

@@ -1,5 +1,5 @@
 /** Adapts the CLI's provider input (registry.ts) to createEcsProvisioner's options. */
-import type { ProviderInput } from "../registry.js";
+import type { ProviderInput } from "../provider.js";
 import type { Provisioner } from "../types.js";
 import { createEcsProvisioner, type EcsNames } from "./index.js";
 
@@ -20,6 +20,8 @@ export function createEcsProvisionerFromInput(input: ProviderInput): Provisioner
     prefect: input.prefect,
     names,
     env: input.env,
+    guard: input.guard,
+    warn: input.note,
     ...(region ? { region } : {}),
     ...(profile ? { profile } : {}),
   });

@@ -5,9 +5,11 @@
  */
 import { type AwsSession, type Env, resolveAws } from "../../clouds/aws.js";
 import type { DockerOptions } from "../../clouds/docker.js";
+import { wpHome } from "../../home.js";
 import type { PrefectApi } from "../../prefect/api.js";
 import { blockRef, withDefaults } from "../../prefect/template.js";
 import type { JobTemplate } from "../../prefect/types.js";
+import { CredentialGuard } from "../credential.js";
 import type { Outputs, Provisioner, Step, Target } from "../types.js";
 import { clusterStep } from "./cluster.js";
 import { checkKeyQuota, credentialsStep } from "./credentials.js";
@@ -37,6 +39,10 @@ export interface EcsProvisionerOptions {
   docker?: Partial<DockerOptions>;
   /** VPCs-per-region quota (tests); by default read from Service Quotas when the region is full. */
   vpcQuota?: number;
+  /** Where the AWS SDK's warnings go (one line each). */
+  warn?: (line: string) => void;
+  /** The credential guard (default: one over $WP_HOME of `env`). */
+  guard?: CredentialGuard;
 }
 
 export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
@@ -48,11 +54,18 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
     names,
     prefect: opts.prefect,
     aws: () => {
-      session ??= resolveAws({ region: opts.region, profile: opts.profile, env, endpoint: opts.endpoint });
+      session ??= resolveAws({
+        region: opts.region,
+        profile: opts.profile,
+        env,
+        endpoint: opts.endpoint,
+        warn: opts.warn,
+      });
       return session;
     },
     docker: { env, ...opts.docker },
     vpcQuota: opts.vpcQuota,
+    guard: opts.guard ?? new CredentialGuard({ home: wpHome(env) }),
   };
 
   /** Every step's check first records the account and region (read-only, memoised). */
@@ -87,6 +100,10 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
         },
         { key: "docker", label: dockerTargetLabel(e) },
       ];
+    },
+    async lockScopes() {
+      const s = await e.aws();
+      return [`AWS account ${(await s.identity()).accountId}, region ${s.region}`];
     },
     steps: () =>
       [

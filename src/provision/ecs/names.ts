@@ -2,6 +2,7 @@
 import { type AwsSession, awsErrorCode } from "../../clouds/aws.js";
 import type { DockerOptions } from "../../clouds/docker.js";
 import type { PrefectApi } from "../../prefect/api.js";
+import type { CredentialGuard } from "../credential.js";
 import type { StepState } from "../types.js";
 
 export interface EcsNames {
@@ -61,6 +62,8 @@ export interface EcsContext {
   docker: DockerOptions;
   /** VPCs-per-region quota override (tests); else read from Service Quotas when a region is full. */
   vpcQuota: number | undefined;
+  /** Mints the access key safely (see credential.ts). */
+  guard: CredentialGuard;
 }
 
 /** A string output, or undefined. */

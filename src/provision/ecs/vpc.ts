@@ -63,7 +63,13 @@ export function vpcStep(e: EcsContext): Step {
         return { action: "create", detail: `CIDR ${found.cidr}, internet gateway, 3 subnets, security group` };
       }
       const id = vpcIdOf(found.vpc);
-      if (found.kind === "default") return { action: "exists", detail: `default VPC ${id} is used`, id };
+      if (found.kind === "default")
+        return {
+          action: "exists",
+          name: `default VPC ${id}`,
+          detail: `used instead of creating ${e.names.vpc}`,
+          id,
+        };
       ctx.outputs.set("vpcId", id);
       if (managed(found.vpc)) {
         const network = await inspectNetwork(await (await e.aws()).ec2(), found.vpc, e);
@@ -75,10 +81,12 @@ export function vpcStep(e: EcsContext): Step {
     },
     async apply(ctx, state) {
       const ec2 = await (await e.aws()).ec2();
-      // Start from what the check saw (a plan without a check, e.g. a direct apply, looks again).
+      // Start from what the check saw, except before creating: a VPC's name is only a tag, so
+      // look again right before CreateVpc (another machine's run may have made it since the plan).
       const known = seen;
       seen = undefined;
-      const found = known?.found ?? (await findVpc(e));
+      const planned = known?.found;
+      const found = planned && planned.kind !== "none" ? planned : await findVpc(e);
       let vpc: Vpc;
       let action: "create" | "update" | "exists" = "exists";
       if (found.kind === "named") {

@@ -1,6 +1,6 @@
 import { findModalToken } from "../../clouds/modal.js";
 import { UsageError } from "../../errors.js";
-import type { ProviderInput } from "../registry.js";
+import type { ProviderInput } from "../provider.js";
 import { tokenBlockProvisioner } from "../token-block.js";
 import type { Provisioner } from "../types.js";
 

@@ -1,0 +1,58 @@
+/**
+ * Ctrl-C and SIGTERM. Outside a critical section a signal ends wp at once (every provisioning step
+ * is idempotent, so the next run converges). Inside one — a credential minted but not yet stored
+ * in its block — the first signal lets the section finish (and stops new work from starting), and
+ * wp exits as soon as it has; a third signal exits at once and leaves the cleanup to the next run's
+ * journal recovery. bin.ts installs the handlers; in-process callers (tests) simply never get one.
+ */
+
+const controller = new AbortController();
+/** Aborted on the first signal: the engine starts no new step once it is. */
+export const interruptSignal: AbortSignal = controller.signal;
+
+let depth = 0;
+let received: NodeJS.Signals | null = null;
+let count = 0;
+let exitFn: ((code: number) => void) | null = null;
+let say: (line: string) => void = () => {};
+
+export const exitCodeFor = (signal: NodeJS.Signals): number => (signal === "SIGTERM" ? 143 : 130);
+
+/** Called by bin.ts only: route SIGINT and SIGTERM through the rules above. */
+export function installSignalHandlers(exit: (code: number) => void, write: (line: string) => void): void {
+  exitFn = exit;
+  say = write;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => onSignal(signal));
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  received ??= signal;
+  count += 1;
+  if (!controller.signal.aborted) controller.abort(new Error(`interrupted by ${signal}`));
+  if (depth === 0 || count >= 3) {
+    if (depth > 0) say("wp: stopping now; the next run deletes the credential this run could not store.");
+    exitFn?.(exitCodeFor(received));
+    return;
+  }
+  say(
+    count === 1
+      ? "wp: finishing the credential step first, so no key is left without the block that holds it..."
+      : "wp: still finishing the credential step; press Ctrl-C once more to stop at once.",
+  );
+}
+
+/** Runs `fn` so that a signal waits for it; wp exits right after it if a signal came meanwhile. */
+export async function critical<T>(fn: () => Promise<T>): Promise<T> {
+  depth += 1;
+  try {
+    return await fn();
+  } finally {
+    depth -= 1;
+    if (depth === 0 && received && exitFn) exitFn(exitCodeFor(received));
+  }
+}
+
+/** True once a signal has been received (in-process runs: never). */
+export function interrupted(): boolean {
+  return received !== null;
+}

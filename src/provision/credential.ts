@@ -1,0 +1,210 @@
+/**
+ * Minting a credential safely, for every cloud (AWS access keys today; Azure client secrets and
+ * Google service-account keys use the same mechanism). Between the mint and the write of the block
+ * that holds it, the secret exists only in this process; so that it never outlives the run without
+ * its block:
+ *  - the mint → store section is a critical section: Ctrl-C / SIGTERM wait for it (interrupt.ts);
+ *  - a failed store deletes the credential again;
+ *  - a journal entry is written (and fsynced) before the mint and gets the credential id right
+ *    after it; a run killed hard leaves the entry behind, and the next run for the same owner
+ *    deletes the credential it names (or, when the kill came before the id was recorded, the
+ *    owner's credentials created since the entry began) — never one that a Prefect block holds.
+ * The journal holds ids and times only, never a secret. Entries live in `$WP_HOME/pending/`.
+ */
+import { randomUUID } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { critical, interruptSignal } from "../interrupt.js";
+import { processAlive } from "./lock.js";
+
+export interface CredentialSpec<C extends { id: string }> {
+  /** Stable owner key, e.g. "aws:123456789012:iam-user/prefect-ecs-user". */
+  scope: string;
+  /** For messages, e.g. "access key" and "IAM user prefect-ecs-user". */
+  noun: string;
+  owner: string;
+  /** Creates the credential (the secret is in the result; never log it). */
+  mint(): Promise<C>;
+  /** Deletes a credential by id; one already gone is not an error. */
+  revoke(id: string): Promise<void>;
+  /** The owner's credentials now, with creation times where the cloud gives them. */
+  list(): Promise<Array<{ id: string; created?: Date | undefined }>>;
+  /** Ids held by Prefect blocks: these are never revoked. */
+  held(): Promise<Set<string>>;
+}
+
+interface Entry {
+  file: string;
+  scope: string;
+  started: string;
+  pid: number;
+  host: string;
+  id?: string;
+}
+
+/** Tolerance for clock differences between this machine and the cloud's creation times. */
+const SKEW_MS = 5 * 60_000;
+
+export interface Orphan {
+  id: string;
+  /** Journal entries this orphan accounts for. */
+  entries: string[];
+}
+
+export interface CredentialGuardOptions {
+  /** wp's data folder ($WP_HOME, default ~/.wp). */
+  home: string;
+  /** Test hook: pause at a point of the critical section until a signal arrives (WP_TEST_PAUSE_AT). */
+  pauseAt?: string | undefined;
+  /** Where the test hook announces itself (stderr). */
+  announce?: (line: string) => void;
+}
+
+export class CredentialGuard {
+  private readonly dir: string;
+
+  constructor(private readonly o: CredentialGuardOptions) {
+    this.dir = join(o.home, "pending");
+  }
+
+  private entries(scope: string): Entry[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((n) => n.endsWith(".json"));
+    } catch {
+      return [];
+    }
+    const out: Entry[] = [];
+    for (const name of names) {
+      try {
+        const e = JSON.parse(readFileSync(join(this.dir, name), "utf8")) as Omit<Entry, "file">;
+        if (e.scope === scope) out.push({ ...e, file: name });
+      } catch {
+        // A torn write (killed while writing the entry): it never reached the mint.
+        rmSync(join(this.dir, name), { force: true });
+      }
+    }
+    return out;
+  }
+
+  private write(entry: Entry): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const { file, ...data } = entry;
+    const fd = openSync(join(this.dir, file), "w", 0o600);
+    try {
+      writeSync(fd, JSON.stringify(data));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private drop(entry: Entry): void {
+    rmSync(join(this.dir, entry.file), { force: true });
+  }
+
+  /** Read-only: credentials of `spec`'s owner that interrupted runs left without a block. */
+  async orphans<C extends { id: string }>(spec: CredentialSpec<C>): Promise<Orphan[]> {
+    const entries = this.entries(spec.scope).filter((e) => !runningElsewhere(e));
+    if (entries.length === 0) return [];
+    const [existing, held] = await Promise.all([spec.list(), spec.held()]);
+    const found = new Map<string, Orphan>();
+    const add = (id: string, entry: Entry) => {
+      const o = found.get(id) ?? { id, entries: [] };
+      o.entries.push(entry.file);
+      found.set(id, o);
+    };
+    for (const e of entries) {
+      if (e.id) {
+        if (!held.has(e.id) && existing.some((k) => k.id === e.id)) add(e.id, e);
+        continue;
+      }
+      // Killed before the id was recorded: what the owner got since the entry began, if no block holds it.
+      const since = Date.parse(e.started) - SKEW_MS;
+      for (const k of existing) {
+        if (!held.has(k.id) && k.created && k.created.getTime() >= since) add(k.id, e);
+      }
+    }
+    return [...found.values()];
+  }
+
+  /** Deletes the orphans of `spec`'s owner and clears the journal entries that are settled. */
+  async recover<C extends { id: string }>(spec: CredentialSpec<C>, note: (m: string) => void): Promise<number> {
+    const orphans = await this.orphans(spec);
+    for (const o of orphans) {
+      await spec.revoke(o.id);
+      note(`Deleted ${spec.noun} ${o.id} of ${spec.owner}, left without a block by an interrupted wp run.`);
+    }
+    for (const e of this.entries(spec.scope)) if (!runningElsewhere(e)) this.drop(e);
+    return orphans.length;
+  }
+
+  /**
+   * Mints a credential and stores it with `store` inside a critical section; a failed store
+   * revokes it again. Returns what `store` returned.
+   */
+  async mintInto<C extends { id: string }, T>(
+    spec: CredentialSpec<C>,
+    store: (credential: C) => Promise<T>,
+    note: (m: string) => void,
+  ): Promise<T> {
+    interruptSignal.throwIfAborted();
+    return critical(async () => {
+      const entry: Entry = {
+        file: `${randomUUID()}.json`,
+        scope: spec.scope,
+        started: new Date().toISOString(),
+        pid: process.pid,
+        host: hostname(),
+      };
+      this.write(entry);
+      await this.pause("before-mint");
+      let credential: C;
+      try {
+        credential = await spec.mint();
+      } catch (err) {
+        this.drop(entry);
+        throw err;
+      }
+      await this.pause("after-mint");
+      this.write({ ...entry, id: credential.id });
+      note(`Created ${spec.noun} ${credential.id} for ${spec.owner}.`);
+      await this.pause("after-journal");
+      let stored: T;
+      try {
+        stored = await store(credential);
+      } catch (err) {
+        // The secret exists only in this process now; a credential nobody can read is a liability.
+        await spec.revoke(credential.id).then(
+          () => {
+            this.drop(entry);
+            note(`Deleted ${spec.noun} ${credential.id} again because its block could not be written.`);
+          },
+          () => note(`Could not delete ${spec.noun} ${credential.id} yet; the next wp run deletes it.`),
+        );
+        throw err;
+      }
+      await this.pause("after-block");
+      this.drop(entry);
+      return stored;
+    });
+  }
+
+  private async pause(point: string): Promise<void> {
+    if (this.o.pauseAt !== point) return;
+    this.o.announce?.(`wp-test: paused at ${point}\n`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 30_000);
+      interruptSignal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/** An entry of a live wp process on this machine is a run in progress, not an orphan. */
+function runningElsewhere(e: Entry): boolean {
+  return e.pid !== process.pid && processAlive(e.pid, e.host);
+}

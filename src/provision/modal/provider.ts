@@ -1,0 +1,20 @@
+/** The Modal provider: a credentials block from the user's Modal token. */
+import { blockNameOption, type Provider } from "../provider.js";
+
+export const modalProvider: Provider = {
+  id: "modal",
+  title: "Modal",
+  types: ["modal:push"],
+  blockType: "modal-credentials",
+  options: [
+    {
+      flags: "--modal-profile <name>",
+      description: "Modal profile in ~/.modal.toml (default: MODAL_PROFILE, then the active one)",
+    },
+  ],
+  names: [blockNameOption("modal-credentials", "Enter a name for the Modal credentials block")],
+  async load(input) {
+    const { createModalProvisioner } = await import("./index.js");
+    return createModalProvisioner(input, input.derivedBlockName);
+  },
+};
