@@ -104,26 +104,30 @@ export class CredentialGuard {
     rmSync(join(this.dir, entry.file), { force: true });
   }
 
-  /** Read-only: credentials of `spec`'s owner that interrupted runs left without a block. */
+  /**
+   * Credentials of `spec`'s owner that interrupted runs left without a block. Reads the cloud and
+   * Prefect only; journal entries found settled (their credential held by a block, or gone) are
+   * removed from the journal, which is this machine's bookkeeping, not a resource.
+   */
   async orphans<C extends { id: string }>(spec: CredentialSpec<C>): Promise<Orphan[]> {
     const entries = this.entries(spec.scope).filter((e) => !runningElsewhere(e));
     if (entries.length === 0) return [];
     const [existing, held] = await Promise.all([spec.list(), spec.held()]);
     const found = new Map<string, Orphan>();
-    const add = (id: string, entry: Entry) => {
-      const o = found.get(id) ?? { id, entries: [] };
-      o.entries.push(entry.file);
-      found.set(id, o);
-    };
     for (const e of entries) {
-      if (e.id) {
-        if (!held.has(e.id) && existing.some((k) => k.id === e.id)) add(e.id, e);
-        continue;
-      }
       // Killed before the id was recorded: what the owner got since the entry began, if no block holds it.
       const since = Date.parse(e.started) - SKEW_MS;
-      for (const k of existing) {
-        if (!held.has(k.id) && k.created && k.created.getTime() >= since) add(k.id, e);
+      const ids = e.id
+        ? existing.some((k) => k.id === e.id)
+          ? [e.id]
+          : []
+        : existing.filter((k) => k.created && k.created.getTime() >= since).map((k) => k.id);
+      const loose = ids.filter((id) => !held.has(id));
+      if (loose.length === 0) this.drop(e);
+      for (const id of loose) {
+        const o = found.get(id) ?? { id, entries: [] };
+        o.entries.push(e.file);
+        found.set(id, o);
       }
     }
     return [...found.values()];

@@ -56,6 +56,7 @@ const ROUTES: [Method, string, Handler][] = [
     (c) => catalog.readSchemaByChecksum(c.store, p(c, "checksum"), c.query.version),
   ],
   ["POST", "/block_documents/", (c) => docs.createDocument(c.store, c.body)],
+  ["POST", "/block_documents/filter", (c) => docs.filterDocuments(c.store, c.body)],
   [
     "GET",
     "/block_documents/{id}",

@@ -3,7 +3,19 @@ import { randomUUID } from "node:crypto";
 import { schemaById, toBlockSchema, toBlockType, typeById, typeBySlug } from "./catalog.js";
 import { mergeData, obfuscate } from "./secrets.js";
 import { now, type Store } from "./store.js";
-import { Checker, detail, invalid, isObject, isUuid, type Json, noContent, ok, type Result } from "./validate.js";
+import {
+  anyOf,
+  Checker,
+  detail,
+  invalid,
+  isObject,
+  isUuid,
+  type Json,
+  noContent,
+  ok,
+  paging,
+  type Result,
+} from "./validate.js";
 
 interface DocRow {
   id: string;
@@ -147,4 +159,32 @@ export function deleteDocument(store: Store, id: string): Result {
     const info = store.db.prepare("DELETE FROM block_document WHERE id = ?").run(id);
     return info.changes > 0 ? noContent() : detail(404, NOT_FOUND);
   });
+}
+
+/** `POST /block_documents/filter`: named documents of the given block type slugs (`block_types.slug.any_`), by name. */
+export function filterDocuments(store: Store, raw: unknown): Result {
+  const c = new Checker(raw ?? {}, [
+    "block_documents",
+    "block_types",
+    "block_schemas",
+    "include_secrets",
+    "sort",
+    "offset",
+    "limit",
+  ]);
+  c.obj("block_documents", { nullable: true });
+  c.obj("block_types", { nullable: true });
+  c.obj("block_schemas", { nullable: true });
+  c.bool("include_secrets");
+  c.int("offset", { min: 0 });
+  c.int("limit", { min: 0 });
+  const bad = c.result();
+  if (bad) return bad;
+  const b = c.body;
+  const slugs = isObject(b.block_types) ? anyOf(b.block_types, "slug") : null;
+  const { limit, offset } = paging(b);
+  const rows = store.db.prepare("SELECT * FROM block_document WHERE is_anonymous = 0 ORDER BY name").all() as DocRow[];
+  const typeIds = slugs ? new Set(slugs.map((s) => typeBySlug(store.db, s)?.id)) : null;
+  const picked = rows.filter((r) => !typeIds || typeIds.has(r.block_type_id)).slice(offset, offset + limit);
+  return ok(picked.map((r) => toResponse(store, r, b.include_secrets === true)));
 }
