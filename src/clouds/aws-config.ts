@@ -63,7 +63,9 @@ export const AWS_REGIONS: Record<string, string[]> = {
 export function checkRegion(region: string, source: string): void {
   const all = Object.values(AWS_REGIONS).flat();
   if (all.includes(region)) return;
-  const near = all.filter((r) => distance(r, region.toLowerCase()) <= 2);
+  const far = all.map((r) => distance(r, region.toLowerCase()));
+  const nearest = Math.min(...far);
+  const near = nearest <= 2 ? all.filter((_r, i) => far[i] === nearest) : [];
   throw new UsageError(
     `AWS region ${pyRepr(region)} (from ${source}) does not exist.`,
     near.length
