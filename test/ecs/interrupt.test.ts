@@ -73,7 +73,7 @@ describe.skipIf(!hasMoto)("credentials survive interruption; concurrent runs con
     if (!existsSync(join(process.cwd(), "dist", "bin.js"))) throw new Error("dist/ is missing: run `npm run build`");
   });
   let home: ReturnType<typeof makeHome>;
-  let env: Record<string, string>;
+  let env: Record<string, string> & { WP_HOME: string };
 
   beforeEach(async () => {
     home = makeHome();

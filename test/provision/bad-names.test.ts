@@ -109,7 +109,12 @@ describe("bad provisioning input: exit 2, one line, no request, nothing written"
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(c.message);
       // The error is one line (after the embedded API's note that push pools run on Prefect Cloud).
-      expect(r.stderr.trim().split("\n").filter((l) => !l.startsWith("Warning: Only Prefect Cloud"))).toHaveLength(1);
+      expect(
+        r.stderr
+          .trim()
+          .split("\n")
+          .filter((l) => !l.startsWith("Warning: Only Prefect Cloud")),
+      ).toHaveLength(1);
       expect(r.stdout).toBe("");
       expect(requests).toBe(0);
       const ls = await runCli(["ls", "-o", "json"], { env });
