@@ -202,7 +202,7 @@ interface SdkLogger {
 }
 
 /** The SDK logs through this (never to the console): warnings become one escaped line, the rest is dropped. */
-function sdkLogger(warn: ((line: string) => void) | undefined): SdkLogger {
+export function sdkLogger(warn: ((line: string) => void) | undefined): SdkLogger {
   const line = (content: unknown[]) => {
     const text = content.map((c) => (c instanceof Error ? c.message : typeof c === "string" ? c : JSON.stringify(c)));
     return `AWS SDK: ${text.join(" ").split("\n")[0]?.slice(0, 300) ?? ""}`;

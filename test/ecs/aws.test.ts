@@ -117,6 +117,24 @@ describe("region", () => {
   });
 });
 
+describe("SDK log output", () => {
+  it("warnings become one line each through wp; debug and info are dropped", async () => {
+    const { sdkLogger } = await import("../../src/clouds/aws.js");
+    const lines: string[] = [];
+    const logger = sdkLogger((l) => lines.push(l));
+    logger.debug("request", { secret: "x" });
+    logger.info("retrying");
+    logger.warn("NodeDeprecationWarning: the AWS SDK for JavaScript (v3) will\nno longer support Node.js 20", {
+      more: 1,
+    });
+    logger.error(new Error("boom\nstack line"));
+    expect(lines).toEqual([
+      "AWS SDK: NodeDeprecationWarning: the AWS SDK for JavaScript (v3) will",
+      "AWS SDK: boom",
+    ]);
+  });
+});
+
 describe("endpoints", () => {
   it("AWS_ENDPOINT_URL_<SERVICE> beats AWS_ENDPOINT_URL; the ignore switch turns both off", () => {
     const env = { AWS_ENDPOINT_URL: "http://all", AWS_ENDPOINT_URL_IAM: "http://iam" };
