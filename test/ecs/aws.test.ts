@@ -128,10 +128,7 @@ describe("SDK log output", () => {
       more: 1,
     });
     logger.error(new Error("boom\nstack line"));
-    expect(lines).toEqual([
-      "AWS SDK: NodeDeprecationWarning: the AWS SDK for JavaScript (v3) will",
-      "AWS SDK: boom",
-    ]);
+    expect(lines).toEqual(["AWS SDK: NodeDeprecationWarning: the AWS SDK for JavaScript (v3) will", "AWS SDK: boom"]);
   });
 });
 
