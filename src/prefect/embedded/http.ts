@@ -37,11 +37,23 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
     .end(text);
 }
 
-/** Answers without reading the request body; when one may follow, the connection is closed after the answer. */
+/** How long the rest of a refused request body is read and dropped before the connection is cut. */
+const LINGER_MS = 2000;
+
+/**
+ * Answers without reading (the rest of) the request body. What the client still sends is dropped, for LINGER_MS at
+ * most: closing at once would reset the connection under a client still sending, which then never sees this answer.
+ */
 function refuse(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const req = res.req;
-  const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
-  send(res, status, body, hasBody && !req.complete ? { ...headers, connection: "close" } : headers);
+  send(res, status, body, headers);
+  if (req.complete) return;
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  timer.unref();
+  const clear = () => clearTimeout(timer);
+  req.once("end", clear);
+  req.socket.once("close", clear);
+  req.resume();
 }
 
 /** The body as text, or null as soon as it passes `limit` bytes (what is left is not read). */
