@@ -138,10 +138,9 @@ class Client implements PrefectApi {
       if (problem) throw notPrefect(this.target, `${req.method} ${req.path} with ${problem}`);
       return res.body as T;
     }
-    if (res.status === 404 && opts.nullOn404) {
-      if (!this.check || isPrefectError(res.body)) return null as T;
-      throw notPrefect(this.target, `404 to ${req.method} ${req.path} without Prefect's error body`);
-    }
+    // A remote error without Prefect's error body (`detail` / `exception_message`) is someone else's answer.
+    const foreign = this.check !== undefined && !isPrefectError(res.body);
+    if (res.status === 404 && opts.nullOn404 && !foreign) return null as T;
     const detail = errorDetail(res.body);
     if (res.status === 401 || (res.status === 403 && !detail)) {
       throw new AuthError(
@@ -151,6 +150,8 @@ class Client implements PrefectApi {
           : "Check PREFECT_API_KEY or PREFECT_API_AUTH_STRING for this server.",
       );
     }
+    if (foreign)
+      throw notPrefect(this.target, `${res.status} to ${req.method} ${req.path} without Prefect's error body`);
     throw new ApiError(
       detail ?? `The Prefect API at ${this.url} answered ${res.status} to ${req.method} ${req.path}.`,
       res.status,

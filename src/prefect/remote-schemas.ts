@@ -66,14 +66,31 @@ const SHAPES = {
 
 export type Shape = keyof typeof SHAPES;
 
-/** Null when `body` has the shape; otherwise what is wrong, e.g. `JSON that is not a work pool (id: expected string…)`. */
+/** Null when `body` has the shape; otherwise what is wrong, e.g. `JSON that is not a work pool (id: missing)`. */
 export function checkShape(shape: Shape, body: unknown): string | null {
   const [schema, name] = SHAPES[shape];
   const result = schema.safeParse(body);
   if (result.success) return null;
   const issue = result.error.issues[0];
-  const where = issue?.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("") ?? "";
-  const why = issue?.message.replace(/^Invalid input: /, "") ?? "unexpected shape";
   const got = body === undefined ? "an empty body" : "JSON";
+  if (!issue) return `${got} that is not ${name}`;
+  const where = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+  let why = issue.message.replace(/^Invalid input: /, "");
+  if (issue.code === "invalid_type") {
+    const value = issue.path.reduce<unknown>(
+      (v, k) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[k] : v),
+      body,
+    );
+    why =
+      value === undefined
+        ? "missing"
+        : `expected ${String(issue.expected).replace("record", "object")}, got ${kind(value)}`;
+  }
   return `${got} that is not ${name} (${where ? `${where.replace(/^\./, "")}: ` : ""}${why})`;
+}
+
+function kind(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : typeof value;
 }
