@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { WpError } from "../errors.js";
+import { type NotPrefectError, notPrefect } from "./not-prefect.js";
 import type { Settings } from "./settings.js";
 import type { ApiRequest, ApiResponse, Transport } from "./transport.js";
 
@@ -24,6 +25,7 @@ export interface HttpOptions {
 export function httpTransport(opts: HttpOptions): Transport {
   const { settings } = opts;
   const base = settings.apiUrl ?? "";
+  const target = `${opts.cloud ? "Prefect Cloud" : "Prefect server"} ${base}`;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const headers: Record<string, string> = {
     "x-prefect-api-version": API_VERSION,
@@ -71,7 +73,8 @@ export function httpTransport(opts: HttpOptions): Transport {
         try {
           body = JSON.parse(text);
         } catch {
-          body = text;
+          // A proxy's login or error page: for 401/403 the status says enough (AuthError); otherwise it is not Prefect.
+          if (res.status !== 401 && res.status !== 403) throw notJson(target, res);
         }
       }
       const out: Record<string, string> = {};
@@ -118,6 +121,18 @@ export function retryDelay(retryAfter: string | null, attempt: number): number {
     if (Number.isFinite(at)) return Math.max(0, at - Date.now());
   }
   return 2 ** attempt * 1000 * (0.8 + Math.random() * 0.4);
+}
+
+/** One line for a body that is not JSON: status, content type and any redirect, never the body itself. */
+function notJson(target: string, res: Response): NotPrefectError {
+  const type = res.headers.get("content-type")?.split(";")[0]?.trim() || "no content type";
+  const status = `${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
+  let redirect = "";
+  if (res.redirected && res.url) {
+    const to = new URL(res.url);
+    redirect = ` after a redirect to ${to.origin}${to.pathname}`;
+  }
+  return notPrefect(target, `${status} (${type})${redirect}, not JSON`);
 }
 
 function unreachable(base: string, err: unknown): WpError {
