@@ -126,6 +126,12 @@ export function isLoopbackAddress(address: string): boolean {
 export async function isLoopbackHost(host: string): Promise<boolean> {
   if (isIP(host)) return isLoopbackAddress(host);
   if (/^localhost\.?$/i.test(host)) return true;
+  // Not a host name at all (a space, "300.1.2.3"): refused without asking DNS.
+  const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+  const labels = host.replace(/\.$/, "").split(".");
+  if (host.length > 253 || !labels.every((l) => label.test(l)) || labels.every((l) => /^\d+$/.test(l))) {
+    throw Object.assign(new Error(`${host} is not a host name`), { code: "ENOTFOUND" });
+  }
   const addresses = await lookup(host, { all: true });
   return addresses.length > 0 && addresses.every((a) => isLoopbackAddress(a.address));
 }
