@@ -25,7 +25,24 @@ export function installSignalHandlers(exit: (code: number) => void, write: (line
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => onSignal(signal));
 }
 
+let takeover: ((signal: NodeJS.Signals) => void) | null = null;
+
+/**
+ * A long-running command that stops cleanly on a signal (`wp server start`) handles it itself:
+ * while `handler` is set, a signal calls it instead of ending wp. Returns the undo.
+ */
+export function onInterrupt(handler: (signal: NodeJS.Signals) => void): () => void {
+  takeover = handler;
+  return () => {
+    if (takeover === handler) takeover = null;
+  };
+}
+
 function onSignal(signal: NodeJS.Signals): void {
+  if (takeover) {
+    takeover(signal);
+    return;
+  }
   received ??= signal;
   count += 1;
   if (!controller.signal.aborted) controller.abort(new Error(`interrupted by ${signal}`));

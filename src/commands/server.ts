@@ -1,6 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UsageError, type WpError } from "../errors.js";
+import { onInterrupt } from "../interrupt.js";
 import { defineCommand } from "./spec.js";
 
 const AUTH_KEY = "PREFECT_SERVER_API_AUTH_STRING";
@@ -104,11 +105,10 @@ export default defineCommand({
     ctx.info(`wp embedded API listening on ${server.url} (data in ${home}; ${auth}); press Ctrl-C to stop.`);
     ctx.print(server.url);
     await new Promise<void>((resolve) => {
-      const stop = () => {
+      const undo = onInterrupt(() => {
+        undo();
         void server.close().then(resolve);
-      };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      });
     });
   },
 });
