@@ -1,9 +1,9 @@
 /** Serves the embedded API over HTTP under `/api` (like `prefect server start`), JSON in and out. */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseLossless } from "../checksum.js";
 import type { ApiRequest } from "../transport.js";
 import { createEmbeddedApi, type EmbeddedOptions } from "./api.js";
+import { parseBody } from "./body.js";
 
 const METHODS: readonly string[] = ["GET", "POST", "PATCH", "PUT", "DELETE"];
 const MAX_BODY = 16 * 1024 * 1024;
@@ -63,16 +63,12 @@ export async function startServer(
       return;
     }
     const path = url.pathname.slice("/api".length) || "/";
-    let body: unknown;
-    if (text.trim() !== "") {
-      try {
-        // Block schema fields are hashed: keep float literals (5.0) as Python floats there.
-        body = path.replace(/\/+$/, "") === "/block_schemas" ? parseLossless(text) : JSON.parse(text);
-      } catch {
-        send(res, 400, { detail: "There was an error parsing the body" });
-        return;
-      }
+    const parsed = parseBody(path, text);
+    if (!parsed.ok) {
+      send(res, parsed.result.status, parsed.result.body);
+      return;
     }
+    const body = parsed.body;
     const response = await api.handle({
       method: method as ApiRequest["method"],
       path,
