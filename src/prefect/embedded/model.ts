@@ -72,18 +72,19 @@ function strToInt(s: string): number | null {
 const TRUE = ["1", "t", "y", "on", "yes", "true"];
 const FALSE = ["0", "f", "n", "no", "off", "false"];
 
-function bounds(s: Json, v: number, loc: Loc, out: FieldError[]): number | undefined {
+/** pydantic's ge/gt/le/lt constraints on the coerced number `v`; errors quote the input as sent. */
+function bounds(s: Json, v: number, input: unknown, loc: Loc, out: FieldError[]): number | undefined {
   if (typeof s.minimum === "number" && v < s.minimum) {
-    return fail(out, "greater_than_equal", loc, `Input should be greater than or equal to ${num(s.minimum)}`, v);
+    return fail(out, "greater_than_equal", loc, `Input should be greater than or equal to ${num(s.minimum)}`, input);
   }
   if (typeof s.exclusiveMinimum === "number" && v <= s.exclusiveMinimum) {
-    return fail(out, "greater_than", loc, `Input should be greater than ${num(s.exclusiveMinimum)}`, v);
+    return fail(out, "greater_than", loc, `Input should be greater than ${num(s.exclusiveMinimum)}`, input);
   }
   if (typeof s.maximum === "number" && v > s.maximum) {
-    return fail(out, "less_than_equal", loc, `Input should be less than or equal to ${num(s.maximum)}`, v);
+    return fail(out, "less_than_equal", loc, `Input should be less than or equal to ${num(s.maximum)}`, input);
   }
   if (typeof s.exclusiveMaximum === "number" && v >= s.exclusiveMaximum) {
-    return fail(out, "less_than", loc, `Input should be less than ${num(s.exclusiveMaximum)}`, v);
+    return fail(out, "less_than", loc, `Input should be less than ${num(s.exclusiveMaximum)}`, input);
   }
   return v;
 }
@@ -110,7 +111,7 @@ function integer(s: Json, v: unknown, loc: Loc, out: FieldError[]): number | und
     }
     n = parsed;
   } else return fail(out, "int_type", loc, "Input should be a valid integer", v);
-  return bounds(s, n, loc, out);
+  return bounds(s, n, v, loc, out);
 }
 
 function float(s: Json, v: unknown, loc: Loc, out: FieldError[]): number | undefined {
@@ -124,7 +125,7 @@ function float(s: Json, v: unknown, loc: Loc, out: FieldError[]): number | undef
       return fail(out, "float_parsing", loc, "Input should be a valid number, unable to parse string as a number", v);
     }
   } else return fail(out, "float_type", loc, "Input should be a valid number", v);
-  return bounds(s, n, loc, out);
+  return bounds(s, n, v, loc, out);
 }
 
 function boolean(v: unknown, loc: Loc, out: FieldError[]): boolean | undefined {

@@ -2,17 +2,19 @@
  * Registers the bundled block catalog the first time a store is opened, and again whenever the bundled files change
  * (a newer wp): Prefect's `collection_blocks_data.json` (what a Prefect server registers at start) plus wp's own
  * credential types missing from it (data/block-types.json: Modal, Coiled). Existing types and schemas are left as they
- * are. One transaction; the files are parsed only when their digest differs from the stored one, and the checksums
- * stored upstream are used as they are (test/embedded/checksum.test.ts recomputes every one).
+ * are. One transaction; the files are read and parsed only when their size or modification time differs from the
+ * ones stored (a start with nothing new costs two `stat`s), and the checksums stored upstream are used as they are
+ * (test/embedded/checksum.test.ts recomputes every one).
  */
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { bundledBlockTypes, bundledBlockTypesText } from "../block-catalog.js";
+import { readFileSync, statSync } from "node:fs";
+import { bundledBlockTypes } from "../block-catalog.js";
 import { insertSchema, insertType, schemaByChecksum, typeBySlug } from "./catalog.js";
 import type { Store } from "./store.js";
 import { isObject, type Json } from "./validate.js";
 
-const META_KEY = "bundled_block_types_sha256";
+const META_KEY = "bundled_block_catalog";
+const COLLECTION = new URL("../../../data/collection_blocks_data.json", import.meta.url);
+const WP_TYPES = new URL("../../../data/block-types.json", import.meta.url);
 
 interface CatalogEntry {
   slug: string;
@@ -21,7 +23,7 @@ interface CatalogEntry {
 
 let collectionText: string | undefined;
 const collectionBlocksText = (): string => {
-  collectionText ??= readFileSync(new URL("../../../data/collection_blocks_data.json", import.meta.url), "utf8");
+  collectionText ??= readFileSync(COLLECTION, "utf8");
   return collectionText;
 };
 
@@ -41,7 +43,12 @@ export function bundledCatalog(): CatalogEntry[] {
 export function registerBundledBlockTypes(store: Store): void {
   const { db } = store;
   const meta = db.prepare("SELECT value FROM meta WHERE key = ?");
-  const digest = createHash("sha256").update(collectionBlocksText()).update(bundledBlockTypesText()).digest("hex");
+  const digest = [COLLECTION, WP_TYPES]
+    .map((file) => {
+      const st = statSync(file);
+      return `${st.size}:${st.mtimeMs}`;
+    })
+    .join(" ");
   if ((meta.get(META_KEY) as { value: string } | undefined)?.value === digest) return;
   store.write(() => {
     if ((meta.get(META_KEY) as { value: string } | undefined)?.value === digest) return;
