@@ -107,7 +107,10 @@ export function checkVariableDefaults(
     const ref = isObject(value) ? value.$ref : undefined;
     if (isObject(ref) && ref.block_document_id !== undefined && ref.block_document_id !== null) {
       const id = ref.block_document_id;
-      const row = isUuid(id) ? (read.get(id.toLowerCase()) as DocRow | undefined) : undefined;
+      const hex = isUuid(id) ? id.replaceAll("-", "").toLowerCase() : "";
+      const canonical =
+        hex && [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+      const row = canonical ? (read.get(canonical) as DocRow | undefined) : undefined;
       if (!row) return detail(404, "Block not found.");
       // Prefect validates the block document as read without secrets.
       const data = open(row.data, row.id);
