@@ -25,7 +25,7 @@ export default defineCommand({
       body.base_job_template = readTemplateFile(ctx, String(opts.baseJobTemplate));
     if (opts.concurrencyLimit !== undefined)
       body.concurrency_limit = parseLimit(opts.concurrencyLimit, "--concurrency-limit");
-    if (opts.description !== undefined) body.description = String(opts.description) || null;
+    if (opts.description !== undefined) body.description = String(opts.description);
     if (Object.keys(body).length === 0) {
       throw new UsageError("Nothing to update.", "Pass --base-job-template, --concurrency-limit or --description.");
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bundledBlockTypes } from "../../src/prefect/block-catalog.js";
 import { blockSchemaChecksum, parseLossless } from "../../src/prefect/checksum.js";
+import { bundledCatalog } from "../../src/prefect/embedded/registry.js";
 import type { BlockDocument, BlockSchema, BlockType } from "../../src/prefect/types.js";
 import { validateResponse } from "../helpers/openapi.js";
 import { type ErrorBody, useEmbeddedServer } from "./http-client.js";
@@ -57,7 +58,8 @@ describe("block types and schemas", () => {
     });
     expect(r.body.map((t) => t.slug).sort()).toEqual(["gcs-bucket", "s3-bucket"]);
     const all = await ok<BlockType[]>("POST", "/block_types/filter", {});
-    expect(all.body.length).toBe(bundledBlockTypes().length);
+    expect(all.body.length).toBe(bundledCatalog().length);
+    expect(all.body.map((t) => t.slug)).toEqual(expect.arrayContaining(bundledBlockTypes().map((t) => t.slug)));
   });
 
   it("creates block types (201), refuses duplicates (409) and reserved names (403)", async () => {
@@ -126,7 +128,9 @@ describe("block documents", () => {
     const missing = await ok("GET", "/block_types/slug/aws-credentials/block_documents/name/nope");
     expect([missing.status, missing.body]).toEqual([404, { detail: "Block document not found" }]);
     expect((await ok("GET", `/block_documents/${crypto.randomUUID()}`)).status).toBe(404);
-    expect((await ok("GET", "/block_documents/not-a-uuid")).status).toBe(422);
+    // Prefect's route takes only a uuid: anything else is no route at all.
+    const notUuid = await embedded.api.call("GET", "/block_documents/not-a-uuid");
+    expect([notUuid.status, notUuid.body]).toEqual([404, { detail: "Not Found" }]);
   });
 
   it.each(["My-Creds", "my_creds", "my creds"])("rejects the block name %j with 422", async (name) => {
@@ -179,5 +183,35 @@ describe("block documents", () => {
     expect((await ok("DELETE", path)).status).toBe(204);
     expect((await ok("GET", path)).status).toBe(404);
     expect((await ok("DELETE", path)).status).toBe(404);
+  });
+});
+
+describe("block documents filter (what the credential guard reads)", () => {
+  it("lists the named documents of a block type, by name, secrets obfuscated; limit over 200 is refused", async () => {
+    const { type, schema } = await typeAndSchema("aws-credentials");
+    for (const name of ["filter-b", "filter-a"]) {
+      await ok("POST", "/block_documents/", {
+        name,
+        data: { aws_access_key_id: `AKIA-${name}`, aws_secret_access_key: "s3cret-value" },
+        block_type_id: type.id,
+        block_schema_id: schema.id,
+      });
+    }
+    const list = await ok<BlockDocument[]>("POST", "/block_documents/filter", {
+      block_types: { slug: { any_: ["aws-credentials"] } },
+    });
+    expect(list.status).toBe(200);
+    const ours = list.body.filter((d) => d.name?.startsWith("filter-"));
+    expect(ours.map((d) => [d.name, d.data?.aws_access_key_id])).toEqual([
+      ["filter-a", "AKIA-filter-a"],
+      ["filter-b", "AKIA-filter-b"],
+    ]);
+    expect(JSON.stringify(ours)).not.toContain("s3cret-value");
+    const other = await ok<BlockDocument[]>("POST", "/block_documents/filter", {
+      block_types: { slug: { any_: ["gcp-credentials"] } },
+    });
+    expect(other.body.filter((d) => d.name?.startsWith("filter-"))).toEqual([]);
+    const tooMany = await embedded.api.call("POST", "/block_documents/filter", { limit: 201 });
+    expect(tooMany.status).toBe(422);
   });
 });

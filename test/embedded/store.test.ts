@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { createEmbeddedApi } from "../../src/prefect/embedded/api.js";
+import { bundledCatalog } from "../../src/prefect/embedded/registry.js";
 import type { BlockDocument, BlockSchema, BlockType, WorkPool } from "../../src/prefect/types.js";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -105,8 +106,10 @@ describe("embedded store", () => {
     expect((await Promise.all(writes)).every((r) => r.status === 201)).toBe(true);
     const dup = await b.handle({ method: "POST", path: "/work_pools/", body: { name: "a-0" } });
     expect(dup.status).toBe(409);
-    const pools = await a.handle({ method: "POST", path: "/work_pools/filter", body: { limit: 1000 } });
+    const pools = await a.handle({ method: "POST", path: "/work_pools/filter", body: { limit: 200 } });
     expect((pools.body as WorkPool[]).length).toBe(200);
+    const rest = await a.handle({ method: "POST", path: "/work_pools/filter", body: { limit: 200, offset: 200 } });
+    expect(rest.body).toEqual([]);
     a.close();
     b.close();
   });
@@ -170,14 +173,17 @@ process.stdout.write(started + " " + Date.now());
     const [p = [], q = []] = results.map((r) => r.span);
     expect((p[0] ?? 0) < (q[1] ?? 0) && (q[0] ?? 0) < (p[1] ?? 0)).toBe(true);
     const api = createEmbeddedApi({ home });
-    const pools = (await api.handle({ method: "POST", path: "/work_pools/filter", body: { limit: 1000 } }))
-      .body as WorkPool[];
+    const pools: WorkPool[] = [];
+    for (let offset = 0; offset < 800; offset += 200) {
+      const page = await api.handle({ method: "POST", path: "/work_pools/filter", body: { limit: 200, offset } });
+      pools.push(...(page.body as WorkPool[]));
+    }
     expect(pools.length).toBe(600);
     const types = (await api.handle({ method: "POST", path: "/block_types/filter", body: {} })).body as BlockType[];
-    expect(types.length).toBe(10);
+    expect(types.length).toBe(bundledCatalog().length);
     const schemas = (await api.handle({ method: "POST", path: "/block_schemas/filter", body: {} }))
       .body as BlockSchema[];
-    expect(schemas.length).toBe(10);
+    expect(schemas.length).toBe(bundledCatalog().length);
     api.close();
     expect(existsSync(join(home, "secret.key"))).toBe(true);
     expect(readdirSync(home).filter((f) => f.endsWith(".tmp"))).toEqual([]);

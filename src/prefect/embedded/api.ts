@@ -6,20 +6,32 @@ import { readData } from "../../data.js";
 import type { ApiRequest, ApiResponse, Transport } from "../transport.js";
 import * as catalog from "./catalog.js";
 import * as docs from "./documents.js";
+import { type Checks, operation, usesLimitBody, validateBody, validateField, validateQuery } from "./model.js";
 import * as pools from "./pools.js";
 import { registerBundledBlockTypes } from "./registry.js";
 import { openStore, type Store } from "./store.js";
-import { detail, ok, type Result } from "./validate.js";
+import { detail, type FieldError, invalid, type Json, ok, PATH_UUID, type Result } from "./validate.js";
 
-interface Ctx {
+export interface Ctx {
   store: Store;
   params: Record<string, string>;
-  query: Record<string, string>;
-  body: unknown;
+  /** The declared query parameters, coerced (e.g. `include_secrets` as a boolean). */
+  query: Json;
+  /** The body as validated and coerced against the operation's schema (only the fields sent). */
+  body: Json;
+  /** The body as received. */
+  raw: unknown;
+  /** Prefect's `LimitBody` value for filter routes (default 200). */
+  limit: number;
 }
 
 type Method = ApiRequest["method"];
 type Handler = (ctx: Ctx) => Result;
+
+/** The version this API answers like (`GET /version`). */
+export const PREFECT_VERSION = "3.4.25";
+/** PREFECT_API_DEFAULT_LIMIT: the default and the maximum `limit` of filter routes. */
+const DEFAULT_LIMIT = 200;
 
 const p = (ctx: Ctx, name: string): string => ctx.params[name] ?? "";
 
@@ -31,46 +43,56 @@ function readView(view: string): Result {
   return ok(workerMetadata);
 }
 
+/** Prefect's field validators (run after the schema's own checks), by model. */
+const CHECKS: Checks = { ...pools.checks, ...catalog.checks, ...docs.checks };
+
+/** Routes as Prefect's routers declare them; `{id:uuid}` matches only Starlette's uuid form (else 404). */
 const ROUTES: [Method, string, Handler][] = [
   ["GET", "/health", () => ok(true)],
+  ["GET", "/version", () => ok(PREFECT_VERSION)],
   ["GET", "/csrf-token", () => detail(422, "CSRF protection is disabled.")],
   ["POST", "/work_pools/", (c) => pools.createPool(c.store, c.body)],
-  ["POST", "/work_pools/filter", (c) => pools.filterPools(c.store, c.body)],
+  ["POST", "/work_pools/filter", (c) => pools.filterPools(c.store, c.body, c.limit)],
   ["GET", "/work_pools/{name}", (c) => pools.readPool(c.store, p(c, "name"))],
   ["PATCH", "/work_pools/{name}", (c) => pools.updatePool(c.store, p(c, "name"), c.body)],
   ["DELETE", "/work_pools/{name}", (c) => pools.deletePool(c.store, p(c, "name"))],
-  ["POST", "/work_pools/{name}/get_scheduled_flow_runs", (c) => pools.scheduledRuns(c.store, p(c, "name"), c.body)],
+  ["POST", "/work_pools/{name}/get_scheduled_flow_runs", (c) => pools.scheduledRuns(c.store, p(c, "name"))],
   ["POST", "/block_types/", (c) => catalog.createType(c.store, c.body)],
-  ["POST", "/block_types/filter", (c) => catalog.filterTypes(c.store, c.body)],
+  ["POST", "/block_types/filter", (c) => catalog.filterTypes(c.store, c.body, c.limit)],
   ["GET", "/block_types/slug/{slug}", (c) => catalog.readTypeBySlug(c.store, p(c, "slug"))],
   [
     "GET",
-    "/block_types/slug/{slug}/block_documents/name/{name}",
-    (c) => docs.readDocumentByName(c.store, p(c, "slug"), p(c, "name"), docs.queryFlag(c.query.include_secrets)),
+    "/block_types/slug/{slug}/block_documents/name/{block_document_name}",
+    (c) =>
+      docs.readDocumentByName(c.store, p(c, "slug"), p(c, "block_document_name"), c.query.include_secrets === true),
   ],
   ["POST", "/block_schemas/", (c) => catalog.createSchema(c.store, c.body)],
-  ["POST", "/block_schemas/filter", (c) => catalog.filterSchemas(c.store, c.body)],
+  ["POST", "/block_schemas/filter", (c) => catalog.filterSchemas(c.store, c.body, c.limit)],
   [
     "GET",
     "/block_schemas/checksum/{checksum}",
-    (c) => catalog.readSchemaByChecksum(c.store, p(c, "checksum"), c.query.version),
+    (c) => catalog.readSchemaByChecksum(c.store, p(c, "checksum"), c.query.version as string | undefined),
   ],
   ["POST", "/block_documents/", (c) => docs.createDocument(c.store, c.body)],
-  ["POST", "/block_documents/filter", (c) => docs.filterDocuments(c.store, c.body)],
+  ["POST", "/block_documents/filter", (c) => docs.filterDocuments(c.store, c.body, c.limit)],
   [
     "GET",
-    "/block_documents/{id}",
-    (c) => docs.readDocument(c.store, p(c, "id"), docs.queryFlag(c.query.include_secrets)),
+    "/block_documents/{id:uuid}",
+    (c) => docs.readDocument(c.store, p(c, "id"), c.query.include_secrets === true),
   ],
-  ["PATCH", "/block_documents/{id}", (c) => docs.updateDocument(c.store, p(c, "id"), c.body)],
-  ["DELETE", "/block_documents/{id}", (c) => docs.deleteDocument(c.store, p(c, "id"))],
+  ["PATCH", "/block_documents/{id:uuid}", (c) => docs.updateDocument(c.store, p(c, "id"), c.body)],
+  ["DELETE", "/block_documents/{id:uuid}", (c) => docs.deleteDocument(c.store, p(c, "id"))],
   ["GET", "/collections/views/{view}", (c) => readView(p(c, "view"))],
 ];
+
+/** The routes as `METHOD template` with OpenAPI's spelling of the template (the keys of data/api-schemas.json). */
+export const ROUTE_KEYS: readonly string[] = ROUTES.map(([m, t]) => `${m} ${t.replaceAll(":uuid}", "}")}`);
 
 const split = (path: string): string[] => path.split("/").filter((s) => s !== "");
 
 const COMPILED = ROUTES.map(([method, template, handler]) => ({
   method,
+  key: `${method} ${template.replaceAll(":uuid}", "}")}`,
   parts: split(template),
   literals: split(template).filter((s) => !s.startsWith("{")).length,
   handler,
@@ -83,14 +105,49 @@ function match(parts: string[], segments: string[]): Record<string, string> | nu
   for (const [i, part] of parts.entries()) {
     const seg = segments[i] ?? "";
     if (part.startsWith("{")) {
+      const [name = "", convertor] = part.slice(1, -1).split(":");
+      let value: string;
       try {
-        params[part.slice(1, -1)] = decodeURIComponent(seg);
+        value = decodeURIComponent(seg);
       } catch {
         return null;
       }
+      if (convertor === "uuid" && !PATH_UUID.test(value)) return null;
+      params[name] = value;
     } else if (part !== seg) return null;
   }
   return params;
+}
+
+/** Validates the request as FastAPI would (LimitBody dependency first, then query and body) and runs the handler. */
+function dispatch(
+  store: Store,
+  key: string,
+  handler: Handler,
+  params: Record<string, string>,
+  q: Record<string, string>,
+  raw: unknown,
+): Result {
+  const op = operation(key);
+  const errors: FieldError[] = [];
+  let limit = DEFAULT_LIMIT;
+  const hasLimit = op !== undefined && usesLimitBody(op);
+  if (op && hasLimit) {
+    const field = validateField(op, raw, "limit");
+    errors.push(...field.errors);
+    if (typeof field.value === "number") {
+      if (field.value > DEFAULT_LIMIT)
+        return detail(422, `Invalid limit: must be less than or equal to ${DEFAULT_LIMIT}.`);
+      if (field.value < 0) return detail(422, "Invalid limit: must be greater than or equal to 0.");
+      limit = field.value;
+    }
+  }
+  const query = validateQuery(op, q);
+  errors.push(...query.errors);
+  const body = op ? validateBody(op, raw, CHECKS, hasLimit ? ["limit"] : []) : { body: {}, errors: [] };
+  errors.push(...body.errors);
+  if (errors.length > 0) return invalid(raw, errors);
+  return handler({ store, params, query: query.body, body: body.body, raw, limit });
 }
 
 /** Routes one request (path relative to the API root, query possibly inline). */
@@ -109,7 +166,7 @@ export function route(store: Store, req: ApiRequest): Result {
       methodMismatch = true;
       continue;
     }
-    return r.handler({ store, params: params ?? {}, query, body: req.body });
+    return dispatch(store, r.key, r.handler, params ?? {}, query, req.body);
   }
   return methodMismatch ? detail(405, "Method Not Allowed") : detail(404, "Not Found");
 }

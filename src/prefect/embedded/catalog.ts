@@ -1,8 +1,9 @@
 /** Block type and block schema routes of the embedded API, and the inserts the bundled registration reuses. */
 import { randomUUID } from "node:crypto";
 import { blockSchemaChecksum, stringifyLossless } from "../checksum.js";
+import type { Checks } from "./model.js";
 import { type Db, now, type Store } from "./store.js";
-import { anyOf, Checker, detail, isObject, type Json, ok, paging, type Result } from "./validate.js";
+import { detail, isObject, type Json, matches, ok, type Result } from "./validate.js";
 
 export interface BlockTypeRow {
   id: string;
@@ -27,9 +28,6 @@ export interface SchemaRow {
   created: string;
   updated: string;
 }
-
-const NAME = /^[^/%&><]+$/;
-const TYPE_FIELDS = ["name", "slug", "logo_url", "documentation_url", "description", "code_example"] as const;
 
 export function toBlockType(row: BlockTypeRow): Json {
   const { is_protected, ...rest } = row;
@@ -121,50 +119,61 @@ export function readTypeBySlug(store: Store, slug: string): Result {
   return row ? ok(toBlockType(row)) : detail(404, "Block type not found");
 }
 
-export function filterTypes(store: Store, raw: unknown): Result {
-  const c = new Checker(raw ?? {}, null);
-  const bad = c.result();
-  if (bad) return bad;
-  const { limit, offset } = paging(c.body);
-  const slugs = anyOf(c.body.block_types, "slug");
-  const f = c.body.block_types;
-  const like = isObject(f) && isObject(f.name) && typeof f.name.like_ === "string" ? f.name.like_.toLowerCase() : null;
-  const rows = (store.db.prepare("SELECT * FROM block_type ORDER BY name").all() as BlockTypeRow[]).filter(
-    (r) => (!slugs || slugs.includes(r.slug)) && (like === null || r.name.toLowerCase().includes(like)),
+/** A schema row's value for a `BlockSchemaFilter` field. */
+function schemaField(r: SchemaRow, field: string): unknown {
+  if (field === "block_type_id" || field === "id" || field === "version") return r[field];
+  return field === "block_capabilities" ? JSON.parse(r.capabilities) : undefined;
+}
+
+const allSchemas = (db: Db): SchemaRow[] =>
+  db.prepare("SELECT * FROM block_schema ORDER BY created DESC, rowid DESC").all() as SchemaRow[];
+
+export function filterTypes(store: Store, b: Json, limit: number): Result {
+  const offset = typeof b.offset === "number" ? b.offset : 0;
+  const withSchema = isObject(b.block_schemas)
+    ? new Set(
+        allSchemas(store.db)
+          .filter((r) => matches(b.block_schemas, (f) => schemaField(r, f)))
+          .map((r) => r.block_type_id),
+      )
+    : null;
+  const rows = (
+    store.db.prepare("SELECT * FROM block_type ORDER BY name COLLATE NOCASE").all() as BlockTypeRow[]
+  ).filter(
+    (r) =>
+      matches(b.block_types, (f) => (f === "name" || f === "slug" ? r[f] : undefined)) &&
+      (withSchema === null || withSchema.has(r.id)),
   );
   return ok(rows.slice(offset, offset + limit).map(toBlockType));
 }
 
-export function createType(store: Store, raw: unknown): Result {
-  const c = new Checker(raw, TYPE_FIELDS);
-  c.str("name", { required: true, pattern: NAME });
-  c.str("slug", { required: true });
-  for (const k of TYPE_FIELDS.slice(2)) c.str(k, { nullable: true });
-  const bad = c.result();
-  if (bad) return bad;
-  if (String(c.body.name).toLowerCase().startsWith("prefect")) {
+/** Prefect's `validate_block_type_slug` on `BlockTypeCreate.slug`. */
+export const checks: Checks = {
+  BlockTypeCreate: {
+    fields: {
+      slug: (v) =>
+        /^[a-z0-9-]*$/.test(String(v))
+          ? null
+          : "Block type slug must only contain lowercase letters, numbers, and dashes.",
+    },
+  },
+};
+
+export function createType(store: Store, b: Json): Result {
+  if (String(b.name).toLowerCase().startsWith("prefect")) {
     return detail(403, "Block type names beginning with 'Prefect' are reserved.");
   }
   return store.write(() => {
-    if (typeBySlug(store.db, String(c.body.slug))) {
-      return detail(409, `Block type with slug '${String(c.body.slug)}' already exists.`);
+    if (typeBySlug(store.db, String(b.slug))) {
+      return detail(409, `Block type with name "${String(b.name)}" already exists`);
     }
-    return ok(toBlockType(insertType(store.db, c.body)), 201);
+    return ok(toBlockType(insertType(store.db, b)), 201);
   });
 }
 
-export function filterSchemas(store: Store, raw: unknown): Result {
-  const c = new Checker(raw ?? {}, null);
-  const bad = c.result();
-  if (bad) return bad;
-  const { limit, offset } = paging(c.body);
-  const f = c.body.block_schemas;
-  const typeIds = anyOf(f, "block_type_id");
-  const ids = anyOf(f, "id");
-  const versions = anyOf(f, "version");
-  const rows = (store.db.prepare("SELECT * FROM block_schema ORDER BY created DESC, rowid DESC").all() as SchemaRow[])
-    .filter((r) => !typeIds || typeIds.includes(r.block_type_id))
-    .filter((r) => (!ids || ids.includes(r.id)) && (!versions || versions.includes(r.version)));
+export function filterSchemas(store: Store, b: Json, limit: number): Result {
+  const offset = typeof b.offset === "number" ? b.offset : 0;
+  const rows = allSchemas(store.db).filter((r) => matches(b.block_schemas, (f) => schemaField(r, f)));
   return ok(rows.slice(offset, offset + limit).map((r) => toBlockSchema(store.db, r)));
 }
 
@@ -183,15 +192,7 @@ export function referencedSlugs(fields: Json): string[] {
     .filter((s): s is string => typeof s === "string");
 }
 
-export function createSchema(store: Store, raw: unknown): Result {
-  const c = new Checker(raw, ["fields", "block_type_id", "capabilities", "version"]);
-  c.obj("fields");
-  c.uuid("block_type_id", { required: true });
-  c.strList("capabilities");
-  c.str("version");
-  const bad = c.result();
-  if (bad) return bad;
-  const b = c.body;
+export function createSchema(store: Store, b: Json): Result {
   const fields = isObject(b.fields) ? b.fields : {};
   const version = typeof b.version === "string" ? b.version : "non-versioned";
   const capabilities = Array.isArray(b.capabilities) ? b.capabilities.map(String) : [];
@@ -204,7 +205,10 @@ export function createSchema(store: Store, raw: unknown): Result {
     if (existing) return ok(toBlockSchema(db, existing), 200);
     const missing = referencedSlugs(fields).find((slug) => !typeBySlug(db, slug));
     if (missing !== undefined) {
-      return detail(409, `Cannot create block schema because block type '${missing}' was not found.`);
+      return detail(
+        409,
+        `Cannot create block schema because block type '${missing}' was not found.Did you forget to register the block type?`,
+      );
     }
     return ok(toBlockSchema(db, insertSchema(db, { fields, checksum, version, capabilities, blockTypeId })), 201);
   });

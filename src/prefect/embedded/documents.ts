@@ -1,21 +1,10 @@
 /** Block document routes of the embedded API. `data` is stored AES-256-GCM encrypted (see store.ts). */
 import { randomUUID } from "node:crypto";
 import { schemaById, toBlockSchema, toBlockType, typeById, typeBySlug } from "./catalog.js";
+import type { Checks } from "./model.js";
 import { mergeData, obfuscate } from "./secrets.js";
 import { now, type Store } from "./store.js";
-import {
-  anyOf,
-  Checker,
-  detail,
-  invalid,
-  isObject,
-  isUuid,
-  type Json,
-  noContent,
-  ok,
-  paging,
-  type Result,
-} from "./validate.js";
+import { detail, isObject, type Json, matches, noContent, ok, type Result } from "./validate.js";
 
 interface DocRow {
   id: string;
@@ -28,7 +17,6 @@ interface DocRow {
   updated: string;
 }
 
-const NAME = /^[^/%&><]+$/;
 const DOC_NAME = /^[a-z0-9-]*$/;
 const NOT_FOUND = "Block document not found";
 
@@ -58,31 +46,32 @@ function rowById(store: Store, id: string): DocRow | undefined {
   return store.db.prepare("SELECT * FROM block_document WHERE id = ?").get(id) as DocRow | undefined;
 }
 
-const badId = (id: string): Result =>
-  invalid(null, [{ loc: ["path", "id"], msg: "Input should be a valid UUID", type: "uuid_parsing", input: id }]);
+/** Prefect's validators on `BlockDocumentCreate`: a name unless anonymous (before the fields), its format after. */
+export const checks: Checks = {
+  BlockDocumentCreate: {
+    before: (raw) =>
+      pyTruthy(raw.is_anonymous) || pyTruthy(raw.name) ? null : "Names must be provided for block documents.",
+    fields: {
+      name: (v) =>
+        v === null || DOC_NAME.test(String(v))
+          ? null
+          : "Block document name must only contain lowercase letters, numbers, and dashes.",
+    },
+  },
+};
 
-/** FastAPI's bool query parsing. */
-export function queryFlag(value: string | undefined): boolean {
-  return value !== undefined && ["true", "1", "yes", "on", "t", "y"].includes(value.toLowerCase());
+/** Python truthiness of a JSON value. */
+function pyTruthy(v: unknown): boolean {
+  if (v === undefined || v === null || v === false || v === 0 || v === "") return false;
+  if (Array.isArray(v)) return v.length > 0;
+  return isObject(v) ? Object.keys(v).length > 0 : true;
 }
 
-export function createDocument(store: Store, raw: unknown): Result {
-  const c = new Checker(raw, ["name", "data", "block_schema_id", "block_type_id", "is_anonymous"]);
-  c.str("name", { nullable: true, pattern: NAME });
-  c.obj("data");
-  c.uuid("block_schema_id", { required: true });
-  c.uuid("block_type_id", { required: true });
-  c.bool("is_anonymous");
-  const b = c.body;
+const INTEGRITY =
+  "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.";
+
+export function createDocument(store: Store, b: Json): Result {
   const anonymous = b.is_anonymous === true;
-  if (typeof b.name === "string" && !DOC_NAME.test(b.name)) {
-    const msg = "Value error, Block document name must only contain lowercase letters, numbers, and dashes.";
-    c.add(["name"], msg, "value_error", b.name);
-  } else if (!anonymous && (b.name === undefined || b.name === null)) {
-    c.add([], "Value error, Names must be provided for block documents.", "value_error", b);
-  }
-  const bad = c.result();
-  if (bad) return bad;
   const name = typeof b.name === "string" ? b.name : `anonymous-${randomUUID()}`;
   const data = isObject(b.data) ? b.data : {};
   const schemaId = String(b.block_schema_id);
@@ -90,8 +79,9 @@ export function createDocument(store: Store, raw: unknown): Result {
   return store.write(() => {
     const db = store.db;
     const schema = schemaById(db, schemaId);
-    if (!typeById(db, typeId)) return detail(404, "Block type not found");
-    if (!schema || schema.block_type_id !== typeId) return detail(404, "Block schema not found");
+    // Prefect relies on the foreign keys: a missing type or schema is its integrity conflict.
+    if (!typeById(db, typeId) || !schema) return detail(409, INTEGRITY);
+    if (schema.block_type_id !== typeId) return detail(404, "Block schema not found");
     if (db.prepare("SELECT 1 FROM block_document WHERE block_type_id = ? AND name = ?").get(typeId, name)) {
       return detail(409, "Block already exists");
     }
@@ -107,7 +97,6 @@ export function createDocument(store: Store, raw: unknown): Result {
 }
 
 export function readDocument(store: Store, id: string, includeSecrets: boolean): Result {
-  if (!isUuid(id)) return badId(id);
   const row = rowById(store, id);
   return row ? ok(toResponse(store, row, includeSecrets)) : detail(404, NOT_FOUND);
 }
@@ -122,15 +111,7 @@ export function readDocumentByName(store: Store, slug: string, name: string, inc
   return row ? ok(toResponse(store, row, includeSecrets)) : detail(404, NOT_FOUND);
 }
 
-export function updateDocument(store: Store, id: string, raw: unknown): Result {
-  if (!isUuid(id)) return badId(id);
-  const c = new Checker(raw, ["block_schema_id", "data", "merge_existing_data"]);
-  c.uuid("block_schema_id", { nullable: true });
-  c.obj("data");
-  c.bool("merge_existing_data");
-  const bad = c.result();
-  if (bad) return bad;
-  const b = c.body;
+export function updateDocument(store: Store, id: string, b: Json): Result {
   return store.write(() => {
     const row = rowById(store, id);
     if (!row) return detail(404, NOT_FOUND);
@@ -154,37 +135,20 @@ export function updateDocument(store: Store, id: string, raw: unknown): Result {
 }
 
 export function deleteDocument(store: Store, id: string): Result {
-  if (!isUuid(id)) return badId(id);
   return store.write(() => {
     const info = store.db.prepare("DELETE FROM block_document WHERE id = ?").run(id);
     return info.changes > 0 ? noContent() : detail(404, NOT_FOUND);
   });
 }
 
-/** `POST /block_documents/filter`: named documents of the given block type slugs (`block_types.slug.any_`), by name. */
-export function filterDocuments(store: Store, raw: unknown): Result {
-  const c = new Checker(raw ?? {}, [
-    "block_documents",
-    "block_types",
-    "block_schemas",
-    "include_secrets",
-    "sort",
-    "offset",
-    "limit",
-  ]);
-  c.obj("block_documents", { nullable: true });
-  c.obj("block_types", { nullable: true });
-  c.obj("block_schemas", { nullable: true });
-  c.bool("include_secrets");
-  c.int("offset", { min: 0 });
-  c.int("limit", { min: 0 });
-  const bad = c.result();
-  if (bad) return bad;
-  const b = c.body;
-  const slugs = isObject(b.block_types) ? anyOf(b.block_types, "slug") : null;
-  const { limit, offset } = paging(b);
-  const rows = store.db.prepare("SELECT * FROM block_document WHERE is_anonymous = 0 ORDER BY name").all() as DocRow[];
-  const typeIds = slugs ? new Set(slugs.map((s) => typeBySlug(store.db, s)?.id)) : null;
-  const picked = rows.filter((r) => !typeIds || typeIds.has(r.block_type_id)).slice(offset, offset + limit);
-  return ok(picked.map((r) => toResponse(store, r, b.include_secrets === true)));
+/** `POST /block_documents/filter`: named documents, by name, filtered by block type (`block_types`). */
+export function filterDocuments(store: Store, b: Json, limit: number): Result {
+  const offset = typeof b.offset === "number" ? b.offset : 0;
+  const rows = (
+    store.db.prepare("SELECT * FROM block_document WHERE is_anonymous = 0 ORDER BY name").all() as DocRow[]
+  ).filter((r) => {
+    const type = typeById(store.db, r.block_type_id);
+    return matches(b.block_types, (f) => (f === "name" || f === "slug" ? type?.[f] : undefined));
+  });
+  return ok(rows.slice(offset, offset + limit).map((r) => toResponse(store, r, b.include_secrets === true)));
 }

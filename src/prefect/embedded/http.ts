@@ -6,9 +6,9 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { lookup } from "node:dns/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type AddressInfo, isIP } from "node:net";
-import { parseLossless } from "../checksum.js";
 import type { ApiRequest } from "../transport.js";
 import { createEmbeddedApi, type EmbeddedOptions } from "./api.js";
+import { parseBody } from "./body.js";
 
 const METHODS: readonly string[] = ["GET", "POST", "PATCH", "PUT", "DELETE"];
 /** Largest request body accepted (16 MiB); a larger one is answered 413. */
@@ -165,16 +165,12 @@ export async function startServer(opts: ServerOptions): Promise<{ url: string; c
     const text = await readBody(req, MAX_BODY);
     if (text === null) return refuse(res, 413, TOO_LARGE);
     const path = url.pathname.slice("/api".length) || "/";
-    let body: unknown;
-    if (text.trim() !== "") {
-      try {
-        // Block schema fields are hashed: keep float literals (5.0) as Python floats there.
-        body = path.replace(/\/+$/, "") === "/block_schemas" ? parseLossless(text) : JSON.parse(text);
-      } catch {
-        send(res, 400, { detail: "There was an error parsing the body" });
-        return;
-      }
+    const parsed = parseBody(path, text);
+    if (!parsed.ok) {
+      send(res, parsed.result.status, parsed.result.body);
+      return;
     }
+    const body = parsed.body;
     const response = await api.handle({
       method: method as ApiRequest["method"],
       path,

@@ -2,8 +2,9 @@
 import { randomUUID } from "node:crypto";
 import { baseJobTemplateError } from "../template.js";
 import { checkVariableDefaults } from "./defaults.js";
+import type { Checks } from "./model.js";
 import { type Db, now, type Store } from "./store.js";
-import { anyOf, Checker, detail, isObject, isUuid, type Json, noContent, ok, paging, type Result } from "./validate.js";
+import { detail, isObject, type Json, matches, noContent, ok, type Result } from "./validate.js";
 
 interface PoolRow {
   id: string;
@@ -20,7 +21,6 @@ interface PoolRow {
   updated: string;
 }
 
-const NAME = /^[^/%&><]+$/;
 const STORAGE_KEYS = ["bundle_upload_step", "bundle_execution_step", "default_result_storage_block_id"] as const;
 const RESERVED = "Work pools starting with 'Prefect' are reserved for internal use";
 
@@ -41,7 +41,6 @@ function toResponse(row: PoolRow): Json {
     status: row.status,
     default_queue_id: row.default_queue_id,
     storage_configuration: JSON.parse(row.storage_configuration),
-    active_slots: row.concurrency_limit === null ? null : 0,
   };
 }
 
@@ -49,66 +48,30 @@ function readRow(db: Db, name: string): PoolRow | undefined {
   return db.prepare("SELECT * FROM work_pool WHERE name = ?").get(name) as PoolRow | undefined;
 }
 
-/** Checks the fields shared by create and update (template, limit, storage configuration, description). */
-function checkCommon(c: Checker): void {
-  c.str("description", { nullable: true });
-  c.bool("is_paused", { nullable: true });
-  c.int("concurrency_limit", { nullable: true, min: 0 });
-  const template = c.body.base_job_template;
-  if (isObject(template)) {
-    const err = baseJobTemplateError(template);
-    if (err) c.add(["base_job_template"], `Value error, ${err}`, "value_error", template);
-  }
-  const storage = c.body.storage_configuration;
-  if (storage === undefined || storage === null) return;
-  if (!isObject(storage)) {
-    c.add(["storage_configuration"], "Input should be a valid dictionary", "model_type", storage);
-    return;
-  }
-  for (const [k, v] of Object.entries(storage)) {
-    const loc = ["storage_configuration", k];
-    if (!(STORAGE_KEYS as readonly string[]).includes(k))
-      c.add(loc, "Extra inputs are not permitted", "extra_forbidden", v);
-    else if (v === null) continue;
-    else if (k === "default_result_storage_block_id" ? !isUuid(v) : !isObject(v)) {
-      const uuid = k === "default_result_storage_block_id";
-      c.add(
-        loc,
-        uuid ? "Input should be a valid UUID" : "Input should be a valid dictionary",
-        uuid ? "uuid_parsing" : "dict_type",
-        v,
-      );
-    }
-  }
-}
+const templateCheck = (v: unknown): string | null => baseJobTemplateError(v);
+
+/** Prefect's validators on the work pool models: `NonEmptyishName` and `validate_base_job_template`. */
+export const checks: Checks = {
+  WorkPoolCreate: {
+    // Prefect's `non_emptyish` runs before the pattern (and answers 500 for a non-string; wp then reports the type).
+    fieldsBefore: {
+      name: (v) =>
+        typeof v === "string" && v.replace(/^['" ]+|['" ]+$/g, "") === "" ? "name cannot be an empty string" : null,
+    },
+    fields: { base_job_template: templateCheck },
+  },
+  // Prefect answers 500 to `"base_job_template": null` (its validator fails on None); wp answers 422.
+  WorkPoolUpdate: { fields: { base_job_template: templateCheck } },
+};
 
 function storageJson(storage: unknown): string {
   const s = isObject(storage) ? storage : {};
   return JSON.stringify(Object.fromEntries(STORAGE_KEYS.map((k) => [k, s[k] ?? null])));
 }
 
-export function createPool(store: Store, raw: unknown): Result {
-  const c = new Checker(raw, [
-    "name",
-    "description",
-    "type",
-    "base_job_template",
-    "is_paused",
-    "concurrency_limit",
-    "storage_configuration",
-  ]);
-  c.str("name", { required: true, pattern: NAME });
-  const name = c.body.name;
-  if (typeof name === "string" && NAME.test(name) && name.replace(/^['" ]+|['" ]+$/g, "") === "") {
-    c.add(["name"], "Value error, name cannot be an empty string", "value_error", name);
-  }
-  c.str("type");
-  c.obj("base_job_template");
-  checkCommon(c);
-  const bad = c.result();
-  if (bad || typeof name !== "string") return bad ?? detail(422, "Invalid name");
+export function createPool(store: Store, b: Json): Result {
+  const name = String(b.name);
   if (isReserved(name)) return detail(403, `${RESERVED}.`);
-  const b = c.body;
   const template = isObject(b.base_job_template) ? b.base_job_template : {};
   return store.write(() => {
     const db = store.db;
@@ -150,19 +113,7 @@ export function readPool(store: Store, name: string): Result {
   return row ? ok(toResponse(row)) : notFound(name);
 }
 
-export function updatePool(store: Store, name: string, raw: unknown): Result {
-  const c = new Checker(raw, [
-    "description",
-    "is_paused",
-    "base_job_template",
-    "concurrency_limit",
-    "storage_configuration",
-  ]);
-  c.obj("base_job_template", { nullable: true });
-  checkCommon(c);
-  const bad = c.result();
-  if (bad) return bad;
-  const b = c.body;
+export function updatePool(store: Store, name: string, b: Json): Result {
   if (isReserved(name) && Object.keys(b).some((k) => k !== "is_paused" && k !== "concurrency_limit")) {
     return detail(403, `${RESERVED} and can only be updated to set concurrency limits or pause.`);
   }
@@ -170,13 +121,13 @@ export function updatePool(store: Store, name: string, raw: unknown): Result {
     const row = readRow(store.db, name);
     if (!row) return notFound(name);
     const next: PoolRow = { ...row, updated: now() };
-    if (c.has("description")) next.description = typeof b.description === "string" ? b.description : null;
+    if (Object.hasOwn(b, "description")) next.description = typeof b.description === "string" ? b.description : null;
     if (typeof b.is_paused === "boolean") {
       next.is_paused = b.is_paused ? 1 : 0;
       next.status = b.is_paused ? "PAUSED" : row.status === "PAUSED" ? "NOT_READY" : row.status;
     }
     if (isObject(b.base_job_template)) next.base_job_template = JSON.stringify(b.base_job_template);
-    if (c.has("concurrency_limit")) {
+    if (Object.hasOwn(b, "concurrency_limit")) {
       next.concurrency_limit = typeof b.concurrency_limit === "number" ? b.concurrency_limit : null;
     }
     if (isObject(b.storage_configuration)) next.storage_configuration = storageJson(b.storage_configuration);
@@ -199,28 +150,14 @@ export function deletePool(store: Store, name: string): Result {
   });
 }
 
-export function filterPools(store: Store, raw: unknown): Result {
-  const c = new Checker(raw ?? {}, null);
-  const bad = c.result();
-  if (bad) return bad;
-  const { limit, offset } = paging(c.body);
-  const filter = c.body.work_pools;
-  const names = anyOf(filter, "name");
-  const ids = anyOf(filter, "id");
-  const types = anyOf(filter, "type");
-  const rows = (store.db.prepare("SELECT * FROM work_pool ORDER BY name").all() as PoolRow[]).filter(
-    (r) => (!names || names.includes(r.name)) && (!ids || ids.includes(r.id)) && (!types || types.includes(r.type)),
+export function filterPools(store: Store, b: Json, limit: number): Result {
+  const offset = typeof b.offset === "number" ? b.offset : 0;
+  const rows = (store.db.prepare("SELECT * FROM work_pool ORDER BY name").all() as PoolRow[]).filter((r) =>
+    matches(b.work_pools, (f) => (f === "id" || f === "name" || f === "type" ? r[f] : undefined)),
   );
   return ok(rows.slice(offset, offset + limit).map(toResponse));
 }
 
-export function scheduledRuns(store: Store, name: string, raw: unknown): Result {
-  const c = new Checker(raw ?? {}, null);
-  c.strList("work_queue_names");
-  c.str("scheduled_before");
-  c.str("scheduled_after");
-  c.int("limit", { min: 0 });
-  const bad = c.result();
-  if (bad) return bad;
+export function scheduledRuns(store: Store, name: string): Result {
   return readRow(store.db, name) ? ok([]) : notFound(name);
 }

@@ -1,31 +1,64 @@
 /**
- * Registers the bundled block types and schemas (data/block-types.json) the first time a store is opened, and again
- * whenever that file changes (a newer wp); existing types and schemas are left as they are.
+ * Registers the bundled block catalog the first time a store is opened, and again whenever the bundled files change
+ * (a newer wp): Prefect's `collection_blocks_data.json` (what a Prefect server registers at start) plus wp's own
+ * credential types missing from it (data/block-types.json: Modal, Coiled). Existing types and schemas are left as they
+ * are. One transaction; the files are read and parsed only when their size or modification time differs from the
+ * ones stored (a start with nothing new costs two `stat`s), and the checksums stored upstream are used as they are
+ * (test/embedded/checksum.test.ts recomputes every one).
  */
-import { createHash } from "node:crypto";
-import { bundledBlockTypes, bundledBlockTypesText } from "../block-catalog.js";
-import { blockSchemaChecksum } from "../checksum.js";
+import { readFileSync, statSync } from "node:fs";
+import { bundledBlockTypes } from "../block-catalog.js";
 import { insertSchema, insertType, schemaByChecksum, typeBySlug } from "./catalog.js";
 import type { Store } from "./store.js";
-import type { Json } from "./validate.js";
+import { isObject, type Json } from "./validate.js";
 
-const META_KEY = "bundled_block_types_sha256";
+const META_KEY = "bundled_block_catalog";
+const COLLECTION = new URL("../../../data/collection_blocks_data.json", import.meta.url);
+const WP_TYPES = new URL("../../../data/block-types.json", import.meta.url);
+
+interface CatalogEntry {
+  slug: string;
+  block_schema: { checksum: string; fields: Json; capabilities: string[]; version: string };
+}
+
+let collectionText: string | undefined;
+const collectionBlocksText = (): string => {
+  collectionText ??= readFileSync(COLLECTION, "utf8");
+  return collectionText;
+};
+
+/** Every bundled block type with its schema: Prefect's collections in file order, then wp's extra types. */
+export function bundledCatalog(): CatalogEntry[] {
+  const parsed = JSON.parse(collectionBlocksText()) as { collections?: Record<string, { block_types?: Json }> };
+  const entries: CatalogEntry[] = [];
+  for (const collection of Object.values(parsed.collections ?? {})) {
+    for (const t of Object.values(collection.block_types ?? {}))
+      if (isObject(t)) entries.push(t as unknown as CatalogEntry);
+  }
+  const slugs = new Set(entries.map((e) => e.slug));
+  for (const t of bundledBlockTypes()) if (!slugs.has(t.slug)) entries.push(t as unknown as CatalogEntry);
+  return entries;
+}
 
 export function registerBundledBlockTypes(store: Store): void {
   const { db } = store;
   const meta = db.prepare("SELECT value FROM meta WHERE key = ?");
-  const digest = createHash("sha256").update(bundledBlockTypesText()).digest("hex");
+  const digest = [COLLECTION, WP_TYPES]
+    .map((file) => {
+      const st = statSync(file);
+      return `${st.size}:${st.mtimeMs}`;
+    })
+    .join(" ");
   if ((meta.get(META_KEY) as { value: string } | undefined)?.value === digest) return;
   store.write(() => {
     if ((meta.get(META_KEY) as { value: string } | undefined)?.value === digest) return;
-    for (const t of bundledBlockTypes()) {
+    for (const t of bundledCatalog()) {
       const type = typeBySlug(db, t.slug) ?? insertType(db, t as unknown as Json);
       const s = t.block_schema;
-      const checksum = blockSchemaChecksum(s.fields);
-      if (schemaByChecksum(db, checksum, s.version)) continue;
+      if (schemaByChecksum(db, s.checksum, s.version)) continue;
       insertSchema(db, {
         fields: s.fields,
-        checksum,
+        checksum: s.checksum,
         version: s.version,
         capabilities: s.capabilities,
         blockTypeId: type.id,
