@@ -345,7 +345,15 @@ export async function resolveGcp(o: GcpOptions): Promise<GcpApi> {
     project,
     region,
     credentialSource: source,
-    getProject: () => find("projects.get", () => crm.projects.get({ projectId: project }), ["NOT_FOUND"]),
+    async getProject() {
+      try {
+        return await find("projects.get", () => crm.projects.get({ projectId: project }));
+      } catch (err) {
+        // Google answers 403 for a project the caller cannot see (it does not say whether it exists).
+        if (err instanceof GcpError && err.httpStatus === 403 && !err.reasons.includes("SERVICE_DISABLED")) return null;
+        throw err;
+      }
+    },
     async listProjects() {
       const all: cloudresourcemanager_v1.Schema$Project[] = [];
       let pageToken: string | undefined;
