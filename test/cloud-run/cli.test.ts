@@ -208,10 +208,8 @@ describe("wp create --type cloud-run*:push --provision-infra against the GCP sim
       const again = await create("f");
       expect(again.code, again.stderr).toBe(0);
       expect(keys()).toHaveLength(1);
-      expect(
-        ((await block("f"))?.data as { service_account_info: { private_key_id: string } }).service_account_info
-          .private_key_id,
-      ).toBe(keyIds()[0]);
+      const data = (await block("f"))?.data as { service_account_info?: { private_key_id?: string } } | undefined;
+      expect(data?.service_account_info?.private_key_id).toBe(keyIds()[0]);
       fx.sim.clearLog();
       expect((await create("f")).code).toBe(0);
       expect(fx.sim.mutations()).toEqual([]);

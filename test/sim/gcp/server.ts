@@ -114,9 +114,19 @@ export class GcpSim {
   addProject(id: string, name = `Project ${id}`): ProjectState {
     const num = String(100000000000 + this.projects.size + 1);
     const state: ProjectState = {
-      project: { projectId: id, projectNumber: num, name, lifecycleState: "ACTIVE", createTime: new Date().toISOString() },
+      project: {
+        projectId: id,
+        projectNumber: num,
+        name,
+        lifecycleState: "ACTIVE",
+        createTime: new Date().toISOString(),
+      },
       services: new Set(["iam.googleapis.com", "cloudresourcemanager.googleapis.com", "serviceusage.googleapis.com"]),
-      policy: { version: 1, etag: this.nextEtag(), bindings: [{ role: "roles/owner", members: ["user:owner@example.com"] }] },
+      policy: {
+        version: 1,
+        etag: this.nextEtag(),
+        bindings: [{ role: "roles/owner", members: ["user:owner@example.com"] }],
+      },
       serviceAccounts: new Map(),
       keys: new Map(),
       repositories: new Map(),
@@ -275,7 +285,8 @@ export class GcpSim {
       };
       return [200, list];
     }
-    if ((m = /^\/v1\/projects\/([^/:]+)(?::(getIamPolicy|setIamPolicy|getEffectiveOrgPolicy))?$/.exec(path))) {
+    m = /^\/v1\/projects\/([^/:]+)(?::(getIamPolicy|setIamPolicy|getEffectiveOrgPolicy))?$/.exec(path);
+    if (m) {
       const p = this.projects.get(m[1] ?? "");
       if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
       const verb = m[2];
@@ -283,7 +294,8 @@ export class GcpSim {
       if (verb === "getIamPolicy" && method === "POST") return [200, p.policy];
       if (verb === "setIamPolicy" && method === "POST") return this.setIamPolicy(p, b);
       if (verb === "getEffectiveOrgPolicy" && method === "POST") {
-        if (!this.orgPolicyReadable) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+        if (!this.orgPolicyReadable)
+          return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
         const policy: cloudresourcemanager_v1.Schema$OrgPolicy = {
           constraint: String(b.constraint ?? ""),
           booleanPolicy: { enforced: b.constraint === KEY_CONSTRAINT && this.keysForbidden },
@@ -295,7 +307,8 @@ export class GcpSim {
     }
 
     // Service Usage v1
-    if ((m = /^\/v1\/projects\/([^/]+)\/services\/([^/:]+)(:enable)?$/.exec(path))) {
+    m = /^\/v1\/projects\/([^/]+)\/services\/([^/:]+)(:enable)?$/.exec(path);
+    if (m) {
       const p = this.projects.get(m[1] ?? "");
       if (!p) return [403, envelope(403, "PERMISSION_DENIED", `Project '${m[1]}' not found or permission denied.`)];
       const service = m[2] ?? "";
@@ -311,7 +324,10 @@ export class GcpSim {
         const done = (): Operation => ({
           name: "operations/noop.DONE_OPERATION",
           done: true,
-          response: { "@type": "type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse", service: describe() },
+          response: {
+            "@type": "type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse",
+            service: describe(),
+          },
         });
         if (p.services.has(service)) return [200, done()];
         const name = `operations/acf.p2-${num}-${randomUUID()}`;
@@ -324,13 +340,16 @@ export class GcpSim {
         ];
       }
     }
-    if (method === "GET" && (m = /^\/v1\/(operations\/[^/]+)$/.exec(path))) return this.pollOp(m[1] ?? "");
+    m = /^\/v1\/(operations\/[^/]+)$/.exec(path);
+    if (method === "GET" && m) return this.pollOp(m[1] ?? "");
 
     // Artifact Registry v1
-    if ((m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(repositories|operations)(?:\/([^/]+))?$/.exec(path))) {
+    m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(repositories|operations)(?:\/([^/]+))?$/.exec(path);
+    if (m) {
       const p = this.projects.get(m[1] ?? "");
       if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
-      if (!p.services.has("artifactregistry.googleapis.com")) return disabledError(p, "artifactregistry.googleapis.com");
+      if (!p.services.has("artifactregistry.googleapis.com"))
+        return disabledError(p, "artifactregistry.googleapis.com");
       const region = m[2] ?? "";
       const [kind, id] = [m[3], m[4]];
       if (kind === "operations" && id && method === "GET") return this.pollOp(path.slice(4));
@@ -339,7 +358,10 @@ export class GcpSim {
         return repo ? [200, repo] : [404, envelope(404, "NOT_FOUND", "Requested entity was not found.")];
       }
       if (kind === "repositories" && !id && method === "GET") {
-        return [200, { repositories: [...p.repositories.entries()].filter(([k]) => k.startsWith(`${region}/`)).map(([, r]) => r) }];
+        return [
+          200,
+          { repositories: [...p.repositories.entries()].filter(([k]) => k.startsWith(`${region}/`)).map(([, r]) => r) },
+        ];
       }
       if (kind === "repositories" && !id && method === "POST") {
         const repoId = query.get("repositoryId") ?? "";
@@ -375,7 +397,8 @@ export class GcpSim {
     }
 
     // IAM v1
-    if ((m = /^\/v1\/projects\/([^/]+)\/serviceAccounts(?:\/([^/]+))?(?:\/keys(?:\/([^/]+))?)?$/.exec(path))) {
+    m = /^\/v1\/projects\/([^/]+)\/serviceAccounts(?:\/([^/]+))?(?:\/keys(?:\/([^/]+))?)?$/.exec(path);
+    if (m) {
       const p = this.projects.get(m[1] ?? "");
       if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
       const email = m[2];
@@ -414,7 +437,15 @@ export class GcpSim {
     if (!ok) return [400, { error: "invalid_grant", error_description: "Token has been expired or revoked." }];
     const token = `ya29.sim-${randomBytes(12).toString("hex")}`;
     this.tokens.add(token);
-    return [200, { access_token: token, expires_in: 3599, scope: "https://www.googleapis.com/auth/cloud-platform", token_type: "Bearer" }];
+    return [
+      200,
+      {
+        access_token: token,
+        expires_in: 3599,
+        scope: "https://www.googleapis.com/auth/cloud-platform",
+        token_type: "Bearer",
+      },
+    ];
   }
 
   /** Lets a test's own client in with a fixed token. */
@@ -446,7 +477,11 @@ export class GcpSim {
     if (policy.etag && policy.etag !== p.policy.etag) {
       return [
         409,
-        envelope(409, "ABORTED", "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff."),
+        envelope(
+          409,
+          "ABORTED",
+          "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.",
+        ),
       ];
     }
     for (const binding of policy.bindings ?? []) {
@@ -515,7 +550,14 @@ export class GcpSim {
       ];
     }
     if (keys.filter((k) => k.keyType === "USER_MANAGED").length >= 10) {
-      return [400, envelope(400, "FAILED_PRECONDITION", "Precondition check failed: the service account has the maximum of 10 keys.")];
+      return [
+        400,
+        envelope(
+          400,
+          "FAILED_PRECONDITION",
+          "Precondition check failed: the service account has the maximum of 10 keys.",
+        ),
+      ];
     }
     const id = randomBytes(20).toString("hex");
     const pem = `-----BEGIN PRIVATE KEY-----\n${randomBytes(96).toString("base64")}\n-----END PRIVATE KEY-----\n`;
@@ -610,9 +652,7 @@ export function envelope(code: number, status: string, message: string, reason?:
       message,
       status,
       errors: [{ message, domain: "global", reason: reason ?? LEGACY_REASON[status] ?? "backendError" }],
-      ...(resourceName
-        ? { details: [{ "@type": "type.googleapis.com/google.rpc.ResourceInfo", resourceName }] }
-        : {}),
+      ...(resourceName ? { details: [{ "@type": "type.googleapis.com/google.rpc.ResourceInfo", resourceName }] } : {}),
     },
   };
 }
