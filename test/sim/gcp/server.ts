@@ -58,6 +58,8 @@ export interface Fault {
   message: string;
   /** How many requests it answers (default 1). */
   times?: number;
+  /** `error.details` entries, e.g. an ErrorInfo with reason SERVICE_DISABLED. */
+  details?: unknown[];
 }
 
 interface ProjectState {
@@ -273,7 +275,8 @@ export class GcpSim {
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;
       if (fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
-      return [fault.status, envelope(fault.status, fault.rpc, fault.message)];
+      const e = envelope(fault.status, fault.rpc, fault.message);
+      return [fault.status, fault.details ? { error: { ...e.error, details: fault.details } } : e];
     }
     const b = (body ?? {}) as Record<string, unknown>;
     let m: RegExpExecArray | null;
