@@ -1,5 +1,5 @@
 /**
- * `npm run sim:gcp -- --port N [--project ID]...`: starts the Google Cloud simulator on 127.0.0.1,
+ * `npm run sim:gcp -- --port N [--project ID]... [--latency-ms N]`: starts the Google Cloud simulator on 127.0.0.1,
  * writes an ADC file for it, prints the `export NAME=value` lines that point wp at it (one
  * project, ready to provision), then serves until stopped (Ctrl-C). Control: GET /_sim/requests
  * (the request log), GET /_sim/state, POST /_sim/keys-forbidden?value=true|false.
@@ -15,7 +15,10 @@ const opt = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const projects = args.flatMap((a, i) => (a === "--project" && args[i + 1] ? [args[i + 1] as string] : []));
-const sim = new GcpSim({ projects: projects.length ? projects : ["wp-sim-project"] });
+const sim = new GcpSim({
+  projects: projects.length ? projects : ["wp-sim-project"],
+  latencyMs: Number(opt("--latency-ms") ?? 0),
+});
 const url = await sim.start(Number(opt("--port") ?? 0));
 const dir = mkdtempSync(join(tmpdir(), "wp-gcp-sim-"));
 const adc = join(dir, "application_default_credentials.json");

@@ -86,6 +86,8 @@ export interface GcpSimOptions {
   operationPolls?: number;
   /** Refresh token of the ADC file the simulator accepts. */
   refreshToken?: string;
+  /** Added before every answer (benchmarks: a cloud's round trip). */
+  latencyMs?: number;
 }
 
 export class GcpSim {
@@ -103,12 +105,14 @@ export class GcpSim {
   /** Switch: the caller may read the effective org policy (else 403, as without orgpolicy.policy.get). */
   orgPolicyReadable = true;
   operationPolls: number;
+  latencyMs: number;
   readonly refreshToken: string;
   /** Private keys handed out, to look for leaks. */
   readonly issuedPrivateKeys: string[] = [];
 
   constructor(o: GcpSimOptions = {}) {
     this.operationPolls = o.operationPolls ?? 2;
+    this.latencyMs = o.latencyMs ?? 0;
     this.refreshToken = o.refreshToken ?? "wp-sim-refresh-token";
     for (const id of o.projects ?? ["wp-sim-project"]) this.addProject(id);
   }
@@ -206,6 +210,7 @@ export class GcpSim {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString("utf8");
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
     const url = new URL(req.url ?? "/", "http://sim");
     const path = decodeURIComponent(url.pathname);
     const method = req.method ?? "GET";
