@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GcpError, resolveGcp, toGcpError } from "../../src/clouds/gcp.js";
 import { AuthError } from "../../src/errors.js";
+import { dockerAuthState } from "../../src/provision/cloud-run/docker.js";
 import { cloudRunJobTemplate, createCloudRunProvisioner } from "../../src/provision/cloud-run/index.js";
 import { missingRoles, withMember } from "../../src/provision/cloud-run/steps.js";
 import { CredentialGuard } from "../../src/provision/credential.js";
@@ -180,6 +181,33 @@ describe("Cloud Run provisioner against the simulator", () => {
     await expect(runSteps(other, prefect)).rejects.toThrow(
       "Google Cloud repositories.create failed: The caller does not have permission (PERMISSION_DENIED)",
     );
+  });
+});
+
+describe("Docker access to Artifact Registry", () => {
+  it("a stored access token counts until config.json is 50 minutes old; gcloud's helper always counts", async () => {
+    const s = scratch();
+    try {
+      const { utimesSync } = await import("node:fs");
+      const config = join(s.dir, "config.json");
+      const auth = Buffer.from("oauth2accesstoken:ya29.x").toString("base64");
+      writeFileSync(config, JSON.stringify({ auths: { "us-central1-docker.pkg.dev": { auth } } }));
+      const o = { env: { DOCKER_CONFIG: s.dir, PATH: s.dir } };
+      expect((await dockerAuthState("us-central1-docker.pkg.dev", o)).found).toBe(true);
+      const old = new Date(Date.now() - 51 * 60_000);
+      utimesSync(config, old, old);
+      const stale = await dockerAuthState("us-central1-docker.pkg.dev", o);
+      expect(stale.found).toBe(false);
+      expect(stale.detail).toContain("an access token for us-central1-docker.pkg.dev");
+      writeFileSync(config, JSON.stringify({ credHelpers: { "us-central1-docker.pkg.dev": "gcloud" } }));
+      utimesSync(config, old, old);
+      expect(await dockerAuthState("us-central1-docker.pkg.dev", o)).toEqual({
+        found: true,
+        detail: "credential helper gcloud",
+      });
+    } finally {
+      s.cleanup();
+    }
   });
 });
 
