@@ -163,4 +163,17 @@ describe("the service-account key survives interruption", () => {
     expect(await held("p1")).not.toBe(info.private_key_id);
     expect(again.stderr()).not.toContain("Deleted service-account key");
   });
+
+  it("two runs for pools sharing the project at once end with one of everything and a key per block", async () => {
+    const [a, b] = [create("p1"), create("p2")];
+    const [ra, rb] = await Promise.all([a.exit, b.exit]);
+    expect(ra.code, a.stderr()).toBe(0);
+    expect(rb.code, b.stderr()).toBe(0);
+    const p = fx.sim.project(PROJECT);
+    expect([...p.serviceAccounts.keys()]).toEqual([SA]);
+    expect([...p.repositories.keys()]).toEqual(["us-central1/prefect-images"]);
+    expect(keyIds()).toHaveLength(2);
+    expect(new Set([await held("p1"), await held("p2")])).toEqual(new Set(keyIds()));
+    expect(fx.sim.log.filter((r) => r.path.endsWith(":setIamPolicy") && r.status === 200)).toHaveLength(1);
+  });
 });
