@@ -1,7 +1,8 @@
 // Provisioning benchmark: `wp create … --type ecs:push --provision-infra` against moto_server behind a
 // proxy that adds 100 ms to every AWS request. Measures the concurrent engine against `--sequential`,
 // for a first run (full VPC path) and a re-run (which should be read-only). Prints one JSON document;
-// progress and per-run request timelines go to stderr (WP_BENCH_TRACE=1 adds every request).
+// progress and per-run request timelines go to stderr (WP_BENCH_TRACE=1 adds every request). The same
+// for Cloud Run against the GCP simulator follows (bench/provision-gcp.mjs; result key `cloudRun`).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, request } from "node:http";
@@ -248,6 +249,8 @@ async function main() {
   const concurrent = await scenario("concurrent", moto.url, proxy, []);
   const sequential = await scenario("sequential", moto.url, proxy, ["--sequential"]);
   const speedup = Math.round((sequential.create.wallMs / concurrent.create.wallMs) * 100) / 100;
+  log("Cloud Run against the GCP simulator (bench/provision-gcp.mjs)");
+  const cloudRun = await (await import("./provision-gcp.mjs")).benchCloudRun();
   const result = {
     latencyMs: LATENCY_MS,
     concurrent,
@@ -257,6 +260,7 @@ async function main() {
       concurrentAtMostHalfOfSequential: concurrent.create.wallMs * 2 <= sequential.create.wallMs,
       rerunReadOnly: concurrent.rerun.mutating === 0 && sequential.rerun.mutating === 0,
     },
+    cloudRun,
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

@@ -201,7 +201,16 @@ describe("terminal mode", () => {
       throw new Error("stop here");
     };
     await wp(["create", "x", "--provision-infra"], { tty: true, prompter });
-    expect(offered.sort()).toEqual(["coiled:push", "ecs", "ecs:push", "modal:push"]);
+    expect(offered.sort()).toEqual([
+      "cloud-run",
+      "cloud-run-v2",
+      "cloud-run-v2:push",
+      "cloud-run:push",
+      "coiled:push",
+      "ecs",
+      "ecs:push",
+      "modal:push",
+    ]);
   });
 
   it("delete asks first; declining exits 1 and keeps the pool", async () => {

@@ -38,7 +38,11 @@ export const ecsProvider: Provider = {
   types: ["ecs:push", "ecs"],
   blockType: "aws-credentials",
   options: [
-    { flags: "--region <region>", description: "AWS region (default: AWS_REGION, then the AWS profile's region)" },
+    {
+      flags: "--region <region>",
+      description:
+        "cloud region (AWS: AWS_REGION, the profile's; Google: CLOUDSDK_RUN_REGION, run/region, us-central1)",
+    },
     { flags: "--aws-profile <name>", description: "AWS shared-config profile (default: AWS_PROFILE)" },
   ],
   customizePrompt:

@@ -1,0 +1,62 @@
+/**
+ * Adapts the CLI's provider input to createCloudRunProvisioner: the project (resolved by the
+ * provider's prepare, else Prefect's project picker on a terminal, else exit 2 naming --project).
+ */
+import { UsageError } from "../../errors.js";
+import { checkName, type ProviderInput } from "../provider.js";
+import type { Provisioner } from "../types.js";
+import { type CloudRunNames, createCloudRunProvisioner } from "./index.js";
+import { GCP_NAME_RULES } from "./provider.js";
+
+const KEYS: Array<keyof CloudRunNames> = ["serviceAccount", "repository", "block"];
+
+export async function createCloudRunProvisionerFromInput(input: ProviderInput): Promise<Provisioner> {
+  const names: Partial<CloudRunNames> = {};
+  for (const key of KEYS) {
+    const value = input.names[key];
+    if (value) names[key] = value;
+  }
+  const str = (k: string) => (typeof input.flags[k] === "string" && input.flags[k] ? String(input.flags[k]) : "");
+  const region = str("region") || "us-central1";
+  let project = str("project");
+  if (!project || (input.interactive && str("projectSource") !== "--project")) {
+    if (!input.interactive) {
+      throw new UsageError(
+        "No GCP project is set.",
+        "Pass --project, or set GOOGLE_CLOUD_PROJECT (or gcloud's core/project).",
+      );
+    }
+    project = await pickProject(input, region, project);
+  }
+  return createCloudRunProvisioner({
+    poolName: input.poolName,
+    prefect: input.prefect,
+    project,
+    region,
+    names,
+    env: input.env,
+    guard: input.guard,
+  });
+}
+
+/** Prefect's picker: "Please select which GCP project to use", the current default first. */
+async function pickProject(input: ProviderInput, region: string, current: string): Promise<string> {
+  const { resolveGcp } = await import("../../clouds/gcp.js");
+  input.note("Fetching your GCP projects...");
+  const gcp = await resolveGcp({ project: current || "-", region, env: input.env });
+  const projects = (await gcp.listProjects()).filter((p) => p.projectId);
+  if (projects.length === 0) {
+    if (current) return current;
+    throw new UsageError("Your Google account can see no active GCP project.", "Pass --project.");
+  }
+  projects.sort((a, b) => Number(b.projectId === current) - Number(a.projectId === current));
+  const id = await input.prompts.select(
+    "Please select which GCP project to use",
+    projects.map((p) => ({
+      label: `${p.name ?? p.projectId}  (${p.projectId})${p.projectId === current ? "  current" : ""}`,
+      value: p.projectId as string,
+    })),
+  );
+  checkName("GCP project id", "--project", id, GCP_NAME_RULES.project);
+  return id;
+}

@@ -1,0 +1,690 @@
+/**
+ * A stateful Google Cloud simulator on 127.0.0.1, for what the Cloud Run provisioner calls:
+ * OAuth token endpoint, Cloud Resource Manager v1 (projects list/get, get/setIamPolicy with etags,
+ * getEffectiveOrgPolicy), Service Usage v1 (services get/enable as long-running operations),
+ * IAM v1 (service accounts, keys, the org policy forbidding keys as a switch) and Artifact Registry
+ * v1 (repositories, created through operations), answering with Google's error envelope. One port
+ * serves every API (their paths do not collide). It keeps a request log and has fault hooks.
+ *
+ * Answers are typed with the @googleapis packages' own schema types, so a shape that differs from
+ * Google's discovery documents is a type error. Artifact Registry has no @googleapis package: its
+ * Repository type is written from the v1 discovery document (fields wp uses).
+ */
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { cloudresourcemanager_v1 } from "@googleapis/cloudresourcemanager";
+import type { iam_v1 } from "@googleapis/iam";
+import type { serviceusage_v1 } from "@googleapis/serviceusage";
+
+type Policy = cloudresourcemanager_v1.Schema$Policy;
+type Project = cloudresourcemanager_v1.Schema$Project;
+type ServiceAccount = iam_v1.Schema$ServiceAccount;
+type ServiceAccountKey = iam_v1.Schema$ServiceAccountKey;
+type Operation = serviceusage_v1.Schema$Operation;
+type Service = serviceusage_v1.Schema$GoogleApiServiceusageV1Service;
+
+/** Artifact Registry v1 `Repository` (discovery document artifactregistry v1, the fields used here). */
+export interface Repository {
+  name?: string;
+  format?: "DOCKER" | "MAVEN" | "NPM" | "APT" | "YUM" | "PYTHON" | "GO" | "KFP" | "GENERIC";
+  mode?: "STANDARD_REPOSITORY" | "VIRTUAL_REPOSITORY" | "REMOTE_REPOSITORY";
+  description?: string;
+  labels?: Record<string, string>;
+  createTime?: string;
+  updateTime?: string;
+  registryUri?: string;
+  sizeBytes?: string;
+}
+
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** Parsed JSON body (or form fields for /token). */
+  body: unknown;
+  /** Raw request headers (authorization included, to check what was sent). */
+  headers: Record<string, string | string[] | undefined>;
+  status: number;
+  /** Raw response text (tests look for secrets in neither direction). */
+  response: string;
+}
+
+export interface Fault {
+  /** Matches a request; the first matching fault answers it. */
+  match(req: { method: string; path: string }): boolean;
+  status: number;
+  rpc: string;
+  message: string;
+  /** How many requests it answers (default 1). */
+  times?: number;
+  /** `error.details` entries, e.g. an ErrorInfo with reason SERVICE_DISABLED. */
+  details?: unknown[];
+}
+
+interface ProjectState {
+  project: Project;
+  services: Set<string>;
+  policy: Policy;
+  serviceAccounts: Map<string, ServiceAccount>;
+  keys: Map<string, ServiceAccountKey[]>;
+  repositories: Map<string, Repository>;
+}
+
+interface PendingOp {
+  op: Operation;
+  pollsLeft: number;
+  finish(): Operation;
+}
+
+const READ_ONLY_POST = /:(getIamPolicy|getEffectiveOrgPolicy|testIamPermissions)$/;
+
+export interface GcpSimOptions {
+  /** Projects to create, default one: "wp-sim-project". */
+  projects?: string[];
+  /** Polls before an operation is done (default 2). */
+  operationPolls?: number;
+  /** Refresh token of the ADC file the simulator accepts. */
+  refreshToken?: string;
+  /** Added before every answer (benchmarks: a cloud's round trip). */
+  latencyMs?: number;
+}
+
+export class GcpSim {
+  server: Server | undefined;
+  url = "";
+  readonly log: LoggedRequest[] = [];
+  readonly projects = new Map<string, ProjectState>();
+  private readonly ops = new Map<string, PendingOp>();
+  private readonly tokens = new Set<string>();
+  private readonly faults: Fault[] = [];
+  private etagCounter = 1;
+  private readonly before: Array<{ match: (method: string, path: string) => boolean; run: () => void }> = [];
+  /** Switch: the organisation policy constraints/iam.disableServiceAccountKeyCreation is enforced. */
+  keysForbidden = false;
+  /** Switch: the caller may read the effective org policy (else 403, as without orgpolicy.policy.get). */
+  orgPolicyReadable = true;
+  operationPolls: number;
+  latencyMs: number;
+  readonly refreshToken: string;
+  /** Private keys handed out, to look for leaks. */
+  readonly issuedPrivateKeys: string[] = [];
+
+  constructor(o: GcpSimOptions = {}) {
+    this.operationPolls = o.operationPolls ?? 2;
+    this.latencyMs = o.latencyMs ?? 0;
+    this.refreshToken = o.refreshToken ?? "wp-sim-refresh-token";
+    for (const id of o.projects ?? ["wp-sim-project"]) this.addProject(id);
+  }
+
+  addProject(id: string, name = `Project ${id}`): ProjectState {
+    const num = String(100000000000 + this.projects.size + 1);
+    const state: ProjectState = {
+      project: {
+        projectId: id,
+        projectNumber: num,
+        name,
+        lifecycleState: "ACTIVE",
+        createTime: new Date().toISOString(),
+      },
+      services: new Set(["iam.googleapis.com", "cloudresourcemanager.googleapis.com", "serviceusage.googleapis.com"]),
+      policy: {
+        version: 1,
+        etag: this.nextEtag(),
+        bindings: [{ role: "roles/owner", members: ["user:owner@example.com"] }],
+      },
+      serviceAccounts: new Map(),
+      keys: new Map(),
+      repositories: new Map(),
+    };
+    this.projects.set(id, state);
+    return state;
+  }
+
+  project(id = "wp-sim-project"): ProjectState {
+    const p = this.projects.get(id);
+    if (!p) throw new Error(`no simulated project ${id}`);
+    return p;
+  }
+
+  private nextEtag(): string {
+    this.etagCounter += 1;
+    return Buffer.from(`etag-${this.etagCounter}`).toString("base64");
+  }
+
+  /** Answers the next matching request(s) with an error. */
+  fail(f: Fault): void {
+    this.faults.push({ times: 1, ...f });
+  }
+
+  /** Runs `run` just before the next request matching method and path is handled (a concurrent writer). */
+  interleave(method: string, path: RegExp, run: () => void): void {
+    this.before.push({ match: (m, p) => m === method && path.test(p), run });
+  }
+
+  /** Another writer changes the project's IAM policy (new etag). */
+  addBinding(projectId: string, role: string, member: string): void {
+    const p = this.project(projectId);
+    const bindings = structuredClone(p.policy.bindings ?? []);
+    const b = bindings.find((x) => x.role === role && !x.condition);
+    if (b) b.members = [...new Set([...(b.members ?? []), member])];
+    else bindings.push({ role, members: [member] });
+    p.policy = { ...p.policy, bindings, etag: this.nextEtag() };
+  }
+
+  /** Requests that change state (everything but reads and the token endpoint). */
+  mutations(): LoggedRequest[] {
+    return this.log.filter((r) => r.method !== "GET" && r.path !== "/token" && !READ_ONLY_POST.test(r.path));
+  }
+
+  clearLog(): void {
+    this.log.length = 0;
+  }
+
+  async start(port = 0): Promise<string> {
+    this.server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
+    await new Promise<void>((r) => this.server?.listen(port, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  /** An ADC `authorized_user` file for this simulator (what `gcloud auth application-default login` writes). */
+  adcFile(quotaProject?: string): string {
+    return JSON.stringify({
+      type: "authorized_user",
+      client_id: "wp-sim-client.apps.googleusercontent.com",
+      client_secret: "wp-sim-client-secret",
+      refresh_token: this.refreshToken,
+      ...(quotaProject ? { quota_project_id: quotaProject } : {}),
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    const url = new URL(req.url ?? "/", "http://sim");
+    const path = decodeURIComponent(url.pathname);
+    const method = req.method ?? "GET";
+    let body: unknown = {};
+    if (raw) {
+      try {
+        body = (req.headers["content-type"] ?? "").includes("x-www-form-urlencoded")
+          ? Object.fromEntries(new URLSearchParams(raw))
+          : JSON.parse(raw);
+      } catch {
+        body = raw;
+      }
+    }
+    const entry: LoggedRequest = {
+      method,
+      path,
+      query: Object.fromEntries(url.searchParams),
+      body,
+      headers: req.headers,
+      status: 0,
+      response: "",
+    };
+    this.log.push(entry);
+    const send = (status: number, data: unknown) => {
+      const text = JSON.stringify(data);
+      entry.status = status;
+      entry.response = text;
+      res.writeHead(status, {
+        "content-type": "application/json; charset=UTF-8",
+        ...(status === 401 ? { "www-authenticate": 'Bearer realm="https://accounts.google.com/"' } : {}),
+      });
+      res.end(text);
+    };
+    try {
+      const [status, data] = this.route(method, path, url.searchParams, body, req.headers.authorization);
+      send(status, data);
+    } catch (err) {
+      send(500, envelope(500, "INTERNAL", err instanceof Error ? err.message : String(err)));
+    }
+  }
+
+  private route(
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    body: unknown,
+    authorization: string | undefined,
+  ): [number, unknown] {
+    if (path.startsWith("/_sim/")) return this.control(method, path, query);
+    if (method === "POST" && path === "/token") return this.token(body as Record<string, string>);
+    const bearer = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+    if (!bearer || !this.tokens.has(bearer)) {
+      return [
+        401,
+        envelope(
+          401,
+          "UNAUTHENTICATED",
+          "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+        ),
+      ];
+    }
+    for (const b of this.before.splice(0)) {
+      if (b.match(method, path)) b.run();
+      else this.before.push(b);
+    }
+    const fault = this.faults.find((f) => f.match({ method, path }));
+    if (fault) {
+      fault.times = (fault.times ?? 1) - 1;
+      if (fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
+      const e = envelope(fault.status, fault.rpc, fault.message);
+      return [fault.status, fault.details ? { error: { ...e.error, details: fault.details } } : e];
+    }
+    const b = (body ?? {}) as Record<string, unknown>;
+    let m: RegExpExecArray | null;
+
+    // Cloud Resource Manager v1
+    if (method === "GET" && path === "/v1/projects") {
+      const list: cloudresourcemanager_v1.Schema$ListProjectsResponse = {
+        projects: [...this.projects.values()].map((p) => p.project),
+      };
+      return [200, list];
+    }
+    m = /^\/v1\/projects\/([^/:]+)(?::(getIamPolicy|setIamPolicy|getEffectiveOrgPolicy))?$/.exec(path);
+    if (m) {
+      const p = this.projects.get(m[1] ?? "");
+      if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+      const verb = m[2];
+      if (!verb && method === "GET") return [200, p.project];
+      if (verb === "getIamPolicy" && method === "POST") return [200, p.policy];
+      if (verb === "setIamPolicy" && method === "POST") return this.setIamPolicy(p, b);
+      if (verb === "getEffectiveOrgPolicy" && method === "POST") {
+        if (!this.orgPolicyReadable)
+          return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+        const policy: cloudresourcemanager_v1.Schema$OrgPolicy = {
+          constraint: String(b.constraint ?? ""),
+          booleanPolicy: { enforced: b.constraint === KEY_CONSTRAINT && this.keysForbidden },
+          etag: "BwVUSr8Q7Ng=",
+        };
+        if (!policy.booleanPolicy?.enforced) policy.booleanPolicy = {};
+        return [200, policy];
+      }
+    }
+
+    // Service Usage v1
+    m = /^\/v1\/projects\/([^/]+)\/services\/([^/:]+)(:enable)?$/.exec(path);
+    if (m) {
+      const p = this.projects.get(m[1] ?? "");
+      if (!p) return [403, envelope(403, "PERMISSION_DENIED", `Project '${m[1]}' not found or permission denied.`)];
+      const service = m[2] ?? "";
+      const num = p.project.projectNumber;
+      const describe = (): Service => ({
+        name: `projects/${num}/services/${service}`,
+        parent: `projects/${num}`,
+        config: { name: service, title: TITLES[service] ?? service },
+        state: p.services.has(service) ? "ENABLED" : "DISABLED",
+      });
+      if (method === "GET" && !m[3]) return [200, describe()];
+      if (method === "POST" && m[3]) {
+        const done = (): Operation => ({
+          name: "operations/noop.DONE_OPERATION",
+          done: true,
+          response: {
+            "@type": "type.googleapis.com/google.api.serviceusage.v1.EnableServiceResponse",
+            service: describe(),
+          },
+        });
+        if (p.services.has(service)) return [200, done()];
+        const name = `operations/acf.p2-${num}-${randomUUID()}`;
+        return [
+          200,
+          this.startOp(name, "type.googleapis.com/google.api.serviceusage.v1.OperationMetadata", () => {
+            p.services.add(service);
+            return { ...done(), name };
+          }),
+        ];
+      }
+    }
+    m = /^\/v1\/(operations\/[^/]+)$/.exec(path);
+    if (method === "GET" && m) return this.pollOp(m[1] ?? "");
+
+    // Artifact Registry v1
+    m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(repositories|operations)(?:\/([^/]+))?$/.exec(path);
+    if (m) {
+      const p = this.projects.get(m[1] ?? "");
+      if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+      if (!p.services.has("artifactregistry.googleapis.com"))
+        return disabledError(p, "artifactregistry.googleapis.com");
+      const region = m[2] ?? "";
+      const [kind, id] = [m[3], m[4]];
+      if (kind === "operations" && id && method === "GET") return this.pollOp(path.slice(4));
+      if (kind === "repositories" && id && method === "GET") {
+        const repo = p.repositories.get(`${region}/${id}`);
+        return repo ? [200, repo] : [404, envelope(404, "NOT_FOUND", "Requested entity was not found.")];
+      }
+      if (kind === "repositories" && !id && method === "GET") {
+        return [
+          200,
+          { repositories: [...p.repositories.entries()].filter(([k]) => k.startsWith(`${region}/`)).map(([, r]) => r) },
+        ];
+      }
+      if (kind === "repositories" && !id && method === "POST") {
+        const repoId = query.get("repositoryId") ?? "";
+        if (!/^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(repoId) || repoId.length > 63)
+          return [400, envelope(400, "INVALID_ARGUMENT", `Invalid repository id ${repoId}`)];
+        if (p.repositories.has(`${region}/${repoId}`))
+          return [409, envelope(409, "ALREADY_EXISTS", "the repository already exists")];
+        const name = `projects/${m[1]}/locations/${region}/operations/${randomUUID()}`;
+        const now = new Date().toISOString();
+        const repo: Repository = {
+          name: `projects/${m[1]}/locations/${region}/repositories/${repoId}`,
+          format: (b.format as Repository["format"]) ?? "DOCKER",
+          mode: (b.mode as Repository["mode"]) ?? "STANDARD_REPOSITORY",
+          ...(typeof b.description === "string" ? { description: b.description } : {}),
+          labels: (b.labels as Record<string, string>) ?? {},
+          createTime: now,
+          updateTime: now,
+          registryUri: `${region}-docker.pkg.dev/${m[1]}/${repoId}`,
+          sizeBytes: "0",
+        };
+        return [
+          200,
+          this.startOp(name, "type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata", () => {
+            p.repositories.set(`${region}/${repoId}`, repo);
+            return {
+              name,
+              done: true,
+              response: { "@type": "type.googleapis.com/google.devtools.artifactregistry.v1.Repository", ...repo },
+            };
+          }),
+        ];
+      }
+    }
+
+    // IAM v1
+    m = /^\/v1\/projects\/([^/]+)\/serviceAccounts(?:\/([^/]+))?(?:\/keys(?:\/([^/]+))?)?$/.exec(path);
+    if (m) {
+      const p = this.projects.get(m[1] ?? "");
+      if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+      const email = m[2];
+      const isKeys = path.includes("/keys");
+      if (!email && method === "POST") return this.createServiceAccount(p, b);
+      if (!email && method === "GET") return [200, { accounts: [...p.serviceAccounts.values()] }];
+      const sa = email ? p.serviceAccounts.get(email) : undefined;
+      if (!sa) return [404, envelope(404, "NOT_FOUND", "Unknown service account")];
+      if (!isKeys && method === "GET") return [200, sa];
+      const keys = p.keys.get(sa.email ?? "") ?? [];
+      if (isKeys && !m[3] && method === "GET") {
+        const types = query.getAll("keyTypes");
+        const list: iam_v1.Schema$ListServiceAccountKeysResponse = {
+          keys: keys
+            .filter((k) => types.length === 0 || types.includes(k.keyType ?? ""))
+            .map(({ privateKeyData: _secret, ...k }) => k),
+        };
+        return [200, list];
+      }
+      if (isKeys && !m[3] && method === "POST") return this.createKey(p, sa, keys);
+      if (isKeys && m[3] && method === "DELETE") {
+        const i = keys.findIndex((k) => k.name?.endsWith(`/keys/${m?.[3]}`));
+        if (i < 0) return [404, envelope(404, "NOT_FOUND", `Service account key ${m[3]} does not exist.`)];
+        keys.splice(i, 1);
+        return [200, {}];
+      }
+    }
+    return [404, envelope(404, "NOT_FOUND", `The simulator does not serve ${method} ${path}.`)];
+  }
+
+  private token(form: Record<string, string>): [number, unknown] {
+    const grant = form.grant_type;
+    const ok =
+      (grant === "refresh_token" && form.refresh_token === this.refreshToken) ||
+      grant === "urn:ietf:params:oauth:grant-type:jwt-bearer";
+    if (!ok) return [400, { error: "invalid_grant", error_description: "Token has been expired or revoked." }];
+    const token = `ya29.sim-${randomBytes(12).toString("hex")}`;
+    this.tokens.add(token);
+    return [
+      200,
+      {
+        access_token: token,
+        expires_in: 3599,
+        scope: "https://www.googleapis.com/auth/cloud-platform",
+        token_type: "Bearer",
+      },
+    ];
+  }
+
+  /** Lets a test's own client in with a fixed token. */
+  acceptToken(token: string): void {
+    this.tokens.add(token);
+  }
+
+  private startOp(name: string, metadataType: string, finish: () => Operation): Operation {
+    const op: Operation = { name, metadata: { "@type": metadataType } };
+    if (this.operationPolls <= 0) return finish();
+    this.ops.set(name, { op, pollsLeft: this.operationPolls, finish });
+    return op;
+  }
+
+  private pollOp(name: string): [number, unknown] {
+    const pending = this.ops.get(name);
+    if (!pending) return [404, envelope(404, "NOT_FOUND", `Operation ${name} not found.`)];
+    pending.pollsLeft -= 1;
+    if (pending.pollsLeft > 0) return [200, pending.op];
+    this.ops.delete(name);
+    const done = pending.finish();
+    // Later polls of a finished operation keep answering done.
+    this.ops.set(name, { op: done, pollsLeft: 0, finish: () => done });
+    return [200, done];
+  }
+
+  private setIamPolicy(p: ProjectState, b: Record<string, unknown>): [number, unknown] {
+    const policy = (b.policy ?? {}) as Policy;
+    if (policy.etag && policy.etag !== p.policy.etag) {
+      return [
+        409,
+        envelope(
+          409,
+          "ABORTED",
+          "There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.",
+        ),
+      ];
+    }
+    for (const binding of policy.bindings ?? []) {
+      for (const member of binding.members ?? []) {
+        const email = /^serviceAccount:(.+@(.+)\.iam\.gserviceaccount\.com)$/.exec(member);
+        if (email && email[2] === p.project.projectId && !p.serviceAccounts.has(email[1] ?? ""))
+          return [400, envelope(400, "INVALID_ARGUMENT", `Service account ${email[1]} does not exist.`)];
+      }
+      if (binding.condition && (policy.version ?? 1) < 3)
+        return [400, envelope(400, "INVALID_ARGUMENT", "Conditional bindings require policy version 3.")];
+    }
+    // Adding an existing member is a no-op: members are kept unique.
+    const bindings = (policy.bindings ?? []).map((x) => ({ ...x, members: [...new Set(x.members ?? [])] }));
+    p.policy = { version: policy.version ?? 1, bindings, etag: this.nextEtag() };
+    return [200, p.policy];
+  }
+
+  private createServiceAccount(p: ProjectState, b: Record<string, unknown>): [number, unknown] {
+    const accountId = String(b.accountId ?? "");
+    if (!/^[a-z]([-a-z0-9]*[a-z0-9])$/.test(accountId) || accountId.length < 6 || accountId.length > 30)
+      return [400, envelope(400, "INVALID_ARGUMENT", `Invalid account id ${accountId}.`)];
+    const id = p.project.projectId ?? "";
+    const email = `${accountId}@${id}.iam.gserviceaccount.com`;
+    if (p.serviceAccounts.has(email)) {
+      const msg = `Service account ${accountId} already exists within project projects/${id}.`;
+      return [409, envelope(409, "ALREADY_EXISTS", msg, "alreadyExists", `projects/${id}/serviceAccounts/${email}`)];
+    }
+    const unique = String(BigInt(`0x${randomBytes(8).toString("hex")}`));
+    const sa: ServiceAccount = {
+      name: `projects/${id}/serviceAccounts/${email}`,
+      projectId: id,
+      uniqueId: unique,
+      email,
+      displayName: ((b.serviceAccount ?? {}) as ServiceAccount).displayName ?? "",
+      etag: "MDEwMjE5MjA=",
+      oauth2ClientId: unique,
+    };
+    p.serviceAccounts.set(email, sa);
+    p.keys.set(email, []);
+    return [200, sa];
+  }
+
+  private createKey(p: ProjectState, sa: ServiceAccount, keys: ServiceAccountKey[]): [number, unknown] {
+    if (this.keysForbidden) {
+      return [
+        400,
+        {
+          error: {
+            code: 400,
+            message: "Key creation is not allowed on this service account.",
+            status: "FAILED_PRECONDITION",
+            details: [
+              {
+                "@type": "type.googleapis.com/google.rpc.PreconditionFailure",
+                violations: [
+                  {
+                    type: KEY_CONSTRAINT,
+                    subject: `projects/${p.project.projectNumber}`,
+                    description: "Key creation is not allowed on this service account.",
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ];
+    }
+    if (keys.filter((k) => k.keyType === "USER_MANAGED").length >= 10) {
+      return [
+        400,
+        envelope(
+          400,
+          "FAILED_PRECONDITION",
+          "Precondition check failed: the service account has the maximum of 10 keys.",
+        ),
+      ];
+    }
+    const id = randomBytes(20).toString("hex");
+    const pem = `-----BEGIN PRIVATE KEY-----\n${randomBytes(96).toString("base64")}\n-----END PRIVATE KEY-----\n`;
+    this.issuedPrivateKeys.push(pem);
+    const file = {
+      type: "service_account",
+      project_id: p.project.projectId,
+      private_key_id: id,
+      private_key: pem,
+      client_email: sa.email,
+      client_id: sa.uniqueId,
+      auth_uri: "https://accounts.google.com/o/oauth2/auth",
+      token_uri: "https://oauth2.googleapis.com/token",
+      auth_provider_x509_cert_url: "https://www.googleapis.com/oauth2/v1/certs",
+      client_x509_cert_url: `https://www.googleapis.com/robot/v1/metadata/x509/${encodeURIComponent(sa.email ?? "")}`,
+      universe_domain: "googleapis.com",
+    };
+    const key: ServiceAccountKey = {
+      name: `${sa.name}/keys/${id}`,
+      privateKeyType: "TYPE_GOOGLE_CREDENTIALS_FILE",
+      privateKeyData: Buffer.from(JSON.stringify(file, null, 2)).toString("base64"),
+      validAfterTime: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+      validBeforeTime: "9999-12-31T23:59:59Z",
+      keyAlgorithm: "KEY_ALG_RSA_2048",
+      keyOrigin: "GOOGLE_PROVIDED",
+      keyType: "USER_MANAGED",
+      disabled: false,
+    };
+    keys.push(key);
+    return [200, key];
+  }
+
+  /** `/_sim/…` control for the standalone simulator: the log, and the org-policy switch. */
+  private control(method: string, path: string, query: URLSearchParams): [number, unknown] {
+    if (method === "GET" && path === "/_sim/requests")
+      return [200, this.log.map(({ headers: _h, response: _r, ...r }) => r)];
+    if (method === "POST" && path === "/_sim/keys-forbidden") {
+      this.keysForbidden = query.get("value") !== "false";
+      return [200, { keysForbidden: this.keysForbidden }];
+    }
+    if (method === "GET" && path === "/_sim/state") {
+      const out: Record<string, unknown> = {};
+      for (const [id, p] of this.projects) {
+        out[id] = {
+          services: [...p.services],
+          policy: p.policy,
+          serviceAccounts: [...p.serviceAccounts.keys()],
+          keys: Object.fromEntries([...p.keys].map(([e, k]) => [e, k.map((x) => x.name)])),
+          repositories: [...p.repositories.keys()],
+        };
+      }
+      return [200, out];
+    }
+    return [404, envelope(404, "NOT_FOUND", `No simulator control ${method} ${path}.`)];
+  }
+
+  /** A digest of the state (tests compare before and after a run that must change nothing). */
+  digest(): string {
+    const state = [...this.projects.values()].map((p) => ({
+      s: [...p.services].sort(),
+      p: p.policy,
+      a: [...p.serviceAccounts.keys()].sort(),
+      k: [...p.keys.values()].flat().map((k) => k.name),
+      r: [...p.repositories.keys()].sort(),
+    }));
+    return createHash("sha256").update(JSON.stringify(state)).digest("hex");
+  }
+}
+
+export const KEY_CONSTRAINT = "constraints/iam.disableServiceAccountKeyCreation";
+
+const TITLES: Record<string, string> = {
+  "run.googleapis.com": "Cloud Run Admin API",
+  "artifactregistry.googleapis.com": "Artifact Registry API",
+};
+
+const LEGACY_REASON: Record<string, string> = {
+  NOT_FOUND: "notFound",
+  ALREADY_EXISTS: "alreadyExists",
+  PERMISSION_DENIED: "forbidden",
+  INVALID_ARGUMENT: "badRequest",
+  FAILED_PRECONDITION: "failedPrecondition",
+  ABORTED: "aborted",
+  UNAUTHENTICATED: "authError",
+};
+
+/** Google's JSON error envelope. */
+export function envelope(code: number, status: string, message: string, reason?: string, resourceName?: string) {
+  return {
+    error: {
+      code,
+      message,
+      status,
+      errors: [{ message, domain: "global", reason: reason ?? LEGACY_REASON[status] ?? "backendError" }],
+      ...(resourceName ? { details: [{ "@type": "type.googleapis.com/google.rpc.ResourceInfo", resourceName }] } : {}),
+    },
+  };
+}
+
+function disabledError(p: ProjectState, service: string): [number, unknown] {
+  const num = p.project.projectNumber;
+  const title = TITLES[service] ?? service;
+  const activationUrl = `https://console.developers.google.com/apis/api/${service}/overview?project=${num}`;
+  return [
+    403,
+    {
+      error: {
+        code: 403,
+        message: `${title} has not been used in project ${num} before or it is disabled. Enable it by visiting ${activationUrl} then retry.`,
+        status: "PERMISSION_DENIED",
+        details: [
+          {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            reason: "SERVICE_DISABLED",
+            domain: "googleapis.com",
+            metadata: { service, consumer: `projects/${num}`, activationUrl },
+          },
+        ],
+      },
+    },
+  ];
+}
