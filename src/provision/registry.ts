@@ -18,23 +18,31 @@ export function providerFor(type: string): Provider | undefined {
   return providers.find((p) => p.types.includes(type));
 }
 
-/** Every provider flag, once (flags shared by providers are listed once). */
+/** A prompt as a flag description: "Enter a name for the IAM user (manages ECS tasks)" → "name for the IAM user". */
+const short = (prompt: string) => prompt.replace(/^(Please enter|Enter) a /, "").replace(/ \(.*/, "");
+
+/**
+ * Every provider flag, once. A name flag several providers share (`--repository-name`) describes
+ * each provider's resource and default; the block name lists each type's default.
+ */
 export function providerOptions(): OptionSpec[] {
-  const seen = new Set<string>();
-  const out: OptionSpec[] = [];
+  const out = new Map<string, OptionSpec>();
+  const names = new Map<string, string[]>();
   for (const p of providers) {
-    const nameFlags = p.names.map((n) => ({
-      flags: n.flag,
-      description:
+    for (const o of p.options) if (!out.has(o.flags)) out.set(o.flags, o);
+    for (const n of p.names) {
+      const text =
         n.key === "block"
-          ? "name of the Prefect credentials block (default: <pool>-<aws|modal|coiled>-credentials)"
-          : `${p.title}: ${n.prompt.replace(/^Enter a /, "").replace(/ \(.*/, "")} (default: ${n.defaultFor("<pool>")})`,
-    }));
-    for (const o of [...p.options, ...nameFlags]) {
-      if (seen.has(o.flags)) continue;
-      seen.add(o.flags);
-      out.push(o);
+          ? n.defaultFor("<pool>")
+          : `${p.title}: ${short(n.prompt)} (default: ${n.defaultFor("<pool>")})`;
+      names.set(n.flag, [...(names.get(n.flag) ?? []), text]);
     }
   }
-  return out;
+  for (const [flags, texts] of names) {
+    const description = flags.startsWith("--credentials-block-name")
+      ? `name of the Prefect credentials block (default: ${texts.join(", ")})`
+      : texts.join("; ");
+    out.set(flags, { flags, description });
+  }
+  return [...out.values()];
 }
