@@ -33,7 +33,7 @@ export function providerOptions(): OptionSpec[] {
     for (const n of p.names) {
       const text =
         n.key === "block"
-          ? n.defaultFor("<pool>")
+          ? n.defaultFor("pool").replace(/^pool-/, "<pool>-")
           : `${p.title}: ${short(n.prompt)} (default: ${n.defaultFor("<pool>")})`;
       names.set(n.flag, [...(names.get(n.flag) ?? []), text]);
     }
