@@ -10,7 +10,7 @@ import { join } from "node:path";
 
 const ROOT = join(import.meta.dirname, "../..");
 
-const DRIVER = String.raw`
+const DRIVER = `
 import fcntl, json, os, pty, select, signal, struct, sys, termios, time
 rows, cols = int(sys.argv[1]), int(sys.argv[2])
 steps = json.loads(sys.argv[3])
