@@ -59,8 +59,12 @@ export function readTemplateFile(ctx: Ctx, path: string): JobTemplate {
     // V8 quotes the input in its message, newlines and all: one line, escaped, cut short.
     const reason = (err as Error).message.replace(/\s+/g, " ").trim();
     const short = reason.length > 160 ? `${reason.slice(0, 159)}…` : reason;
+    const said = safeText(short).replace(/\.$/, "");
     throw new UsageError(
-      `--base-job-template file ${shown} is not valid JSON: ${safeText(short).replace(/\.$/, "")}.`,
+      // V8's newer messages end in "is not valid JSON" themselves.
+      /is not valid JSON$/.test(said)
+        ? `--base-job-template file ${shown}: ${said}.`
+        : `--base-job-template file ${shown} is not valid JSON: ${said}.`,
       "Pass a JSON file, e.g. one written by `wp get-default-base-job-template -t TYPE -f FILE`.",
     );
   }
