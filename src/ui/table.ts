@@ -63,23 +63,22 @@ export function renderTable(columns: Column[], rows: Cell[][], options: TableOpt
   return `${out.join("\n")}\n`;
 }
 
-/** Narrows the widest cuttable columns until the table fits `total` (or nothing more can give). */
+/**
+ * Narrows the cuttable columns until the table fits `total`: always the widest one by one column
+ * (so long values share the cut fairly), none below MIN_WIDTH; headers are cut like values.
+ */
 function fitWidths(columns: Column[], natural: number[], total: number): number[] {
   const widths = [...natural];
-  const sum = () => widths.reduce((a, b) => a + b, 0) + GAP * Math.max(0, widths.length - 1);
-  while (sum() > total) {
+  let excess = widths.reduce((a, b) => a + b, 0) + GAP * Math.max(0, widths.length - 1) - total;
+  while (excess > 0) {
     let widest = -1;
     for (const [i, w] of widths.entries()) {
-      const c = columns[i];
-      const floor = Math.max(MIN_WIDTH, displayWidth(c?.header ?? ""));
-      if (c?.keep || w <= floor) continue;
+      if (columns[i]?.keep || w <= MIN_WIDTH) continue;
       if (widest < 0 || w > (widths[widest] ?? 0)) widest = i;
     }
     if (widest < 0) break;
-    const w = widths[widest] ?? 0;
-    // Shrink in one step when one column can absorb all the excess.
-    const floor = Math.max(MIN_WIDTH, displayWidth(columns[widest]?.header ?? ""));
-    widths[widest] = Math.max(floor, Math.min(w - 1, w - (sum() - total)));
+    widths[widest] = (widths[widest] ?? 0) - 1;
+    excess -= 1;
   }
   return widths;
 }

@@ -22,32 +22,35 @@ if pid == 0:
     os.execvp(argv[0], argv)
 out = b""
 deadline = time.time() + timeout
+alive = True
 def pump(wait):
-    global out
+    """Reads what is there (waiting up to wait seconds); False when nothing came."""
+    global out, alive
     r, _, _ = select.select([fd], [], [], wait)
     if not r:
-        return True
+        return False
     try:
         data = os.read(fd, 65536)
     except OSError:
-        return False
+        data = b""
     if not data:
+        alive = False
         return False
     out += data
     return True
-alive = True
 for step in steps:
     mark = step.get("after", "").encode()
     start = len(out) if step.get("new") else 0
     while alive and time.time() < deadline and mark not in out[start:]:
-        alive = pump(0.05)
+        pump(0.05)
     time.sleep(step.get("delay", 0.05))
     while alive and pump(0):
         pass
+    start = len(out)
     if alive:
         os.write(fd, step["send"].encode())
 while alive and time.time() < deadline:
-    alive = pump(0.1)
+    pump(0.1)
 if alive:
     os.kill(pid, signal.SIGKILL)
 _, status = os.waitpid(pid, 0)
@@ -71,6 +74,8 @@ export interface PtyResult {
   raw: string;
   /** The final screen, one string per row (trailing spaces trimmed, trailing empty rows dropped). */
   screen: string[];
+  /** The same screen as logical lines: rows the terminal wrapped are joined again. */
+  lines: string[];
 }
 
 export interface PtyOptions {
@@ -119,7 +124,8 @@ export function runInPty(args: string[], opts: PtyOptions = {}): Promise<PtyResu
     py.on("close", (status) => {
       if (status !== 0) return reject(new Error(`pty driver failed (${status}): ${stderr}`));
       const r = JSON.parse(stdout) as { out: string; code: number };
-      resolve({ code: r.code, raw: r.out, screen: renderScreen(r.out, rows, cols) });
+      const screen = renderScreen(r.out, rows, cols, true);
+      resolve({ code: r.code, raw: r.out, screen: screen.map((l) => l.text), lines: joinWrapped(screen) });
     });
   });
 }
@@ -129,8 +135,11 @@ export function runInPty(args: string[], opts: PtyOptions = {}): Promise<PtyResu
  * wrap at the last column), CR, LF as CR LF (the tty's onlcr; scrolling at the bottom), BS, and CSI A/B/C/D/G/H/J/K; other
  * escapes (colours, cursor visibility, synchronized output) change nothing visible.
  */
-export function renderScreen(raw: string, rows: number, cols: number): string[] {
+export function renderScreen(raw: string, rows: number, cols: number): string[];
+export function renderScreen(raw: string, rows: number, cols: number, rich: true): ScreenRow[];
+export function renderScreen(raw: string, rows: number, cols: number, rich = false): string[] | ScreenRow[] {
   const lines: string[][] = [[]];
+  const wrapped = new Set<number>(); // rows continued by auto-wrap from the row above
   let top = 0; // index of the first visible row in `lines`
   let row = 0; // cursor row, relative to top
   let col = 0;
@@ -146,6 +155,7 @@ export function renderScreen(raw: string, rows: number, cols: number): string[] 
       row = rows - 1;
     }
     line(row);
+    wrapped.delete(top + row);
   };
   const chars = [...raw];
   for (let i = 0; i < chars.length; i++) {
@@ -186,6 +196,7 @@ export function renderScreen(raw: string, rows: number, cols: number): string[] 
           const l = line(row);
           l.length = Math.min(l.length, col);
           lines.length = Math.min(lines.length, top + row + 1);
+          for (const k of wrapped) if (k > top + row) wrapped.delete(k);
         } else if (mode === 2) for (let r = 0; r < rows; r++) line(r).length = 0;
       }
       continue;
@@ -204,6 +215,7 @@ export function renderScreen(raw: string, rows: number, cols: number): string[] 
     } else if (ch >= " ") {
       if (pendingWrap) {
         newline();
+        wrapped.add(top + row);
         col = 0;
         pendingWrap = false;
       }
@@ -214,7 +226,26 @@ export function renderScreen(raw: string, rows: number, cols: number): string[] 
       else col += 1;
     }
   }
-  const out = lines.map((l) => l.join("").trimEnd());
-  while (out.length > 0 && out[out.length - 1] === "") out.pop();
+  const out = lines.map((l, i) => ({ text: l.join("").trimEnd(), full: l.join(""), continued: wrapped.has(i) }));
+  while (out.length > 0 && out[out.length - 1]?.text === "") out.pop();
+  return rich ? out : out.map((r) => r.text);
+}
+
+export interface ScreenRow {
+  text: string;
+  /** The row untrimmed (a wrapped line may end in a space). */
+  full: string;
+  /** This row continues the one above (the terminal wrapped a long line). */
+  continued: boolean;
+}
+
+function joinWrapped(rows: ScreenRow[]): string[] {
+  const out: string[] = [];
+  for (const [i, r] of rows.entries()) {
+    // A row the next one continues was full to the edge: keep its trailing spaces.
+    const text = rows[i + 1]?.continued ? r.full : r.text;
+    if (r.continued && out.length > 0) out[out.length - 1] += text;
+    else out.push(text);
+  }
   return out;
 }
