@@ -209,7 +209,7 @@ function createContext(deps: Deps, global: GlobalOptions): Ctx {
     info: (text) => io.stderr.write(`${text}\n`),
     warn: (text) => io.stderr.write(`${err.yellow("Warning:")} ${text}\n`),
     debug: (text) => {
-      if (global.debug) io.stderr.write(`${err.dim(`[debug] ${text}`)}\n`);
+      if (global.debug) io.stderr.write(`${err.dim(`[debug] ${safeText(text)}`)}\n`);
     },
     settings: () => {
       settings ??= import("./prefect/settings.js").then((m) => m.loadSettings(env, global.profile));
