@@ -5,7 +5,7 @@
 import { UsageError } from "./errors.js";
 import type { PrefectApi } from "./prefect/api.js";
 import type { Env, Settings } from "./prefect/settings.js";
-import type { IO, Palette } from "./ui/io.js";
+import { type IO, type Palette, pyRepr } from "./ui/io.js";
 import type { Prompter } from "./ui/prompts.js";
 
 export interface GlobalOptions {
@@ -39,12 +39,21 @@ export interface Ctx {
   close(): void;
 }
 
-/** Parses `-o/--output` and `--json`: true for JSON, false for text; anything else is a usage error. */
+/**
+ * Parses `-o/--output` and `--json`: true for JSON, false for text; anything else is a usage error,
+ * and so is `--json` with `-o table`/`-o text` (two answers to one question).
+ */
 export function wantsJson(opts: { output?: string; json?: boolean }): boolean {
-  if (opts.json) return true;
-  if (opts.output === undefined) return false;
-  const f = opts.output.toLowerCase();
-  if (f === "json") return true;
-  if (f === "text" || f === "table") return false;
-  throw new UsageError(`Unknown output format '${opts.output}'.`, "Use -o json (or --json), or leave it out for text.");
+  if (opts.output === undefined) return opts.json === true;
+  const f = opts.output.trim().toLowerCase();
+  if (f !== "json" && f !== "text" && f !== "table") {
+    throw new UsageError(
+      `Unknown output format ${pyRepr(opts.output)}.`,
+      "Use -o json (or --json), or leave it out for text.",
+    );
+  }
+  if (opts.json && f !== "json") {
+    throw new UsageError(`--json and -o ${f} contradict each other.`, "Pass one of them.");
+  }
+  return f === "json";
 }

@@ -10,7 +10,7 @@ import { errorLine, WpError } from "./errors.js";
 import type { PrefectApi } from "./prefect/api.js";
 import { WP_VERSION } from "./prefect/client.js";
 import type { Env, Settings } from "./prefect/settings.js";
-import { colorEnabled, type IO, palette } from "./ui/io.js";
+import { colorEnabled, type IO, jsonText, palette, safeText } from "./ui/io.js";
 import type { Prompter } from "./ui/prompts.js";
 
 export interface Deps {
@@ -70,6 +70,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   // `wp -v` prints the version as Prefect's CLI does; `-v` after a command is that command's (`ls -v`).
   const args = argv.length === 1 && argv[0] === "-v" ? ["--version"] : argv;
   try {
+    rejectUnknownCommand(program, args);
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
@@ -79,11 +80,49 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   }
 }
 
+/** Set on the program before any subcommand is added, so every subcommand inherits it. */
 function configure(cmd: Command, io: IO): void {
-  cmd.exitOverride().configureOutput({
-    writeOut: (s) => io.stdout.write(s),
-    writeErr: (s) => io.stderr.write(s),
-  });
+  cmd
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Commander's errors quote what was typed (`unknown command 'x'`): no raw control characters.
+      outputError: (s, write) => write(s.split("\n").map(safeText).join("\n")),
+      // The terminal's width, and 80 columns when piped (commander would not wrap at all).
+      getOutHelpWidth: () => io.stdout.columns ?? 80,
+      getErrHelpWidth: () => io.stderr.columns ?? 80,
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+    })
+    // --profile, --yes, --no-prompt and --debug work after any command: say so in its help.
+    .configureHelp({ showGlobalOptions: true });
+}
+
+/**
+ * Commander answers `wp nope --help` with the top-level help (exit 0), as if `nope` were fine.
+ * An unknown command is an unknown command, with or without --help: checked before parsing.
+ */
+function rejectUnknownCommand(program: Command, args: string[]): void {
+  if (!args.some((a) => a === "--help" || a === "-h")) return;
+  let cmd = program;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? "";
+    if (a === "--") return;
+    if (a.startsWith("-")) {
+      // The only global option that takes a separate value.
+      if (a === "--profile") i += 1;
+      continue;
+    }
+    if (cmd.commands.length === 0) return;
+    if (a === "help") return;
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) {
+      // Commander's own wording, so scripts see one message for `wp nope` and `wp nope --help`.
+      cmd.error(`error: unknown command '${a}'`, { code: "commander.unknownCommand", exitCode: 1 });
+    }
+    cmd = sub as Command;
+  }
 }
 
 function addCommand(
@@ -100,7 +139,7 @@ function addCommand(
     cmd.addOption(option);
   }
   if (spec.json) {
-    cmd.option("-o, --output <format>", "output format: json");
+    cmd.option("-o, --output <format>", "output format: json, or text (the default)");
     cmd.option("--json", "same as -o json");
   }
   if (spec.longHelpOnly) cmd.helpOption("--help", "display help for command");
@@ -119,7 +158,8 @@ function report(err: unknown, io: IO, env: Env, debug: boolean): number {
     return 2;
   }
   if (err instanceof WpError) {
-    io.stderr.write(`${red("Error:")} ${errorLine(err)}\n`);
+    // Messages quote names, paths and server answers: one line, control characters escaped.
+    io.stderr.write(`${red("Error:")} ${safeText(errorLine(err))}\n`);
     if (debug && err.stack) io.stderr.write(`${err.stack}\n`);
     return err.exitCode;
   }
@@ -128,7 +168,7 @@ function report(err: unknown, io: IO, env: Env, debug: boolean): number {
     return 130;
   }
   const e = err as Error;
-  io.stderr.write(`${red("Error:")} unexpected failure: ${e?.message ?? String(err)}\n`);
+  io.stderr.write(`${red("Error:")} unexpected failure: ${safeText(e?.message ?? String(err))}\n`);
   if (debug && e?.stack) io.stderr.write(`${e.stack}\n`);
   else io.stderr.write("Run again with --debug for details.\n");
   return 1;
@@ -165,11 +205,11 @@ function createContext(deps: Deps, global: GlobalOptions): Ctx {
     color: { out, err },
     prompts,
     print: (text) => io.stdout.write(`${text}\n`),
-    printJson: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    printJson: (value) => io.stdout.write(`${jsonText(value)}\n`),
     info: (text) => io.stderr.write(`${text}\n`),
     warn: (text) => io.stderr.write(`${err.yellow("Warning:")} ${text}\n`),
     debug: (text) => {
-      if (global.debug) io.stderr.write(`${err.dim(`[debug] ${text}`)}\n`);
+      if (global.debug) io.stderr.write(`${err.dim(`[debug] ${safeText(text)}`)}\n`);
     },
     settings: () => {
       settings ??= import("./prefect/settings.js").then((m) => m.loadSettings(env, global.profile));

@@ -1,12 +1,12 @@
 /** Validation and rendering shared by the work-pool commands. */
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Ctx } from "../context.js";
 import { UsageError, WpError } from "../errors.js";
 import type { PrefectApi } from "../prefect/api.js";
 import { baseJobTemplateError } from "../prefect/template.js";
 import type { JobTemplate, WorkPool } from "../prefect/types.js";
-import { pyRepr } from "../ui/io.js";
+import { pyRepr, safeText } from "../ui/io.js";
 
 /** Prefect's pool-name rules, checked before any request so bad input changes nothing. */
 export function checkPoolName(raw: string | undefined): string {
@@ -40,32 +40,94 @@ export async function requirePool(api: PrefectApi, name: string): Promise<WorkPo
   return pool;
 }
 
-/** Reads and validates a --base-job-template file (JSON, Prefect's template rules). */
+/** The largest --base-job-template file wp reads (Prefect's own templates are under 20 KiB). */
+export const TEMPLATE_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Reads and validates a --base-job-template file (JSON, Prefect's template rules). Directories, files
+ * over TEMPLATE_MAX_BYTES and anything that is not JSON are one-line usage errors. Pipes work
+ * (`--base-job-template <(jq … t.json)`): the size is checked while reading, not from stat.
+ */
 export function readTemplateFile(ctx: Ctx, path: string): JobTemplate {
   const full = resolve(ctx.cwd, path);
-  let text: string;
-  try {
-    text = readFileSync(full, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
-    throw new UsageError(`Cannot read --base-job-template file ${path} (${code}).`, "Pass the path of a JSON file.");
-  }
+  const shown = safeText(path);
+  const text = readCapped(full, shown);
   let template: unknown;
   try {
     template = JSON.parse(text);
   } catch (err) {
-    throw new UsageError(`--base-job-template file ${path} is not valid JSON: ${(err as Error).message}.`);
+    // V8 quotes the input in its message, newlines and all: one line, escaped, cut short.
+    const reason = (err as Error).message.replace(/\s+/g, " ").trim();
+    const short = reason.length > 160 ? `${reason.slice(0, 159)}…` : reason;
+    const said = safeText(short).replace(/\.$/, "");
+    throw new UsageError(
+      // V8's newer messages end in "is not valid JSON" themselves.
+      /is not valid JSON$/.test(said)
+        ? `--base-job-template file ${shown}: ${said}.`
+        : `--base-job-template file ${shown} is not valid JSON: ${said}.`,
+      "Pass a JSON file, e.g. one written by `wp get-default-base-job-template -t TYPE -f FILE`.",
+    );
   }
   const problem = baseJobTemplateError(template);
-  if (problem) throw new UsageError(`--base-job-template file ${path} is not a valid base job template: ${problem}`);
+  if (problem) throw new UsageError(`--base-job-template file ${shown} is not a valid base job template: ${problem}`);
   return template as JobTemplate;
 }
 
-/** A non-negative integer, for concurrency limits. */
+function readCapped(full: string, shown: string): string {
+  const cannot = (code: string) =>
+    new UsageError(`Cannot read --base-job-template file ${shown} (${code}).`, "Pass the path of a JSON file.");
+  let fd: number;
+  try {
+    fd = openSync(full, "r");
+  } catch (err) {
+    throw cannot((err as NodeJS.ErrnoException).code ?? "unreadable");
+  }
+  try {
+    if (fstatSync(fd).isDirectory()) {
+      throw new UsageError(`--base-job-template ${shown} is a directory, not a file.`, "Pass the path of a JSON file.");
+    }
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const buf = Buffer.alloc(64 * 1024);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (err) {
+        throw cannot((err as NodeJS.ErrnoException).code ?? "unreadable");
+      }
+      if (n === 0) break;
+      total += n;
+      if (total > TEMPLATE_MAX_BYTES) {
+        throw new UsageError(
+          `--base-job-template file ${shown} is larger than the 1 MiB limit.`,
+          "A base job template is a small JSON document; check the path.",
+        );
+      }
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Prefect stores concurrency limits in a 32-bit signed integer column. */
+export const LIMIT_MAX = 2147483647;
+
+/** A whole number from 0 to LIMIT_MAX, for concurrency limits. */
 export function parseLimit(raw: unknown, flag: string): number {
   const text = String(raw ?? "").trim();
-  if (!/^\d+$/.test(text)) throw new UsageError(`${flag} must be a whole number of 0 or more, not '${String(raw)}'.`);
-  return Number(text);
+  if (!/^\d+$/.test(text))
+    throw new UsageError(`${flag} must be a whole number of 0 or more, not ${pyRepr(String(raw))}.`);
+  const n = Number(text);
+  if (n > LIMIT_MAX) {
+    throw new UsageError(
+      `${flag} ${text} is too large.`,
+      `The largest concurrency limit Prefect stores is ${LIMIT_MAX}.`,
+    );
+  }
+  return n;
 }
 
 export function statusLabel(pool: WorkPool): string {
@@ -82,9 +144,9 @@ export function poolUrl(uiUrl: string | null, name: string): string {
 /** The five detail lines Prefect prints after create. */
 export function poolDetails(pool: WorkPool, uiUrl: string | null): string {
   return [
-    `└── UUID: ${pool.id}`,
-    `└── Type: ${pool.type}`,
-    `└── Description: ${pool.description ?? "(none)"}`,
+    `└── UUID: ${safeText(pool.id)}`,
+    `└── Type: ${safeText(pool.type)}`,
+    `└── Description: ${safeText(pool.description ?? "(none)")}`,
     `└── Status: ${statusLabel(pool)}`,
     `└── URL: ${poolUrl(uiUrl, pool.name)}`,
   ].join("\n");

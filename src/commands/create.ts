@@ -13,7 +13,7 @@ import {
   workerStartCommand,
 } from "../prefect/worker-types.js";
 import { providerFor, providerOptions } from "../provision/registry.js";
-import { pyRepr } from "../ui/io.js";
+import { pyRepr, safeText, wpCommand } from "../ui/io.js";
 import { checkNotReserved, checkPoolName, poolDetails, readTemplateFile } from "./common.js";
 import { renderProvisionReport } from "./provision-output.js";
 import { defineCommand } from "./spec.js";
@@ -148,8 +148,9 @@ async function pickType(ctx: Ctx, types: WorkerType[], provisionable: boolean): 
   }
   return ctx.prompts.select(
     "What type of work pool infrastructure would you like to use?",
+    // The slug is what --type takes next time: shown next to the display name.
     choices.map((t) => ({
-      label: t.display_name ?? t.type,
+      label: t.display_name && t.display_name !== t.type ? `${t.display_name} (${t.type})` : t.type,
       hint: (t.description ?? "").split("\n")[0] ?? "",
       value: t.type,
     })),
@@ -159,9 +160,11 @@ async function pickType(ctx: Ctx, types: WorkerType[], provisionable: boolean): 
 function warnPushOffCloud(ctx: Ctx, api: PrefectApi, pool: string, type: string): void {
   const pull = pullTypeFor(type);
   const alt = pull
-    ? ` Use the pull type '${pull}' with a worker instead: wp create ${pool} --type ${pull}, then ${workerStartCommand(pool, pull)}.`
+    ? ` Use the pull type '${pull}' with a worker instead: ${wpCommand("create", pool, "--type", pull)}, then ${workerStartCommand(pool, pull)}.`
     : "";
-  ctx.warn(`Only Prefect Cloud runs push work pools; ${api.label} will store this pool but never run its flows.${alt}`);
+  ctx.warn(
+    `Only Prefect Cloud runs push work pools; ${safeText(api.label)} will store this pool but never run its flows.${alt}`,
+  );
 }
 
 async function afterWrite(

@@ -1,4 +1,5 @@
 import { wantsJson } from "../context.js";
+import { jsonText, safeText } from "../ui/io.js";
 import { checkPoolName, poolUrl, requirePool, statusLabel } from "./common.js";
 import { defineCommand } from "./spec.js";
 
@@ -33,7 +34,8 @@ export default defineCommand({
       ["URL", poolUrl(api.uiUrl, pool.name)],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
-    for (const [k, v] of rows) ctx.print(`${k.padEnd(width)}  ${v}`);
-    ctx.print(`Base job template:\n${JSON.stringify(pool.base_job_template ?? {}, null, 2)}`);
+    // Values are data (a name or description may hold escape sequences): escaped, never raw.
+    for (const [k, v] of rows) ctx.print(`${k.padEnd(width)}  ${safeText(v)}`);
+    ctx.print(`Base job template:\n${jsonText(pool.base_job_template ?? {})}`);
   },
 });

@@ -1,6 +1,7 @@
 import { wantsJson } from "../context.js";
 import { UsageError } from "../errors.js";
-import { renderTable } from "../ui/table.js";
+import { pyRepr } from "../ui/io.js";
+import { type Cell, renderTable } from "../ui/table.js";
 import { checkPoolName, requirePool } from "./common.js";
 import { defineCommand } from "./spec.js";
 
@@ -15,10 +16,7 @@ export default defineCommand({
   async run(ctx, [name], opts) {
     const json = wantsJson(opts);
     const poolName = checkPoolName(name);
-    const hours = opts.hours === undefined ? 1 : Number(opts.hours);
-    if (!Number.isFinite(hours) || hours <= 0) {
-      throw new UsageError(`--hours must be a positive number, not '${String(opts.hours)}'.`);
-    }
+    const hours = parseHours(opts.hours);
     const api = await ctx.prefect();
     await requirePool(api, poolName);
     const until = new Date(Date.now() + hours * 3600_000);
@@ -29,20 +27,44 @@ export default defineCommand({
     }
     const now = Date.now();
     const c = ctx.color.out;
-    const rows = runs
+    const rows: Cell[][] = runs
       .map((r) => {
         const start = r.expected_start_time ?? r.next_scheduled_start_time ?? "";
         const late = start !== "" && Date.parse(start) < now;
-        return [start + (late ? c.red(" (**)") : ""), r.id, r.name ?? "", r.deployment_id ?? ""];
+        return {
+          start,
+          row: [
+            [{ text: start }, ...(late ? [{ text: " (**)", paint: c.red }] : [])],
+            r.id,
+            r.name ?? "",
+            r.deployment_id ?? "",
+          ],
+        };
       })
-      .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+      .sort((a, b) => a.start.localeCompare(b.start))
+      .map((x) => x.row);
     const columns = [
-      { header: "Scheduled Start Time" },
-      { header: "Run ID" },
+      { header: "Scheduled Start Time", keep: true },
+      { header: "Run ID", keep: true },
       { header: "Name" },
       { header: "Deployment ID" },
     ];
-    ctx.io.stdout.write(renderTable(columns, rows, "Preview"));
+    ctx.io.stdout.write(renderTable(columns, rows, { title: "Preview", columns: ctx.io.stdout.columns }));
     ctx.print(c.red("(**) denotes a late run"));
   },
 });
+
+/** At most 100 years ahead: further than any schedule, and still a valid date. */
+export const HOURS_MAX = 876_000;
+
+/** `--hours`: a plain positive number (decimals allowed) up to HOURS_MAX; not `0x10`, `1e9` or `Infinity`. */
+function parseHours(raw: unknown): number {
+  if (raw === undefined) return 1;
+  const text = String(raw).trim();
+  const hours = /^\d+(\.\d+)?$|^\.\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!(hours > 0)) throw new UsageError(`--hours must be a positive number, not ${pyRepr(String(raw))}.`);
+  if (hours > HOURS_MAX) {
+    throw new UsageError(`--hours ${text} is too far ahead.`, `The most --hours takes is ${HOURS_MAX} (100 years).`);
+  }
+  return hours;
+}

@@ -1,5 +1,6 @@
 import type { Ctx } from "../context.js";
 import type { ProvisionReport } from "../provision/run.js";
+import { safeText } from "../ui/io.js";
 
 /** JSON: one document with plan, results and pool. Text: the next steps (plan and progress went to stderr). */
 export function renderProvisionReport(ctx: Ctx, report: ProvisionReport, json: boolean): void {
@@ -21,7 +22,10 @@ export function renderProvisionReport(ctx: Ctx, report: ProvisionReport, json: b
   }
   if (failed || report.dryRun) return;
   if (report.dockerNamespace) {
-    ctx.info(`Default Docker build namespace set to '${report.dockerNamespace}' in the active Prefect profile.`);
+    ctx.info(
+      `Default Docker build namespace set to '${safeText(report.dockerNamespace)}' in the active Prefect profile.`,
+    );
   }
-  if (report.nextSteps.length > 0) ctx.print(`\nNext steps:\n${report.nextSteps.map((l) => `  ${l}`).join("\n")}\n`);
+  if (report.nextSteps.length > 0)
+    ctx.print(`\nNext steps:\n${report.nextSteps.map((l) => `  ${safeText(l)}`).join("\n")}\n`);
 }

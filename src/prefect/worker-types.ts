@@ -3,6 +3,7 @@
  * (`{ collection: { worker_key: WorkerType } }`). Pure functions; the only I/O is reading wp's bundled data once.
  */
 import { readData } from "../data.js";
+import { shellQuote } from "../ui/io.js";
 import type { JobTemplate, WorkerMetadata, WorkerType } from "./types.js";
 
 /** The type a Prefect server's model defaults to; never a real choice (Prefect strips it from the metadata). */
@@ -104,13 +105,6 @@ export function pullTypeFor(pushType: string): string | null {
 /** `prefect worker start --pool <pool> --type <type>`, each value quoted for a POSIX shell only when needed. */
 export function workerStartCommand(pool: string, pullType: string): string {
   return `prefect worker start --pool ${shellQuote(pool)} --type ${shellQuote(pullType)}`;
-}
-
-const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-function shellQuote(value: string): string {
-  if (SHELL_SAFE.test(value)) return value;
-  return `'${value.replaceAll("'", `'"'"'`)}'`;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import { UsageError } from "../errors.js";
 import { registerBlockType } from "../prefect/block-catalog.js";
 import type { JobTemplate, WorkPool } from "../prefect/types.js";
-import { pyRepr } from "../ui/io.js";
+import { pyRepr, wpCommand } from "../ui/io.js";
 import type { Outputs, Step, StepState } from "./types.js";
 
 /** Ensures the block type (and its schema) exists, registering it from wp's bundled catalog. */
@@ -61,7 +61,7 @@ export function workPoolStep(input: PoolStepInput): Step {
       if (!input.mayUpdate) {
         throw new UsageError(
           `Work pool ${pyRepr(poolName)} already exists with a different job template.`,
-          `Use --overwrite to update it, or run \`wp provision-infra ${poolName}\`.`,
+          `Use --overwrite to update it, or run \`${wpCommand("provision-infra", poolName)}\`.`,
         );
       }
       return { action: "update", detail: "job template", id: existing.id };

@@ -1,5 +1,7 @@
 /** Text rendering of plans, progress and summaries. Plans are data; this is the only place they become text. */
-import type { Palette } from "../ui/io.js";
+import { type Palette, pyRepr, safeText } from "../ui/io.js";
+import { formatElapsed } from "../ui/progress.js";
+import { type Cell, displayWidth, renderTable } from "../ui/table.js";
 import type { PlannedStep, StepOutcome } from "./engine.js";
 import type { Target } from "./types.js";
 
@@ -11,17 +13,22 @@ export function countActions(plan: PlannedStep[]): { create: number; update: num
   return c;
 }
 
+const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - displayWidth(text)));
+
+/** The plan grouped by target, its columns (action, resource, name, detail or id) aligned across groups. */
 export function renderPlan(pool: string, type: string, targets: Target[], plan: PlannedStep[], p: Palette): string {
-  const width = Math.max(...plan.map((s) => s.resource.length));
-  const lines = [`Plan for work pool '${pool}' (${type}):`];
+  const resource = Math.max(0, ...plan.map((s) => displayWidth(safeText(s.resource))));
+  const name = Math.max(0, ...plan.map((s) => displayWidth(safeText(s.name))));
+  const lines = [`Plan for work pool ${pyRepr(pool)} (${safeText(type)}):`];
   for (const t of targets) {
     const steps = plan.filter((s) => s.target === t.key);
     if (steps.length === 0) continue;
-    lines.push("", `  ${p.bold(t.label)}`);
+    lines.push("", `  ${p.bold(safeText(t.label))}`);
     for (const s of steps) {
       const paint = s.action === "create" ? p.green : s.action === "update" ? p.yellow : p.dim;
-      const extra = s.detail ? p.dim(`  (${s.detail})`) : s.existingId ? p.dim(`  ${s.existingId}`) : "";
-      lines.push(`    ${paint(MARK[s.action])}  ${s.resource.padEnd(width)}  ${s.name}${extra}`);
+      const extra = s.detail ? `(${s.detail})` : (s.existingId ?? "");
+      const head = `    ${paint(MARK[s.action])}  ${pad(safeText(s.resource), resource)}  `;
+      lines.push(extra ? `${head}${pad(safeText(s.name), name)}  ${p.dim(safeText(extra))}` : head + safeText(s.name));
     }
   }
   const c = countActions(plan);
@@ -37,19 +44,37 @@ const VERB: Record<StepOutcome["status"], string> = {
   skipped: "Skipped:",
 };
 
-export function renderProgress(o: StepOutcome, index: number, total: number, p: Palette): string {
+/** One progress line, e.g. `[3/10] ✓ Created IAM user prefect-ecs-user (1.2s)`; `ms` is the time its apply took. */
+export function renderProgress(o: StepOutcome, index: number, total: number, p: Palette, ms?: number): string {
   const icon = o.status === "failed" ? p.red("✗") : o.status === "skipped" ? p.dim("-") : p.green("✓");
+  const time =
+    ms !== undefined && o.status !== "exists" && o.status !== "skipped" ? p.dim(` (${formatElapsed(ms)})`) : "";
   const tail =
-    o.status === "failed" ? ` — ${o.error ?? "error"}` : o.status === "skipped" ? " (an earlier step failed)" : "";
-  return `[${index + 1}/${total}] ${icon} ${VERB[o.status]} ${o.resource} ${o.name}${tail}`;
+    o.status === "failed"
+      ? ` — ${safeText(o.error ?? "error")}`
+      : o.status === "skipped"
+        ? " (an earlier step failed)"
+        : "";
+  return `[${index + 1}/${total}] ${icon} ${VERB[o.status]} ${safeText(o.resource)} ${safeText(o.name)}${time}${tail}`;
 }
 
-export function renderSummary(outcomes: StepOutcome[], p: Palette): string {
-  const width = Math.max(...outcomes.map((o) => o.resource.length));
-  const lines = outcomes.map((o) => {
-    const status =
-      o.status === "failed" ? p.red(o.status) : o.status === "exists" ? p.dim("exists") : p.green(o.status);
-    return `  ${o.resource.padEnd(width)}  ${o.name}  ${status}${o.resourceId ? `  ${o.resourceId}` : ""}`;
-  });
-  return ["Resources:", ...lines].join("\n");
+/**
+ * The summary after the progress lines: one aligned row per resource (resource, name, status, id),
+ * with nothing the progress lines already said at length. Ids are never cut; on a terminal of
+ * `columns`, names give way first.
+ */
+export function renderSummary(outcomes: StepOutcome[], p: Palette, columns?: number): string {
+  const paint = (s: StepOutcome["status"]) =>
+    s === "failed" ? p.red : s === "exists" || s === "skipped" ? p.dim : p.green;
+  const rows: Cell[][] = outcomes.map((o) => [
+    o.resource,
+    o.name,
+    { text: o.status, paint: paint(o.status) },
+    o.resourceId ?? "",
+  ]);
+  return `\nSummary:\n${renderTable(
+    [{ header: "Resource" }, { header: "Name" }, { header: "Status" }, { header: "ID", keep: true }],
+    rows,
+    { indent: 2, rule: false, columns },
+  ).trimEnd()}`;
 }

@@ -10,13 +10,14 @@ import type { PrefectApi } from "../prefect/api.js";
 import { KEY_ALIASES, updateProfile } from "../prefect/settings.js";
 import type { JobTemplate, WorkPool } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
+import { applyProgress } from "./apply-progress.js";
 import { CredentialGuard } from "./credential.js";
 import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } from "./engine.js";
 import { acquireLocks } from "./lock.js";
 import { blockTypeStep, workPoolStep } from "./prefect-steps.js";
 import { checkName } from "./provider.js";
 import { type Provider, providerFor, providers } from "./registry.js";
-import { countActions, renderPlan, renderProgress, renderSummary } from "./render.js";
+import { countActions, renderPlan, renderSummary } from "./render.js";
 import type { Step, StepContext, StepState, Target } from "./types.js";
 
 export interface ProvisionOptions {
@@ -64,7 +65,9 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   // The provider's own flags (region, profile) are resolved and checked before any prompt.
   const flags = { ...o.flags, ...(await provider.prepare?.(o.flags, ctx.env)) };
   const { names, derivedBlockName } = await resolveNames(ctx, provider, { ...o, flags });
-  const note = (m: string) => ctx.info(err.dim(m));
+  // Progress and notes share one writer, so a note never breaks a spinner or a progress line.
+  const live = applyProgress(ctx, o.json);
+  const note = (m: string) => live.note(m);
   const home = wpHome(ctx.env);
   const provisioner = await provider.load({
     poolName: o.poolName,
@@ -148,7 +151,7 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
     home,
     waiting: (message) => {
       waited = true;
-      ctx.info(err.yellow(message));
+      live.note(message);
     },
   });
   try {
@@ -160,15 +163,16 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
     let index = 0;
     for (const phase of phases) {
       const offset = index;
-      const outcomes = await applySteps(phase, states, stepCtx, concurrency, (out, i) => {
-        if (!o.json && (changes > 0 || out.status === "failed"))
-          ctx.info(renderProgress(out, offset + i, steps.length, err));
+      const timed = live.phase(phase, offset, steps.length, states, !o.json && changes > 0);
+      const outcomes = await applySteps(timed, states, stepCtx, concurrency, (out, i) => {
+        if (!o.json && (changes > 0 || out.status === "failed")) live.done(out, offset + i, steps.length);
       });
       report.results.push(...outcomes);
       index += phase.length;
       if (outcomes.some((x) => x.status === "failed" || x.status === "skipped")) break;
     }
   } finally {
+    live.end();
     release();
   }
   report.pool = written.pool;

@@ -2,6 +2,8 @@
 export interface Stream {
   write(text: string): void;
   isTTY: boolean;
+  /** The terminal's width; undefined when the stream is not a terminal (piped output is never cut). */
+  columns?: number | undefined;
 }
 
 export interface IO {
@@ -10,11 +12,36 @@ export interface IO {
   stdinIsTTY: boolean;
 }
 
+/**
+ * The real streams. A closed pipe (`wp ls | head -1`) ends wp's output quietly: the first EPIPE
+ * turns later writes to that stream into no-ops instead of an unhandled 'error' with a stack trace.
+ */
 export function processIO(): IO {
   return {
-    stdout: { write: (t) => process.stdout.write(t), isTTY: Boolean(process.stdout.isTTY) },
-    stderr: { write: (t) => process.stderr.write(t), isTTY: Boolean(process.stderr.isTTY) },
+    stdout: quietOnClose(process.stdout),
+    stderr: quietOnClose(process.stderr),
     stdinIsTTY: Boolean(process.stdin.isTTY),
+  };
+}
+
+function quietOnClose(stream: NodeJS.WriteStream): Stream {
+  let closed = false;
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    // The reader went away: nothing more can be shown, and that is not wp's failure.
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") closed = true;
+    else throw err;
+  });
+  return {
+    write: (t) => {
+      if (closed || stream.destroyed) return;
+      stream.write(t);
+    },
+    get isTTY() {
+      return Boolean(stream.isTTY);
+    },
+    get columns() {
+      return stream.isTTY && stream.columns > 0 ? stream.columns : undefined;
+    },
   };
 }
 
@@ -54,40 +81,93 @@ export function palette(enabled: boolean): Palette {
   };
 }
 
-/** Strips ANSI escapes (for width computations and tests). */
+/** Strips wp's own colour escapes (for width computations and tests). */
 export function stripAnsi(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escapes is the point
   return text.replace(/\u001b\[[0-9;]*m/g, "");
 }
 
-/** Python's repr() of a string, as Prefect's messages quote names: 'x', or "x'y" when it holds a quote. */
+/**
+ * Characters that must never reach a terminal raw: C0 controls (ESC starts escape sequences), DEL,
+ * C1 controls (0x9b is a one-byte CSI), line/paragraph separators and the bidirectional overrides
+ * that reorder what is shown.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(ch: string): string {
+  if (ch === "\n") return "\\n";
+  if (ch === "\r") return "\\r";
+  if (ch === "\t") return "\\t";
+  const code = ch.codePointAt(0) ?? 0;
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * Data made safe for a text terminal: every control character becomes a visible escape (`\x1b`,
+ * `\n`, `\x9b`, …), the rest is unchanged. Every value that comes from users, servers or clouds
+ * (names, types, descriptions, ids, error messages) goes through this before it is printed as text.
+ */
+export function safeText(value: string): string {
+  return value.replace(UNSAFE, escapeChar);
+}
+
+/** True when `value` holds a character that safeText would escape. */
+export function hasUnsafe(value: string): boolean {
+  UNSAFE.lastIndex = 0;
+  const found = UNSAFE.test(value);
+  UNSAFE.lastIndex = 0;
+  return found;
+}
+
+/**
+ * A JSON document as text. JSON.stringify escapes C0 controls but leaves DEL, C1 and the Unicode
+ * separators/overrides raw; those are written as \\uXXXX too (same value when parsed), so JSON on a
+ * terminal is as safe as text.
+ */
+export function jsonText(value: unknown, indent = 2): string {
+  return (JSON.stringify(value, null, indent) ?? "null").replace(
+    /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** Python's repr() of a string, as Prefect's messages quote names: 'x', or "x'y" when it holds a quote. Control characters are escaped. */
 export function pyRepr(value: string): string {
   const quote = value.includes("'") && !value.includes('"') ? '"' : "'";
   let out = "";
   for (const ch of value) {
-    const code = ch.codePointAt(0) ?? 0;
     if (ch === "\\") out += "\\\\";
     else if (ch === quote) out += `\\${ch}`;
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\t") out += "\\t";
-    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
-    else out += ch;
+    else out += safeText(ch);
   }
   return quote + out + quote;
 }
 
-/** A value quoted for a POSIX shell when it needs it, for commands wp suggests. */
+// `=` only after the first character: zsh expands a word starting with `=`.
+const SHELL_SAFE = /^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$/;
+
+/**
+ * One word for a POSIX shell, quoted only when needed: `pool`, `'my pool'`, `'it'"'"'s'`. A value with
+ * control characters uses dollar-single quotes with octal bytes (`$'a\033b'`; POSIX 2024, bash, zsh,
+ * ksh), so the suggestion stays safe on a terminal and still means the same value when pasted.
+ */
 export function shellQuote(value: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, "'\\''")}'`;
+  if (SHELL_SAFE.test(value)) return value;
+  if (hasUnsafe(value)) {
+    let out = "";
+    for (const ch of value) {
+      if (ch === "\\" || ch === "'") out += `\\${ch}`;
+      else if (hasUnsafe(ch))
+        for (const byte of Buffer.from(ch, "utf8")) out += `\\${byte.toString(8).padStart(3, "0")}`;
+      else out += ch;
+    }
+    return `$'${out}'`;
+  }
+  return `'${value.replaceAll("'", `'"'"'`)}'`;
 }
 
-/** Control characters (C0 but tab and newline, DEL, C1): escape sequences cannot reach a terminal. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: escaping control characters is the point
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-
-/** Text safe for a terminal: each control character written as \\xNN. */
-export function sanitize(text: string): string {
-  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+/** A suggested command line: `wp` followed by each argument shell-quoted, e.g. wp inspect 'my pool'. */
+export function wpCommand(...args: string[]): string {
+  return ["wp", ...args.map(shellQuote)].join(" ");
 }

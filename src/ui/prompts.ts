@@ -3,6 +3,8 @@
  * and reads keys from stdin in raw mode. Tests inject a scripted Prompter.
  */
 import { emitKeypressEvents } from "node:readline";
+import { safeText, stripAnsi } from "./io.js";
+import { displayWidth, truncateText } from "./table.js";
 
 export interface Choice<T> {
   label: string;
@@ -35,22 +37,26 @@ export function terminalPrompter(
   input: NodeJS.ReadStream = process.stdin,
   out: NodeJS.WriteStream = process.stderr,
 ): Prompter {
+  const columns = () => (out.columns > 0 ? out.columns : 80);
+
   function session(render: () => string, onKey: KeyHandler): Promise<void> {
     return new Promise((resolve, reject) => {
       emitKeypressEvents(input);
       const wasRaw = input.isRaw;
       input.setRawMode?.(true);
       input.resume();
-      let lines = 0;
+      let previous: string | null = null;
       const draw = () => {
-        if (lines > 0) out.write(`\u001b[${lines}A\u001b[0J`);
-        else out.write("\u001b[0J");
+        // Back to the first row of the last drawing: a line longer than the terminal took several rows.
+        const up = previous === null ? 0 : rowsOf(previous, columns());
+        out.write(up > 0 ? `\r\u001b[${up}A\u001b[0J` : "\u001b[0J");
         const text = render();
         out.write(`${text}\n`);
-        lines = text.split("\n").length;
+        previous = text;
       };
       const finish = (err?: Error) => {
         input.off("keypress", handler);
+        out.off?.("resize", draw);
         input.setRawMode?.(wasRaw);
         input.pause();
         if (err) reject(err);
@@ -65,6 +71,7 @@ export function terminalPrompter(
         draw();
       };
       input.on("keypress", handler);
+      out.on?.("resize", draw);
       draw();
     });
   }
@@ -76,17 +83,17 @@ export function terminalPrompter(
       const visible = 10;
       await session(
         () => {
-          if (chosen) return `? ${message} ${choices[index]?.label ?? ""}`;
+          if (chosen) return `? ${safeText(message)} ${safeText(choices[index]?.label ?? "")}`;
           const start = Math.max(0, Math.min(index - visible + 1, choices.length - visible));
-          // Rows are cut to the terminal width: a wrapped row would break the redraw.
-          const width = Math.max(20, (out.columns || 80) - 1);
+          // Choice rows are cut to the terminal width so the list stays one row per choice.
+          const width = Math.max(10, columns() - 1);
           const rows = choices.slice(start, start + visible).map((c, i) => {
-            const head = `${start + i === index ? ">" : " "} ${c.label}`.slice(0, width);
-            const room = width - head.length - 2;
-            const hint = c.hint && room > 3 ? c.hint.slice(0, room) : "";
+            const head = truncateText(`${start + i === index ? ">" : " "} ${safeText(c.label)}`, width);
+            const room = width - displayWidth(head) - 2;
+            const hint = c.hint && room > 3 ? truncateText(safeText(c.hint), room) : "";
             return hint ? `${head}  \u001b[2m${hint}\u001b[22m` : head;
           });
-          return [`? ${message} [Use arrows to move; enter to select]`, ...rows].join("\n");
+          return [`? ${safeText(message)} [Use arrows to move; enter to select]`, ...rows].join("\n");
         },
         (_s, key) => {
           if (key.name === "up") index = (index - 1 + choices.length) % choices.length;
@@ -106,7 +113,8 @@ export function terminalPrompter(
     async confirm(message: string, defaultValue: boolean): Promise<boolean> {
       let answer: boolean | null = null;
       await session(
-        () => `? ${message} ${defaultValue ? "[Y/n]" : "[y/N]"}${answer === null ? "" : answer ? " yes" : " no"}`,
+        () =>
+          `? ${safeText(message)} ${defaultValue ? "[Y/n]" : "[y/N]"}${answer === null ? "" : answer ? " yes" : " no"}`,
         (s, key) => {
           if (key.name === "return" || key.name === "enter") answer = defaultValue;
           else if (s === "y" || s === "Y") answer = true;
@@ -118,13 +126,13 @@ export function terminalPrompter(
     },
 
     text(message: string, defaultValue?: string): Promise<string> {
-      return readLine(`? ${message}${defaultValue ? ` (${defaultValue})` : ""}: `, false).then(
+      return readLine(`? ${safeText(message)}${defaultValue ? ` (${safeText(defaultValue)})` : ""}: `, false).then(
         (v) => v || (defaultValue ?? ""),
       );
     },
 
     secret(message: string): Promise<string> {
-      return readLine(`? ${message}: `, true);
+      return readLine(`? ${safeText(message)}: `, true);
     },
   };
 
@@ -132,7 +140,7 @@ export function terminalPrompter(
     let value = "";
     let done = false;
     await session(
-      () => promptText + (hidden ? "*".repeat(done ? Math.min(value.length, 8) : value.length) : value),
+      () => promptText + (hidden ? "*".repeat(done ? Math.min(value.length, 8) : value.length) : safeText(value)),
       (s, key) => {
         if (key.name === "return" || key.name === "enter") {
           done = true;
@@ -145,4 +153,13 @@ export function terminalPrompter(
     );
     return value.trim();
   }
+}
+
+/**
+ * Terminal rows `text` takes on a terminal `columns` wide: each line wraps onto
+ * ceil(width / columns) rows (an empty line is one row; a line of exactly `columns` is one row,
+ * the cursor waiting at its end until the newline).
+ */
+export function rowsOf(text: string, columns: number): number {
+  return text.split("\n").reduce((n, line) => n + Math.max(1, Math.ceil(displayWidth(stripAnsi(line)) / columns)), 0);
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -30,6 +30,13 @@ beforeAll(async () => {
     }),
   );
   writeFileSync(join(dir, "list.json"), "[1, 2]");
+  // A parser message that quotes the input, newlines and an escape sequence included.
+  writeFileSync(join(dir, "multiline.json"), '{\n  "job_configuration": \u001b[31m\n}\n');
+  writeFileSync(
+    join(dir, "huge.json"),
+    `{"variables": {}, "job_configuration": {}, "pad": "${"x".repeat(1024 * 1024)}"}`,
+  );
+  mkdirSync(join(dir, "adir.json"));
   // A server that rejects every key, as Prefect Cloud does for a wrong API key.
   deny = createServer((_req, res) => {
     res.writeHead(401, { "content-type": "application/json" });
@@ -47,6 +54,8 @@ afterAll(() => {
 });
 
 const f = (name: string) => join(home.dir, name);
+// biome-ignore lint/suspicious/noControlCharactersInRegex: asserting there is no escape character
+const ESCAPE = /\u001b/;
 
 const cases: Case[] = [
   { name: "empty name", argv: ["create", "", "-t", "process"], message: "Work pool name cannot be empty." },
@@ -186,6 +195,66 @@ const cases: Case[] = [
     message: "--port must be a number from 0 to 65535",
   },
   { name: "unknown command", argv: ["frobnicate"], message: "unknown command 'frobnicate'" },
+  { name: "unknown command with --help", argv: ["frobnicate", "--help"], message: "unknown command 'frobnicate'" },
+  {
+    name: "unknown subcommand with --help",
+    argv: ["work-pool", "frobnicate", "--help"],
+    message: "unknown command 'frobnicate'",
+  },
+  { name: "unknown server subcommand with -h", argv: ["server", "stop", "-h"], message: "unknown command 'stop'" },
+  {
+    name: "unknown command quoting an escape sequence",
+    argv: ["\u001b[2Jx"],
+    message: "unknown command '\\x1b[2Jx'",
+  },
+  { name: "--json with -o table", argv: ["ls", "--json", "-o", "table"], message: "--json and -o table contradict" },
+  {
+    name: "--json with -o text",
+    argv: ["inspect", "existing", "-o", "text", "--json"],
+    message: "--json and -o text contradict",
+  },
+  {
+    name: "--json with -o table on a write",
+    argv: ["create", "x", "-t", "process", "--json", "-o", "table"],
+    message: "--json and -o table contradict",
+  },
+  {
+    name: "limit over Prefect's integer",
+    argv: ["set-concurrency-limit", "existing", "2147483648"],
+    message: "LIMIT 2147483648 is too large. The largest concurrency limit Prefect stores is 2147483647.",
+  },
+  {
+    name: "huge --concurrency-limit",
+    argv: ["update", "existing", "--concurrency-limit", "99999999999999999999999"],
+    message: "is too large",
+  },
+  { name: "preview --hours 1e9", argv: ["preview", "existing", "--hours", "1e9"], message: "not '1e9'" },
+  { name: "preview --hours 0x10", argv: ["preview", "existing", "--hours", "0x10"], message: "not '0x10'" },
+  { name: "preview --hours Infinity", argv: ["preview", "existing", "--hours", "Infinity"], message: "not 'Infinity'" },
+  { name: "preview --hours abc", argv: ["preview", "existing", "--hours", "abc"], message: "not 'abc'" },
+  {
+    name: "preview --hours too far",
+    argv: ["preview", "existing", "--hours", "876001"],
+    message: "--hours 876001 is too far ahead. The most --hours takes is 876000",
+  },
+  {
+    name: "template that is a directory",
+    argv: ["create", "x", "-t", "process", "--base-job-template", "@adir"],
+    message: "is a directory, not a file.",
+  },
+  {
+    name: "template over 1 MiB",
+    argv: ["update", "existing", "--base-job-template", "@huge"],
+    message: "is larger than the 1 MiB limit.",
+  },
+  {
+    name: "template whose parser message spans lines",
+    argv: ["create", "x", "-t", "process", "--base-job-template", "@multiline"],
+    message: "is not valid JSON.",
+  },
+  { name: "server start --port abc", argv: ["server", "start", "--port", "abc"], message: "--port must be a number" },
+  { name: "server start --port -1", argv: ["server", "start", "--port", "-1"], message: "--port must be a number" },
+  { name: "server start --port 1e3", argv: ["server", "start", "--port", "1e3"], message: "--port must be a number" },
   { name: "unknown option", argv: ["ls", "--bogus"], message: "unknown option '--bogus'" },
   { name: "missing argument", argv: ["inspect"], message: "missing required argument 'name'" },
 ];
@@ -212,6 +281,8 @@ describe("bad input: one clear line, non-zero exit, nothing created or changed",
     expect(r.stdout).toBe("");
     // One line of error (commander's own errors add a pointer to the help).
     expect(r.stderr.trim().split("\n").length).toBeLessThanOrEqual(2);
+    // Nothing typed or read reaches the terminal raw.
+    expect(r.stderr).not.toMatch(ESCAPE);
     expect(await state()).toBe(before);
   });
 

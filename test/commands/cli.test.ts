@@ -45,7 +45,9 @@ describe("the command line", () => {
     await runCli(["create", "a", "-t", "process"], { env: home.env });
     const ls = await runCli(["ls", "-v"], { env: home.env });
     expect(ls.code).toBe(0);
-    expect(ls.stdout).toContain("Base Job Template");
+    // Templates are printed below the table, one per pool, headed by the pool's name.
+    expect(ls.stdout).toContain("Base job template of a:\n{");
+    expect(ls.stdout.split("\n")[1]).not.toContain("Template");
   });
 
   it("create --help shows provisioning flags and examples", async () => {

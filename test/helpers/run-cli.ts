@@ -14,6 +14,8 @@ export interface RunResult {
 export interface RunOptions {
   /** Terminal mode: stdin/stdout/stderr are TTYs, so prompts are allowed. */
   tty?: boolean;
+  /** Terminal width reported for stdout and stderr when `tty` (default 80). */
+  columns?: number;
   env?: Record<string, string | undefined>;
   prompter?: Prompter;
   cwd?: string;
@@ -53,12 +55,14 @@ export async function runCli(argv: string[], opts: RunOptions = {}): Promise<Run
           stdout += t;
         },
         isTTY: tty,
+        columns: tty ? (opts.columns ?? 80) : undefined,
       },
       stderr: {
         write: (t) => {
           stderr += t;
         },
         isTTY: tty,
+        columns: tty ? (opts.columns ?? 80) : undefined,
       },
       stdinIsTTY: tty,
     },
