@@ -178,7 +178,7 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   report.pool = written.pool;
   const failed = report.results.find((r) => r.status === "failed");
   if (failed) {
-    if (!o.json) ctx.info(renderSummary(report.results, err));
+    if (!o.json) ctx.info(renderSummary(report.results, err, ctx.io.stderr.columns));
     return report;
   }
 
@@ -189,7 +189,7 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   }
   report.nextSteps = provisioner.nextSteps?.(stepCtx.outputs) ?? [];
   if (!o.json) {
-    ctx.info(renderSummary(report.results, err));
+    ctx.info(renderSummary(report.results, err, ctx.io.stderr.columns));
     if (changes === 0) ctx.info(err.green("Nothing to do: every resource is already in place."));
   }
   return report;
