@@ -4,6 +4,7 @@
  * Provisioner code (and its cloud SDK) is imported only when it runs.
  */
 import type { OptionSpec } from "../commands/spec.js";
+import { aciProvider } from "./aci/provider.js";
 import { coiledProvider } from "./coiled/provider.js";
 import { ecsProvider } from "./ecs/provider.js";
 import { modalProvider } from "./modal/provider.js";
@@ -11,7 +12,7 @@ import type { Provider } from "./provider.js";
 
 export type { NameOption, Provider, ProviderInput } from "./provider.js";
 
-export const providers: Provider[] = [ecsProvider, modalProvider, coiledProvider];
+export const providers: Provider[] = [ecsProvider, modalProvider, coiledProvider, aciProvider];
 
 export function providerFor(type: string): Provider | undefined {
   return providers.find((p) => p.types.includes(type));
