@@ -41,3 +41,27 @@ export function useAzure(options: SimOptions = {}) {
   const prefect = async () => connect(await loadSettings(ctx.env), { env: ctx.env });
   return { ctx, wp, prefect };
 }
+
+/** What the simulator holds, counted the way the tests assert "exactly one of everything". */
+export function inventory(sim: AzureSim) {
+  const s = sim.state;
+  const app = s.applications.find((a) => a.displayName === "prefect-aci-push-pool-app");
+  const others = s.roleAssignments.filter((a) => a.properties.principalId !== s.caller.objectId);
+  return {
+    resourceGroups: s.resourceGroups.map((g) => g.name as string),
+    apps: s.applications.length,
+    secrets: app?.secrets.length ?? 0,
+    servicePrincipals: s.servicePrincipals.length,
+    registries: s.registries.map((r) => r.name as string),
+    identities: s.identities.length,
+    roleAssignments: others.map((a) => String(a.properties.roleDefinitionId).split("/").pop()),
+  };
+}
+
+export const ONE_OF_EVERYTHING = {
+  resourceGroups: ["prefect-aci-push-pool-rg"],
+  apps: 1,
+  secrets: 1,
+  servicePrincipals: 1,
+  identities: 1,
+};

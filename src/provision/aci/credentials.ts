@@ -31,8 +31,21 @@ function secretSpec(e: AciContext, tenantId: string, app: { id: string; appId: s
     noun: "client secret",
     owner: `app registration ${e.names.app} (${app.appId})`,
     async mint() {
-      const s = await (await graph()).addPassword(app.id, `wp: Prefect work pool ${e.pool}`);
-      return { id: s.keyId, secretText: s.secretText };
+      const g = await graph();
+      const displayName = `wp: Prefect work pool ${e.pool}`;
+      const before = new Set((await g.getApp(app.id))?.passwordCredentials.map((p) => p.keyId) ?? []);
+      try {
+        const s = await g.addPassword(app.id, displayName);
+        return { id: s.keyId, secretText: s.secretText };
+      } catch (err) {
+        // The answer may have been lost after Graph made the secret: nobody has its text, so it goes.
+        const after = (await g.getApp(app.id).catch(() => null))?.passwordCredentials ?? [];
+        for (const p of after) {
+          if (!before.has(p.keyId) && p.displayName === displayName)
+            await g.removePassword(app.id, p.keyId).catch(() => {});
+        }
+        throw err;
+      }
     },
     async revoke(id) {
       await (await graph()).removePassword(app.id, id);

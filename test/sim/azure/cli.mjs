@@ -17,6 +17,7 @@ const sim = await startAzureSim({
   principalLag: Number(arg("--principal-lag") ?? 0),
   latencyMs: Number(arg("--latency-ms") ?? 0),
 });
+process.stdout.on("error", () => {});
 const quote = (/** @type {string} */ v) => `'${v.replace(/'/g, "'\\''")}'`;
 for (const [k, v] of Object.entries(sim.env)) process.stdout.write(`export ${k}=${quote(v)}\n`);
 process.stderr.write(

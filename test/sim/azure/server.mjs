@@ -208,7 +208,13 @@ export async function startAzureSim(options = {}) {
    * @param {string} raw
    */
   function handle(req, res, raw) {
-    const u = new URL(req.url ?? "/", url);
+    // Collapse `//` before parsing: a leading "//x" would otherwise read as a host name.
+    const target = req.url ?? "/";
+    const q = target.indexOf("?");
+    const u = new URL(
+      `${(q < 0 ? target : target.slice(0, q)).replace(/\/{2,}/g, "/")}${q < 0 ? "" : target.slice(q)}`,
+      url,
+    );
     const path = u.pathname.replace(/\/{2,}/g, "/").replace(/\/$/, "") || "/";
     const lower = path.toLowerCase();
     const method = req.method ?? "GET";
@@ -599,6 +605,20 @@ export async function startAzureSim(options = {}) {
       );
     }
 
+    // Azure refuses these characters in tag names (and more than 50 tags).
+    if (method === "PUT" && body && typeof body === "object" && body.tags) {
+      const bad = Object.keys(body.tags).find((k) => /[<>%&\\?/]/.test(k) || k.length > 512);
+      if (bad !== undefined)
+        return reply(
+          400,
+          armError(
+            "InvalidTagNameCharacters",
+            `The tag names '${bad}' have reserved characters '<,>,%,&,\\,?,/' or control characters.`,
+          ),
+        );
+      if (Object.keys(body.tags).length > 50) return reply(400, armError("InvalidTagCount", "Too many tags."));
+    }
+
     // ---- async operation status ----
     let m = lower.match(/^\/sim\/operations\/([^/]+)$/);
     if (m && method === "GET") {
@@ -897,11 +917,16 @@ export async function startAzureSim(options = {}) {
             policies: {
               quarantinePolicy: { status: "disabled" },
               trustPolicy: { type: "Notary", status: "disabled" },
-              retentionPolicy: { days: 7, status: "disabled" },
+              retentionPolicy: { days: 7, lastUpdatedTime: new Date().toISOString(), status: "disabled" },
               exportPolicy: { status: "enabled" },
               azureADAuthenticationAsArmPolicy: { status: "enabled" },
             },
             encryption: { status: "disabled" },
+            status: null,
+            networkRuleSet: { defaultAction: "Allow", ipRules: [] },
+            dataEndpointHostNames: [],
+            privateEndpointConnections: [],
+            networkRuleBypassAllowedForTasks: false,
             roleAssignmentMode: "LegacyRegistryPermissions",
           },
         };
