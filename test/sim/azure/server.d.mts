@@ -95,6 +95,8 @@ export interface AzureSim {
   faults: {
     /** Return an error to answer a request with it (ARM or Graph envelope by path). */
     fail: ((req: FaultRequest) => { status: number; code: string; message?: string } | undefined) | undefined;
+    /** Like `fail`, but the request takes effect first (its answer is lost). */
+    failAfter: ((req: FaultRequest) => { status: number; code: string; message?: string } | undefined) | undefined;
     principalLag: number;
     graphLag: number;
     registryPolls: number;

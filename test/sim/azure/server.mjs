@@ -98,6 +98,7 @@ export async function startAzureSim(options = {}) {
   /** @type {import("./server.d.mts").AzureSim["faults"]} */
   const faults = {
     fail: undefined,
+    failAfter: undefined,
     principalLag: options.principalLag ?? 0,
     graphLag: options.graphLag ?? 0,
     registryPolls: options.registryPolls ?? 2,
@@ -238,11 +239,18 @@ export async function startAzureSim(options = {}) {
       status: 0,
     };
     state.log.push(entry);
+    // failAfter: the request takes effect, but its answer is replaced by the error (a lost response).
+    const lost = faults.failAfter?.({ method, path, query: entry.query, body });
     const reply = (
       /** @type {number} */ status,
       /** @type {unknown} */ b,
       /** @type {Record<string,string>} */ h = {},
     ) => {
+      if (lost) {
+        entry.status = lost.status;
+        const envelope = path.toLowerCase().startsWith("/graph/") ? graphError : armError;
+        return send(res, lost.status, envelope(lost.code, lost.message ?? lost.code));
+      }
       entry.status = status;
       send(res, status, b, h);
     };
