@@ -218,12 +218,17 @@ export function armApi(auth: AzureAuth, subscriptionId: string, retry: RetryOpti
       }),
     createRegistry: (rg, name, location, tags, progress) =>
       wrap(`creating container registry ${name}`, async () => {
-        const poller = (await cr()).registries.create(rg, name, {
-          location,
-          tags,
-          sku: { name: "Basic" },
-          adminUserEnabled: false,
-        });
+        const poller = (await cr()).registries.create(
+          rg,
+          name,
+          {
+            location,
+            tags,
+            sku: { name: "Basic" },
+            adminUserEnabled: false,
+          },
+          retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {},
+        );
         poller.onProgress((s) => progress(s.status));
         return registryInfo(await poller.pollUntilDone());
       }),

@@ -213,6 +213,8 @@ export interface RetryOptions {
   /** First wait; doubled each time up to 8 s. */
   baseMs?: number;
   attempts?: number;
+  /** Long-running operations: the wait between polls when Azure gives no Retry-After (SDK default 2 s). */
+  pollMs?: number;
   /** Called before each wait, with what is being waited for. */
   note?: (message: string) => void;
   signal?: AbortSignal;

@@ -142,7 +142,7 @@ describe("ACI provisioner recovery against the simulator", () => {
     // Pool c's and pool b's new one, which b's block holds.
     expect(keys).toHaveLength(2);
     const blockB = prefect.documents.find((d) => d.name === "b-push-pool-credentials");
-    expect(app.secrets.map((s) => s.secretText)).toContain((blockB?.data as { client_secret: string }).client_secret);
+    expect(app.secrets.map((s) => s.secretText)).toContain((blockB!.data as { client_secret: string }).client_secret);
     // The journal is settled.
     expect(readdirSync(join(home, "wp", "pending"))).toEqual([]);
   });
@@ -185,7 +185,7 @@ describe("ACI provisioner recovery against the simulator", () => {
         expect(inv.registries, label).toHaveLength(1);
         expect(inv.roleAssignments, label).toHaveLength(2);
         expect(prefect.documents, label).toHaveLength(1);
-        const secret = (prefect.documents[0]?.data as { client_secret: string }).client_secret;
+        const secret = (prefect.documents[0]!.data as { client_secret: string }).client_secret;
         expect(
           sim.state.applications[0]?.secrets.map((s) => s.secretText),
           label,

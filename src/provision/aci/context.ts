@@ -60,13 +60,54 @@ export interface AciContext {
   docker: DockerOptions;
   guard: CredentialGuard;
   retry: RetryOptions;
+  /** Read-only lookups shared by the preflight and the checks of one plan (see `read`). */
+  phase: Phase;
+}
+
+/**
+ * The plan's reads are shared: the preflight and every step's check ask for the same resource group,
+ * app and registry. A lookup is cached per plan pass (a pass starts again when a step is checked a
+ * second time, as after waiting for another run's lock) and never once any apply has started.
+ */
+export interface Phase {
+  applying: boolean;
+  pass: number;
+  checks: Map<string, number>;
+  cache: Map<string, Promise<unknown>>;
+}
+
+export function newPhase(): Phase {
+  return { applying: false, pass: 1, checks: new Map(), cache: new Map() };
+}
+
+/** Marks the check of `stepId` (a second check of a step starts a new pass). */
+export function checking(phase: Phase, stepId: string): void {
+  const n = (phase.checks.get(stepId) ?? 0) + 1;
+  phase.checks.set(stepId, n);
+  if (n > phase.pass) phase.pass = n;
+}
+
+export function read<T>(e: AciContext, key: string, fn: () => Promise<T>): Promise<T> {
+  if (e.phase.applying) return fn();
+  const k = `${e.phase.pass}:${key}`;
+  let p = e.phase.cache.get(k) as Promise<T> | undefined;
+  if (!p) {
+    p = fn();
+    e.phase.cache.set(k, p);
+    p.catch(() => e.phase.cache.delete(k));
+  }
+  return p;
+}
+
+export async function findGroup(e: AciContext) {
+  return read(e, "group", async () => (await e.azure()).arm.getResourceGroup(e.names.resourceGroup));
 }
 
 export const rgScope = (sub: string, rg: string) => `/subscriptions/${sub}/resourceGroups/${rg}`;
 
 /** The app registration by display name; two or more with that name is ambiguous (Graph does not keep names unique). */
 export async function findApp(e: AciContext): Promise<GraphApp | null> {
-  const apps = await (await e.azure()).graph.findApps(e.names.app);
+  const apps = await read(e, "apps", async () => (await e.azure()).graph.findApps(e.names.app));
   if (apps.length > 1) {
     throw new UsageError(
       `${apps.length} app registrations are named ${pyRepr(e.names.app)} (${apps.map((a) => a.appId).join(", ")}).`,
@@ -78,7 +119,7 @@ export async function findApp(e: AciContext): Promise<GraphApp | null> {
 
 export async function findServicePrincipal(e: AciContext): Promise<GraphServicePrincipal | null> {
   const app = await findApp(e);
-  return app ? (await e.azure()).graph.findServicePrincipal(app.appId) : null;
+  return app ? read(e, `sp:${app.appId}`, async () => (await e.azure()).graph.findServicePrincipal(app.appId)) : null;
 }
 
 /**
@@ -87,10 +128,11 @@ export async function findServicePrincipal(e: AciContext): Promise<GraphServiceP
  */
 export async function findRegistry(e: AciContext): Promise<RegistryInfo | null> {
   const { arm } = await e.azure();
-  if (e.registryName) return arm.getRegistry(e.names.resourceGroup, e.registryName);
-  if (!(await arm.getResourceGroup(e.names.resourceGroup))) return null;
+  const named = e.registryName;
+  if (named) return read(e, "registry", () => arm.getRegistry(e.names.resourceGroup, named));
+  if (!(await findGroup(e))) return null;
   const prefix = e.names.registryPrefix.toLowerCase();
-  const mine = (await arm.listRegistries(e.names.resourceGroup))
+  const mine = (await read(e, "registries", () => arm.listRegistries(e.names.resourceGroup)))
     .filter((r) => r.tags[TAG_POOL] === e.pool && r.tags[TAG_MANAGER] === MANAGER)
     .filter((r) => r.name.toLowerCase().startsWith(prefix))
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -99,13 +141,15 @@ export async function findRegistry(e: AciContext): Promise<RegistryInfo | null> 
 
 export async function findIdentity(e: AciContext): Promise<IdentityInfo | null> {
   const { arm } = await e.azure();
-  if (!(await arm.getResourceGroup(e.names.resourceGroup))) return null;
-  return arm.getIdentity(e.names.resourceGroup, e.names.identity);
+  if (!(await findGroup(e))) return null;
+  return read(e, "identity", () => arm.getIdentity(e.names.resourceGroup, e.names.identity));
 }
 
 /** Whether `principalId` holds role `roleId` exactly at `scope` (matched by role definition id and scope). */
 export async function hasRole(e: AciContext, scope: string, roleId: string, principalId: string): Promise<boolean> {
-  const list = await (await e.azure()).arm.listRoleAssignments(scope, principalId);
+  const list = await read(e, `roles:${scope}:${principalId}`, async () =>
+    (await e.azure()).arm.listRoleAssignments(scope, principalId),
+  );
   return list.some(
     (a) =>
       a.scope.toLowerCase() === scope.toLowerCase() &&

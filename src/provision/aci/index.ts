@@ -18,7 +18,7 @@ import { CredentialGuard } from "../credential.js";
 import { settled } from "../ecs/names.js";
 import type { ProviderInput } from "../provider.js";
 import type { Outputs, Provisioner, Step, Target } from "../types.js";
-import { type AciContext, type AciNames, type Azure, outputString } from "./context.js";
+import { type AciContext, type AciNames, type Azure, checking, newPhase, outputString } from "./context.js";
 import { checkSecretQuota, credentialsStep } from "./credentials.js";
 import { permissionPreflight } from "./preflight.js";
 import { DEFAULT_LOCATION } from "./provider.js";
@@ -141,11 +141,17 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
     docker: { env, ...opts.docker },
     guard: opts.guard ?? new CredentialGuard({ home: wpHome(env) }),
     retry,
+    phase: newPhase(),
   };
 
   const seeded = (step: Step): Step => ({
     ...step,
+    apply: (ctx, state) => {
+      e.phase.applying = true;
+      return step.apply(ctx, state);
+    },
     check: async (ctx) => {
+      checking(e.phase, step.id);
       const { subscription } = await e.azure();
       ctx.outputs.set("subscriptionId", subscription.id);
       ctx.outputs.set("tenantId", subscription.tenantId);
@@ -262,6 +268,11 @@ export function createAciProvisionerFromInput(input: ProviderInput): Provisioner
     interactive: input.interactive,
     prompts: input.prompts,
     note: input.note,
-    ...(input.env.WP_AZURE_RETRY_BASE_MS ? { retry: { baseMs: Number(input.env.WP_AZURE_RETRY_BASE_MS) } } : {}),
+    // Tuning (and tests): the first backoff wait for replication delays, and the LRO poll interval.
+    ...(input.env.WP_AZURE_RETRY_BASE_MS
+      ? {
+          retry: { baseMs: Number(input.env.WP_AZURE_RETRY_BASE_MS), pollMs: Number(input.env.WP_AZURE_RETRY_BASE_MS) },
+        }
+      : {}),
   });
 }

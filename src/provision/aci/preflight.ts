@@ -16,7 +16,18 @@ import { allows } from "../../clouds/azure-arm.js";
 import { APP_CREATOR_ROLES } from "../../clouds/azure-graph.js";
 import { AuthError } from "../../errors.js";
 import { settled } from "../ecs/names.js";
-import { type AciContext, BLOCK_TYPE, findApp, findIdentity, findRegistry, hasRole, ROLE, rgScope } from "./context.js";
+import {
+  type AciContext,
+  BLOCK_TYPE,
+  findApp,
+  findGroup,
+  findIdentity,
+  findRegistry,
+  findServicePrincipal,
+  hasRole,
+  ROLE,
+  rgScope,
+} from "./context.js";
 
 /** The roles Prefect's guide asks for, for the error's hint. */
 export const REQUIRED_ROLES =
@@ -32,10 +43,10 @@ export async function permissionPreflight(e: AciContext): Promise<void> {
   const rg = e.names.resourceGroup;
   const [app, group, block] = await settled([
     findApp(e),
-    arm.getResourceGroup(rg),
+    findGroup(e),
     e.prefect.readBlockDocument(BLOCK_TYPE, e.names.block),
   ]);
-  const sp = app ? await graph.findServicePrincipal(app.appId) : null;
+  const sp = app ? await findServicePrincipal(e) : null;
   const problems: string[] = [];
 
   // Microsoft Graph: app, service principal and secret writes.

@@ -13,6 +13,7 @@ import {
   type AciContext,
   assignmentName,
   findApp,
+  findGroup,
   findIdentity,
   findRegistry,
   findServicePrincipal,
@@ -40,14 +41,15 @@ export function resourceGroupStep(e: AciContext): Step {
     name,
     target: "azure",
     async check(ctx) {
-      const g = await (await e.azure()).arm.getResourceGroup(name);
+      const g = await findGroup(e);
       if (!g) return { action: "create", detail: `location ${e.location}` };
       ctx.outputs.set("resourceGroupId", g.id);
       return { action: "exists", id: g.id, ...(g.location !== e.location ? { detail: `location ${g.location}` } : {}) };
     },
-    async apply(ctx) {
+    async apply(ctx, state) {
       const { arm } = await e.azure();
-      const found = await arm.getResourceGroup(name);
+      // The PUT is idempotent: a group made since the plan keeps its location (or the PUT says why not).
+      const found = state.action === "create" ? null : await arm.getResourceGroup(name);
       const g = found ?? (await arm.createResourceGroup(name, e.location, tags(e.pool)));
       ctx.outputs.set("resourceGroupId", g.id);
       return { action: found ? "exists" : "create", id: g.id };
@@ -95,10 +97,11 @@ export function servicePrincipalStep(e: AciContext): Step {
       ctx.outputs.set("servicePrincipalId", sp.id);
       return { action: "exists", id: sp.id };
     },
-    async apply(ctx) {
+    async apply(ctx, state) {
       const { graph } = await e.azure();
       const appId = requireOutput(ctx.outputs, "appId");
-      const found = await graph.findServicePrincipal(appId);
+      // A principal made since the plan answers 409, which createServicePrincipal reads back.
+      const found = state.action === "create" ? null : await graph.findServicePrincipal(appId);
       const sp = found ?? (await graph.createServicePrincipal(appId));
       ctx.outputs.set("servicePrincipalId", sp.id);
       return { action: found ? "exists" : "create", id: sp.id };
@@ -133,10 +136,13 @@ function roleStep(
       if (await hasRole(e, at.scope, roleId, at.principalId)) return { action: "exists", id: at.scope };
       return { action: "create" };
     },
-    async apply(ctx) {
+    async apply(ctx, state) {
       const { arm, subscription } = await e.azure();
       const { scope, principalId } = o.fromOutputs(ctx);
-      if (await hasRole(e, scope, roleId, principalId)) return { action: "exists", id: scope };
+      // The PUT is idempotent (a name derived from scope, role and principal; "exists" is success).
+      if (state.action !== "create" && (await hasRole(e, scope, roleId, principalId))) {
+        return { action: "exists", id: scope };
+      }
       await arm.createRoleAssignment(
         scope,
         assignmentName(scope, roleId, principalId),
@@ -155,8 +161,8 @@ export function contributorStep(e: AciContext): Step {
     name: `Contributor on ${e.names.resourceGroup} for ${e.names.app}`,
     after: ["azure.service-principal", "azure.resource-group"],
     async lookup() {
-      const { arm, subscription } = await e.azure();
-      const [sp, g] = await Promise.all([findServicePrincipal(e), arm.getResourceGroup(e.names.resourceGroup)]);
+      const { subscription } = await e.azure();
+      const [sp, g] = await Promise.all([findServicePrincipal(e), findGroup(e)]);
       return sp && g ? { scope: rgScope(subscription.id, e.names.resourceGroup), principalId: sp.id } : null;
     },
     fromOutputs(ctx) {
@@ -223,7 +229,7 @@ export function registryStep(e: AciContext): Step {
     },
     async apply(ctx, state) {
       const { arm } = await e.azure();
-      const found = await findRegistry(e);
+      const found = state.action === "create" ? null : await findRegistry(e);
       if (found) {
         setRegistryOutputs(ctx, found);
         return { action: "exists", id: found.id };
@@ -269,9 +275,10 @@ export function identityStep(e: AciContext): Step {
       ctx.outputs.set("identityPrincipalId", i.principalId);
       return { action: "exists", id: i.id };
     },
-    async apply(ctx) {
+    async apply(ctx, state) {
       const { arm } = await e.azure();
-      const found = await arm.getIdentity(e.names.resourceGroup, name);
+      // The PUT is idempotent: an identity made since the plan keeps its principal.
+      const found = state.action === "create" ? null : await arm.getIdentity(e.names.resourceGroup, name);
       const i = found ?? (await arm.createIdentity(e.names.resourceGroup, name, e.location, tags(e.pool)));
       ctx.outputs.set("identityId", i.id);
       ctx.outputs.set("identityPrincipalId", i.principalId);

@@ -41,6 +41,8 @@ export interface LogEntry {
   /** The request changed the simulator's state. */
   mutating: boolean;
   status: number;
+  /** ms since the simulator started. */
+  at: number;
 }
 
 export interface Secret {

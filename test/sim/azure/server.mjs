@@ -18,6 +18,7 @@
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createServer } from "node:https";
+import { performance } from "node:perf_hooks";
 import { makeCertificate } from "./cert.mjs";
 
 export const ROLE_IDS = {
@@ -61,6 +62,7 @@ const b64url = (/** @type {string | Buffer} */ s) => Buffer.from(s).toString("ba
  */
 export async function startAzureSim(options = {}) {
   const cert = options.cert ?? (await makeCertificate());
+  const startedAt = performance.now();
   const tenantId = options.tenantId ?? "72f988bf-86f1-41af-91ab-2d7cd011db47";
   const callerObjectId = options.callerObjectId ?? "5b3b1a6e-0c8d-4c61-9d8e-0d6f2b0c1a11";
 
@@ -237,6 +239,8 @@ export async function startAzureSim(options = {}) {
       body: form ? Object.fromEntries([...new URLSearchParams(raw).keys()].map((k) => [k, "…"])) : body,
       mutating: false,
       status: 0,
+      /** ms since the simulator started. */
+      at: Math.round(performance.now() - startedAt),
     };
     state.log.push(entry);
     // failAfter: the request takes effect, but its answer is replaced by the error (a lost response).
