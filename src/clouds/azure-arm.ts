@@ -4,6 +4,7 @@
  * by message text); every other failure is a CloudError/AuthError with the Azure code.
  */
 import type { Registry } from "@azure/arm-containerregistry";
+import { CloudError } from "../errors.js";
 import { type AzureAuth, azureErrorCode, azureStatus, type RetryOptions, retrying, toAzureError } from "./azure.js";
 
 export interface AzureSubscription {
@@ -78,6 +79,10 @@ export interface ArmApi {
    * (a new principal not yet replicated) is retried with backoff.
    */
   createRoleAssignment(scope: string, name: string, roleDefinitionId: string, principalId: string): Promise<void>;
+  /** A resource provider's registration state in the subscription ("Registered", "NotRegistered", …). */
+  providerState(namespace: string): Promise<string>;
+  /** Registers a resource provider and waits until it is registered. */
+  registerProvider(namespace: string, progress: (state: string) => void): Promise<void>;
   /** The caller's permissions on a resource group; null when the group does not exist. */
   permissionsOnResourceGroup(resourceGroup: string): Promise<PermissionSet[] | null>;
   /** The caller's permissions on the subscription, from its role assignments there. */
@@ -287,6 +292,24 @@ export function armApi(auth: AzureAuth, subscriptionId: string, retry: RetryOpti
           retry,
         );
       }),
+    providerState: (ns) =>
+      wrap(
+        `reading resource provider ${ns}`,
+        async () => (await (await rm()).providers.get(ns)).registrationState ?? "",
+      ),
+    registerProvider: (ns, progress) =>
+      wrap(`registering resource provider ${ns}`, async () => {
+        const client = await rm();
+        let state = (await client.providers.register(ns)).registrationState ?? "";
+        const deadline = Date.now() + 10 * 60_000;
+        for (let wait = retry.pollMs ?? 2000; state !== "Registered"; ) {
+          if (Date.now() > deadline)
+            throw new CloudError(`Resource provider ${ns} is still ${state}.`, "RegistrationTimeout");
+          progress(state);
+          await new Promise((r) => setTimeout(r, wait));
+          state = (await client.providers.get(ns)).registrationState ?? "";
+        }
+      }),
     permissionsOnResourceGroup: (rg) =>
       orNull(`reading your permissions on ${rg}`, async () =>
         (await all((await az()).permissions.listForResourceGroup(rg))).map(perms),
@@ -294,11 +317,19 @@ export function armApi(auth: AzureAuth, subscriptionId: string, retry: RetryOpti
     permissionsOnSubscription: (principalId) =>
       wrap("reading your role assignments", async () => {
         const client = await az();
-        const assignments = await all(
-          client.roleAssignments.listForScope(`subscriptions/${subscriptionId}`, {
-            filter: `principalId eq '${principalId}'`,
-          }),
-        );
+        // assignedTo() includes the groups the principal is in; only assignments at the subscription or
+        // above (management groups, root) apply to a resource group that does not exist yet.
+        const sub = `/subscriptions/${subscriptionId}`.toLowerCase();
+        const assignments = (
+          await all(
+            client.roleAssignments.listForScope(`subscriptions/${subscriptionId}`, {
+              filter: `assignedTo('${principalId}')`,
+            }),
+          )
+        ).filter((a) => {
+          const scope = (a.scope ?? "").toLowerCase();
+          return scope === sub || scope === "/" || scope.startsWith("/providers/microsoft.management/");
+        });
         const defs = await Promise.all(
           [...new Set(assignments.map((a) => a.roleDefinitionId ?? ""))]
             .filter(Boolean)

@@ -107,6 +107,22 @@ describe("wp create --type azure-container-instance:push --provision-infra again
     expect(inventory(ctx.sim)).toEqual(inv);
     expect(doc.pool.id).toBe(pool.id);
     expectNoSecret(again, data.client_secret ?? "");
+
+    // An ACR refresh token lasts hours: an expired one stored by wp is renewed (a local change only).
+    const server = registry.properties.loginServer;
+    const expired = `e30.${Buffer.from(JSON.stringify({ exp: Math.floor(Date.now() / 1000) - 60 })).toString("base64url")}.x`;
+    docker.auths[server].auth = Buffer.from(`00000000-0000-0000-0000-000000000000:${expired}`).toString("base64");
+    writeFileSync(join(ctx.env.DOCKER_CONFIG ?? "", "config.json"), JSON.stringify(docker));
+    ctx.sim.clearLog();
+    const renew = await create("a", ["-o", "json"]);
+    expect(renew.code, renew.stderr).toBe(0);
+    const renewed = JSON.parse(renew.stdout);
+    expect(
+      renewed.plan.filter((p: { action: string }) => p.action !== "exists").map((p: { id: string }) => p.id),
+    ).toEqual(["docker.acr-login"]);
+    expect(ctx.sim.mutations()).toEqual([]);
+    const fresh = JSON.parse(readFileSync(join(ctx.env.DOCKER_CONFIG ?? "", "config.json"), "utf8"));
+    expect(fresh.auths[server].auth).not.toBe(docker.auths[server].auth);
   });
 
   it("refuses before any write when the app already has two secrets and the block is missing", async () => {
@@ -411,3 +427,22 @@ function* walk(dir: string, since = 0): Generator<string> {
     } else if (st.isFile() && st.mtimeMs >= since && st.size < 5_000_000) yield p;
   }
 }
+
+describe("a subscription whose resource providers are not registered", () => {
+  const { ctx, wp } = useAzure({
+    unregisteredProviders: ["Microsoft.ContainerRegistry", "Microsoft.ContainerInstance"],
+  });
+
+  it("registers them first (the registry would fail with MissingSubscriptionRegistration otherwise)", async () => {
+    const dry = await wp(["create", "a", "--type", TYPE, "--provision-infra", "--dry-run"]);
+    expect(dry.stdout).toContain("register Microsoft.ContainerRegistry, Microsoft.ContainerInstance");
+    const r = await wp(["create", "a", "--type", TYPE, "--provision-infra", "--yes"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      "Resource provider Microsoft.ContainerRegistry: Registering; waiting until it is registered",
+    );
+    expect(Object.values(ctx.sim.state.providers)).toEqual(["Registered", "Registered", "Registered"]);
+    expect(ctx.sim.state.log.some((e) => e.status === 409)).toBe(false);
+    expect(inventory(ctx.sim).registries).toHaveLength(1);
+  });
+});

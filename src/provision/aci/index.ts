@@ -31,6 +31,7 @@ import {
   registryName,
   registryStep,
   resourceGroupStep,
+  resourceProvidersStep,
   servicePrincipalStep,
 } from "./steps.js";
 
@@ -180,6 +181,7 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
     },
     steps: () =>
       [
+        resourceProvidersStep(e),
         resourceGroupStep(e),
         appStep(e),
         servicePrincipalStep(e),

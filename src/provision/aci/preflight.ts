@@ -11,7 +11,7 @@
  * Global Administrator). ARM rights come from the Permissions API on the resource group, or from the
  * caller's role assignments on the subscription while the group does not exist yet.
  */
-import { tokenClaims } from "../../clouds/azure.js";
+import { azureErrorCode, azureStatus, tokenClaims } from "../../clouds/azure.js";
 import { allows } from "../../clouds/azure-arm.js";
 import { APP_CREATOR_ROLES } from "../../clouds/azure-graph.js";
 import { AuthError } from "../../errors.js";
@@ -36,6 +36,21 @@ export const REQUIRED_ROLES =
 
 const strings = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? v.split(" ") : [];
+
+/** A read the caller may not be allowed to make: null when Azure denies it. */
+async function unknownIfDenied<T>(p: Promise<T>): Promise<T | null> {
+  try {
+    return await p;
+  } catch (err) {
+    if (
+      azureStatus(err) === 403 ||
+      ["AuthorizationFailed", "Authorization_RequestDenied"].includes(azureErrorCode(err) ?? "")
+    ) {
+      return null;
+    }
+    throw err;
+  }
+}
 
 export async function permissionPreflight(e: AciContext): Promise<void> {
   const azure = await e.azure();
@@ -68,8 +83,12 @@ export async function permissionPreflight(e: AciContext): Promise<void> {
       reason = "its token has no Microsoft Graph permission Application.ReadWrite.All";
     } else if (!app) {
       const oid = typeof claims.oid === "string" ? claims.oid : azure.callerObjectId;
-      const [usersMay, dirRoles] = await settled([graph.allowedToCreateApps(), graph.directoryRoles(oid)]);
-      if (!usersMay && !dirRoles.some((r) => r in APP_CREATOR_ROLES)) {
+      // Either read may be denied to a plain user: then it cannot tell, and the write decides.
+      const [usersMay, dirRoles] = await settled([
+        unknownIfDenied(graph.allowedToCreateApps()),
+        unknownIfDenied(graph.directoryRoles(oid)),
+      ]);
+      if (usersMay === false && dirRoles !== null && !dirRoles.some((r) => r in APP_CREATOR_ROLES)) {
         reason = "users may not register apps in this tenant and it holds no directory role that may";
       }
     }
@@ -85,9 +104,10 @@ export async function permissionPreflight(e: AciContext): Promise<void> {
 
   // ARM: the resource group, and role assignments on its scope.
   const scope = rgScope(subscription.id, rg);
-  const perms = group ? await arm.permissionsOnResourceGroup(rg) : null;
-  const effective = perms ?? (await arm.permissionsOnSubscription(azure.callerObjectId));
-  if (!group && !allows(effective, "Microsoft.Resources/subscriptions/resourceGroups/write")) {
+  const perms = group ? await unknownIfDenied(arm.permissionsOnResourceGroup(rg)) : null;
+  // Without the right to read role assignments wp cannot tell; the writes then report for themselves.
+  const effective = perms ?? (await unknownIfDenied(arm.permissionsOnSubscription(azure.callerObjectId)));
+  if (effective && !group && !allows(effective, "Microsoft.Resources/subscriptions/resourceGroups/write")) {
     problems.push(
       `Resource group ${rg}: would fail: the signed-in identity may not create resource groups in subscription ` +
         `${subscription.name} (${subscription.id}). It needs Contributor (or Owner) on the subscription.`,
@@ -104,7 +124,7 @@ export async function permissionPreflight(e: AciContext): Promise<void> {
     !contributorHeld && `Role assignment Contributor on ${rg}`,
     !acrPullHeld && "Role assignment AcrPull on the registry",
   ].filter((x): x is string => typeof x === "string");
-  if (roleWrites.length && !allows(effective, "Microsoft.Authorization/roleAssignments/write")) {
+  if (effective && roleWrites.length && !allows(effective, "Microsoft.Authorization/roleAssignments/write")) {
     problems.push(
       `${roleWrites.join(", ")}: would fail: the signed-in identity may not write role assignments on ${scope}. ` +
         "It needs User Access Administrator (or Owner) on the resource group or the subscription.",

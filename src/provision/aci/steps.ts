@@ -5,7 +5,8 @@
  * only after a read found nothing (under the run's lock).
  */
 import { randomBytes } from "node:crypto";
-import { ACR_TOKEN_USER, acrRefreshToken, azureErrorCode } from "../../clouds/azure.js";
+import { readFile } from "node:fs/promises";
+import { ACR_TOKEN_USER, acrRefreshToken, azureErrorCode, tokenClaims } from "../../clouds/azure.js";
 import { dockerConfigPath, dockerLogin, storedLogin } from "../../clouds/docker.js";
 import { CloudError, UsageError } from "../../errors.js";
 import type { Step, StepContext, StepState } from "../types.js";
@@ -31,6 +32,42 @@ export function registryName(prefix: string, now = Date.now()): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
   const random = [...randomBytes(4)].map((b) => alphabet[b % alphabet.length]).join("");
   return `${prefix}${Math.floor(now / 1000)}${random}`;
+}
+
+/** The resource providers the pool needs: the registry, the identity, and the container groups the worker runs. */
+export const PROVIDERS = ["Microsoft.ContainerRegistry", "Microsoft.ManagedIdentity", "Microsoft.ContainerInstance"];
+
+export function resourceProvidersStep(e: AciContext): Step {
+  const missing = async () => {
+    const { arm } = await e.azure();
+    const states = await Promise.all(PROVIDERS.map(async (ns) => [ns, await arm.providerState(ns)] as const));
+    return states.filter(([, state]) => state !== "Registered").map(([ns]) => ns);
+  };
+  return {
+    id: "azure.resource-providers",
+    resource: "Resource providers",
+    name: "ContainerRegistry, ManagedIdentity, ContainerInstance",
+    target: "azure",
+    async check() {
+      const todo = await missing();
+      return todo.length ? { action: "create", detail: `register ${todo.join(", ")}` } : { action: "exists" };
+    },
+    async apply(ctx) {
+      const { arm } = await e.azure();
+      const todo = await missing();
+      await Promise.all(
+        todo.map((ns) => {
+          let noted = false;
+          return arm.registerProvider(ns, (state) => {
+            if (noted) return;
+            noted = true;
+            ctx.note(`Resource provider ${ns}: ${state}; waiting until it is registered…`);
+          });
+        }),
+      );
+      return { action: todo.length ? "create" : "exists" };
+    },
+  };
 }
 
 export function resourceGroupStep(e: AciContext): Step {
@@ -210,7 +247,7 @@ export function registryStep(e: AciContext): Step {
     resource: "Container registry",
     name: e.registryName ?? `${e.names.registryPrefix}…`,
     target: "azure",
-    after: ["azure.resource-group"],
+    after: ["azure.resource-group", "azure.resource-providers"],
     async check(ctx) {
       const found = await findRegistry(e);
       if (found) {
@@ -267,7 +304,7 @@ export function identityStep(e: AciContext): Step {
     resource: "Managed identity",
     name,
     target: "azure",
-    after: ["azure.resource-group"],
+    after: ["azure.resource-group", "azure.resource-providers"],
     async check(ctx) {
       const i = await findIdentity(e);
       if (!i) return { action: "create", detail: "user-assigned" };
@@ -287,6 +324,26 @@ export function identityStep(e: AciContext): Step {
   };
 }
 
+/**
+ * ACR refresh tokens last about three hours. A login wp stored in config.json (user 0000…, the token as
+ * password) is renewed when its `exp` is past or near; other logins are left alone.
+ */
+async function acrLoginExpired(server: string, env: Record<string, string | undefined>): Promise<boolean> {
+  let config: { auths?: Record<string, { auth?: string }> };
+  try {
+    config = JSON.parse(await readFile(dockerConfigPath(env), "utf8"));
+  } catch {
+    return false;
+  }
+  const auth = config.auths?.[server]?.auth;
+  if (!auth) return false;
+  const decoded = Buffer.from(auth, "base64").toString("utf8");
+  const [user, token] = [decoded.slice(0, decoded.indexOf(":")), decoded.slice(decoded.indexOf(":") + 1)];
+  if (user !== ACR_TOKEN_USER) return false;
+  const exp = tokenClaims(token).exp;
+  return typeof exp === "number" && exp * 1000 < Date.now() + 5 * 60_000;
+}
+
 export function dockerLoginStep(e: AciContext): Step {
   return {
     id: "docker.acr-login",
@@ -298,7 +355,10 @@ export function dockerLoginStep(e: AciContext): Step {
       const server = outputString(ctx.outputs, "loginServer") ?? (await findRegistry(e))?.loginServer;
       if (!server) return { action: "create", detail: `new registry in ${dockerConfigPath(e.docker.env)}` };
       const stored = await storedLogin(server, e.docker);
-      if (stored.found) return { action: "exists", detail: stored.detail, id: server };
+      if (stored.found && !(await acrLoginExpired(server, e.docker.env))) {
+        return { action: "exists", detail: stored.detail, id: server };
+      }
+      if (stored.found) return { action: "create", detail: `stored ACR token for ${server} expired` };
       return { action: "create", detail: `${server} in ${stored.detail}` };
     },
     async apply(ctx) {

@@ -29,6 +29,8 @@ export interface SimOptions {
   takenRegistryNames?: string[];
   /** Make the registry's async operation end Failed with this code. */
   registryCreateFails?: string;
+  /** Resource providers not yet registered in the subscriptions. */
+  unregisteredProviders?: string[];
   /** Added to every answer. */
   latencyMs?: number;
 }
@@ -78,6 +80,7 @@ export interface SimState {
   roleAssignments: Wire[];
   registries: Wire[];
   identities: Wire[];
+  providers: Record<string, string>;
   operations: Map<string, Wire>;
   log: LogEntry[];
 }

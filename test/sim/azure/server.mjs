@@ -86,6 +86,12 @@ export async function startAzureSim(options = {}) {
     roleAssignments: [],
     registries: [],
     identities: [],
+    providers: Object.fromEntries(
+      ["Microsoft.ContainerRegistry", "Microsoft.ManagedIdentity", "Microsoft.ContainerInstance"].map((ns) => [
+        ns,
+        (options.unregisteredProviders ?? []).includes(ns) ? "NotRegistered" : "Registered",
+      ]),
+    ),
     operations: new Map(),
     log: [],
   };
@@ -588,17 +594,19 @@ export async function startAzureSim(options = {}) {
   function arm(method, path, u, body, entry, reply) {
     const lower = path.toLowerCase();
     const apiVersion = u.searchParams.get("api-version");
-    const provider = lower.includes("/providers/microsoft.authorization/")
-      ? "authorization"
-      : lower.includes("/providers/microsoft.containerregistry")
-        ? "containerregistry"
-        : lower.includes("/providers/microsoft.managedidentity/")
-          ? "managedidentity"
-          : lower.startsWith("/sim/operations/")
-            ? "containerregistry"
-            : /^\/subscriptions(\/[^/]+)?$/.test(lower)
-              ? "subscriptions"
-              : "resources";
+    const provider = /^\/subscriptions\/[^/]+\/providers\/[^/]+(\/register)?$/.test(lower)
+      ? "resources"
+      : lower.includes("/providers/microsoft.authorization/")
+        ? "authorization"
+        : lower.includes("/providers/microsoft.containerregistry")
+          ? "containerregistry"
+          : lower.includes("/providers/microsoft.managedidentity/")
+            ? "managedidentity"
+            : lower.startsWith("/sim/operations/")
+              ? "containerregistry"
+              : /^\/subscriptions(\/[^/]+)?$/.test(lower)
+                ? "subscriptions"
+                : "resources";
     if (!apiVersion)
       return reply(
         400,
@@ -769,6 +777,31 @@ export async function startAzureSim(options = {}) {
       }
     }
 
+    // ---- resource provider registration ----
+    m = rest.match(/^\/providers\/([^/]+)(\/register)?$/i);
+    if (m) {
+      const ns = (m[1] ?? "").toLowerCase();
+      const known = Object.keys(state.providers).find((k) => k.toLowerCase() === ns) ?? m[1] ?? "";
+      if (m[2] && method === "POST") {
+        entry.mutating = true;
+        if (state.providers[known] !== "Registered") state.providers[known] = "Registering";
+      } else if (method === "GET" && state.providers[known] === "Registering") {
+        // Registration completes by the next read.
+        state.providers[known] = "Registered";
+        return reply(200, {
+          id: `/subscriptions/${subId}/providers/${known}`,
+          namespace: known,
+          registrationState: "Registering",
+        });
+      } else if (method !== "GET") return reply(405, armError("MethodNotAllowed", "Method not allowed."));
+      return reply(200, {
+        id: `/subscriptions/${subId}/providers/${known}`,
+        namespace: known,
+        registrationState: state.providers[known] ?? "NotRegistered",
+        resourceTypes: [],
+      });
+    }
+
     // ---- registries: name check and subscription-wide list ----
     if (
       /^\/providers\/microsoft\.containerregistry\/checknameavailability$/.test(rest.toLowerCase()) &&
@@ -852,6 +885,14 @@ export async function startAzureSim(options = {}) {
         return reply(201, g);
       }
     }
+    const unregistered = (/** @type {string} */ ns) =>
+      reply(
+        409,
+        armError(
+          "MissingSubscriptionRegistration",
+          `The subscription is not registered to use namespace '${ns}'. See https://aka.ms/rps-not-found for how to register subscriptions.`,
+        ),
+      );
     const needGroup = () =>
       reply(404, armError("ResourceGroupNotFound", `Resource group '${rgName}' could not be found.`));
 
@@ -879,6 +920,8 @@ export async function startAzureSim(options = {}) {
                 `The Resource 'Microsoft.ContainerRegistry/registries/${name}' under resource group '${rgName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
               ),
             );
+      if (method === "PUT" && state.providers["Microsoft.ContainerRegistry"] !== "Registered")
+        return unregistered("Microsoft.ContainerRegistry");
       if (method === "PUT") {
         if (!/^[a-zA-Z0-9]{5,50}$/.test(name))
           return reply(
@@ -976,6 +1019,8 @@ export async function startAzureSim(options = {}) {
                 `The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/${name}' under resource group '${rgName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
               ),
             );
+      if (method === "PUT" && state.providers["Microsoft.ManagedIdentity"] !== "Registered")
+        return unregistered("Microsoft.ManagedIdentity");
       if (method === "PUT") {
         entry.mutating = true;
         if (found) {
