@@ -68,16 +68,24 @@ export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
   };
 
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const answer = await httpsRequest(`${base}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${await getToken()}`,
-        accept: "application/json",
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      ca: auth.ca,
-    });
+    const send = async () =>
+      httpsRequest(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${await getToken()}`,
+          accept: "application/json",
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ca: auth.ca,
+      });
+    let answer = await send();
+    // Throttled or briefly unavailable: wait as told (Retry-After, at most 30 s), up to 3 times.
+    for (let i = 0; i < 3 && [429, 503, 504].includes(answer.status); i++) {
+      const after = Number(answer.headers["retry-after"]);
+      await new Promise((r) => setTimeout(r, Math.min(Number.isFinite(after) ? after * 1000 : 2000 * 2 ** i, 30_000)));
+      answer = await send();
+    }
     if (answer.status >= 200 && answer.status < 300) return (answer.text ? JSON.parse(answer.text) : {}) as T;
     let code = `HTTP${answer.status}`;
     let message = answer.text.slice(0, 300);

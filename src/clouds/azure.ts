@@ -139,12 +139,24 @@ export class AzureHttpError extends CloudError {
   }
 }
 
+const IDENTITY_ERRORS = new Set([
+  "AuthenticationError",
+  "AuthenticationRequiredError",
+  "CredentialUnavailableError",
+  "AggregateAuthenticationError",
+]);
 const DENIED = new Set(["AuthorizationFailed", "Authorization_RequestDenied", "LinkedAuthorizationFailed"]);
 const AUTH = new Set(["InvalidAuthenticationToken", "ExpiredAuthenticationToken", "InvalidAuthenticationTokenTenant"]);
 
 /** Converts an SDK or Graph failure into a wp error carrying the Azure code; `op` names the operation. */
 export function toAzureError(op: string, err: unknown): Error {
   if (err instanceof AuthError || err instanceof UsageError) return err;
+  // @azure/identity's failures (the SDK's bearer policy passes them through): no token, no request.
+  const name = (err as { name?: unknown } | null)?.name;
+  if (typeof name === "string" && IDENTITY_ERRORS.has(name)) {
+    const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+    return new AuthError(`Could not sign in to Azure for ${op}: ${msg}`, AUTH_HINT);
+  }
   const code = azureErrorCode(err) ?? "Unknown";
   const message = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
   if (AUTH.has(code)) return new AuthError(`Azure rejected the credentials for ${op}: ${message}`, AUTH_HINT);

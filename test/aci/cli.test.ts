@@ -331,6 +331,27 @@ describe("wp create --type azure-container-instance:push --provision-infra again
     }
   });
 
+  it("a wrong client secret for the signed-in principal is an authentication error (exit 4), not a cloud failure", async () => {
+    const r = await create("a", [], { env: { AZURE_CLIENT_SECRET: "not-the-secret-of-the-caller" } });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain("Could not sign in to Azure");
+    expect(r.stderr).toContain("AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET");
+    expect(r.stderr).not.toContain("not-the-secret-of-the-caller");
+    expect(ctx.sim.mutations()).toEqual([]);
+  });
+
+  it("Graph throttling (429 with Retry-After) is waited out", async () => {
+    let throttled = 0;
+    ctx.sim.faults.fail = (req) =>
+      req.method === "POST" && req.path === "/graph/v1.0/applications" && throttled++ < 2
+        ? { status: 429, code: "TooManyRequests", retryAfter: 0 }
+        : undefined;
+    const r = await create("a");
+    expect(r.code, r.stderr).toBe(0);
+    expect(throttled).toBe(3);
+    expect(inventory(ctx.sim)).toMatchObject(ONE_OF_EVERYTHING);
+  });
+
   it("bad names and unknown locations exit 2 before any request", async () => {
     for (const [flag, value, text] of [
       ["--registry-name-prefix", "pre-fix", "Registry name prefix 'pre-fix' is not valid"],

@@ -88,7 +88,7 @@ export async function pickSubscription(
       subs.length ? `Pass --subscription with one of these ids: ${list()}.` : "Sign in with an identity that has one.",
     );
   }
-  const enabled = subs.filter((s) => s.state === "" || s.state === "Enabled");
+  const enabled = subs.filter((s) => s.state !== "Disabled" && s.state !== "Deleted");
   if (enabled.length === 0) {
     throw new UsageError(
       "No Azure subscriptions found. Please create an Azure subscription and try again.",
@@ -177,7 +177,8 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
     },
     async lockScopes() {
       const { subscription } = await e.azure();
-      return [`Azure subscription ${subscription.id}`];
+      // The app registration is tenant-wide (and Graph does not keep display names unique).
+      return [`Azure subscription ${subscription.id}`, `Entra ID tenant ${subscription.tenantId}`];
     },
     steps: () =>
       [

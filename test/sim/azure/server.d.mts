@@ -99,7 +99,9 @@ export interface AzureSim {
   state: SimState;
   faults: {
     /** Return an error to answer a request with it (ARM or Graph envelope by path). */
-    fail: ((req: FaultRequest) => { status: number; code: string; message?: string } | undefined) | undefined;
+    fail:
+      | ((req: FaultRequest) => { status: number; code: string; message?: string; retryAfter?: number } | undefined)
+      | undefined;
     /** Like `fail`, but the request takes effect first (its answer is lost). */
     failAfter: ((req: FaultRequest) => { status: number; code: string; message?: string } | undefined) | undefined;
     principalLag: number;

@@ -267,13 +267,9 @@ export async function startAzureSim(options = {}) {
 
     const injected = faults.fail?.({ method, path, query: entry.query, body });
     if (injected) {
-      entry.mutating = false;
-      return reply(
-        injected.status,
-        lower.startsWith("/graph/")
-          ? graphError(injected.code, injected.message ?? injected.code)
-          : armError(injected.code, injected.message ?? injected.code),
-      );
+      const envelope = lower.startsWith("/graph/") ? graphError : armError;
+      const headers = injected.retryAfter !== undefined ? { "retry-after": String(injected.retryAfter) } : {};
+      return reply(injected.status, envelope(injected.code, injected.message ?? injected.code), headers);
     }
 
     // ---- Entra ID (authority host) ----
