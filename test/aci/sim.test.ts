@@ -3,7 +3,7 @@
  * REST API specifications, test/sim/azure/fixtures) and against the wire contract the SDKs rely on:
  * error envelope, case-insensitive paths, api-version checks, LRO headers, bearer tokens, TLS.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
@@ -289,6 +289,13 @@ describe("Azure simulator", () => {
     expect(await graph.findApps("nobody")).toEqual([]);
     // Without the certificate, TLS fails (nothing trusts it by default).
     await expect(listSubscriptions(await azureAuth({ ...env, NODE_EXTRA_CA_CERTS: undefined }))).rejects.toThrow();
+  });
+
+  it("its plain JavaScript type-checks (JSDoc + checkJs, against server.d.mts)", () => {
+    const tsc = join(process.cwd(), "node_modules", "typescript", "bin", "tsc");
+    const r = spawnSync(process.execPath, [tsc, "-p", join("test", "sim", "azure")], { encoding: "utf8" });
+    expect(r.stdout + r.stderr).toBe("");
+    expect(r.status).toBe(0);
   });
 
   it("`npm run sim:azure -- --port N` prints export lines, then serves", async () => {

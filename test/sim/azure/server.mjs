@@ -6,8 +6,9 @@
  * addPassword/removePassword, authorization policy, directory role assignments) and the ACR token
  * exchange, all on one loopback HTTPS port with a certificate made when it starts (see cert.mjs).
  *
- * Plain ESM JavaScript (no build step, so `npm run sim:azure` works from a clean clone); the types for
- * the TypeScript tests are in server.d.mts.
+ * Plain ESM JavaScript (no build step, so `npm run sim:azure` works from a clean clone), type-checked
+ * with JSDoc + checkJs (`npx tsc -p test/sim/azure`, run by test/aci/sim.test.ts) against server.d.mts,
+ * which also gives the TypeScript tests their types.
  *
  * Wire behaviour follows ../shared/reference/cloud-api-contracts.md §3: ARM's error envelope
  * `{"error":{"code","message"}}`, case-insensitive paths with `//` collapsed, a required and checked
@@ -268,6 +269,7 @@ export async function startAzureSim(options = {}) {
     const injected = faults.fail?.({ method, path, query: entry.query, body });
     if (injected) {
       const envelope = lower.startsWith("/graph/") ? graphError : armError;
+      /** @type {Record<string, string>} */
       const headers = injected.retryAfter !== undefined ? { "retry-after": String(injected.retryAfter) } : {};
       return reply(injected.status, envelope(injected.code, injected.message ?? injected.code), headers);
     }
