@@ -201,7 +201,14 @@ describe("terminal mode", () => {
       throw new Error("stop here");
     };
     await wp(["create", "x", "--provision-infra"], { tty: true, prompter });
-    expect(offered.sort()).toEqual(["coiled:push", "ecs", "ecs:push", "modal:push"]);
+    expect(offered.sort()).toEqual([
+      "azure-container-instance",
+      "azure-container-instance:push",
+      "coiled:push",
+      "ecs",
+      "ecs:push",
+      "modal:push",
+    ]);
   });
 
   it("delete asks first; declining exits 1 and keeps the pool", async () => {
