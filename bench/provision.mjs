@@ -2,7 +2,8 @@
 // proxy that adds 100 ms to every AWS request. Measures the concurrent engine against `--sequential`,
 // for a first run (full VPC path) and a re-run (which should be read-only). Prints one JSON document;
 // progress and per-run request timelines go to stderr (WP_BENCH_TRACE=1 adds every request). The same
-// for Cloud Run against the GCP simulator follows (bench/provision-gcp.mjs; result key `cloudRun`).
+// for Cloud Run against the GCP simulator (bench/provision-gcp.mjs; result key `cloudRun`) and ACI against the Azure
+// simulator (bench/provision-aci.mjs; result key `aci`) follow.
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, request } from "node:http";
@@ -251,6 +252,8 @@ async function main() {
   const speedup = Math.round((sequential.create.wallMs / concurrent.create.wallMs) * 100) / 100;
   log("Cloud Run against the GCP simulator (bench/provision-gcp.mjs)");
   const cloudRun = await (await import("./provision-gcp.mjs")).benchCloudRun();
+  log("Azure Container Instances against the Azure simulator (bench/provision-aci.mjs)");
+  const aci = await (await import("./provision-aci.mjs")).benchAci();
   const result = {
     latencyMs: LATENCY_MS,
     concurrent,
@@ -261,6 +264,7 @@ async function main() {
       rerunReadOnly: concurrent.rerun.mutating === 0 && sequential.rerun.mutating === 0,
     },
     cloudRun,
+    aci,
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }

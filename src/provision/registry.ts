@@ -4,6 +4,7 @@
  * Provisioner code (and its cloud SDK) is imported only when it runs.
  */
 import type { OptionSpec } from "../commands/spec.js";
+import { aciProvider } from "./aci/provider.js";
 import { cloudRunProvider } from "./cloud-run/provider.js";
 import { coiledProvider } from "./coiled/provider.js";
 import { ecsProvider } from "./ecs/provider.js";
@@ -12,14 +13,14 @@ import type { Provider } from "./provider.js";
 
 export type { NameOption, Provider, ProviderInput } from "./provider.js";
 
-export const providers: Provider[] = [ecsProvider, cloudRunProvider, modalProvider, coiledProvider];
+export const providers: Provider[] = [ecsProvider, aciProvider, cloudRunProvider, modalProvider, coiledProvider];
 
 export function providerFor(type: string): Provider | undefined {
   return providers.find((p) => p.types.includes(type));
 }
 
 /** A prompt as a flag description: "Enter a name for the IAM user (manages ECS tasks)" → "name for the IAM user". */
-const short = (prompt: string) => prompt.replace(/^(Please enter|Enter) a /, "").replace(/ \(.*/, "");
+const short = (prompt: string) => prompt.replace(/^(Please )?enter a /i, "").replace(/ \(.*/, "");
 
 /**
  * Every provider flag, once. A name flag several providers share (`--repository-name`) describes

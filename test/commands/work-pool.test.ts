@@ -202,6 +202,8 @@ describe("terminal mode", () => {
     };
     await wp(["create", "x", "--provision-infra"], { tty: true, prompter });
     expect(offered.sort()).toEqual([
+      "azure-container-instance",
+      "azure-container-instance:push",
       "cloud-run",
       "cloud-run-v2",
       "cloud-run-v2:push",

@@ -1,0 +1,162 @@
+/**
+ * The client secret's critical section under signals, with the built CLI (`node bin/wp.js`, so bin.ts's
+ * signal handling runs) against the Azure simulator and the embedded API. After every interruption a
+ * plain re-run must leave exactly one secret on the app, held by the block, and nothing pending.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { connect } from "../../src/prefect/client.js";
+import { loadSettings } from "../../src/prefect/settings.js";
+import { makeHome } from "../helpers/run-cli.js";
+import { type AzureSim, startAzureSim } from "../sim/azure/server.mjs";
+
+const BIN = join(process.cwd(), "bin", "wp.js");
+
+interface Child {
+  child: ChildProcess;
+  stderr(): string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  waitFor(text: string): Promise<void>;
+}
+
+function wpProcess(args: string[], env: Record<string, string>): Child {
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  const waiters: Array<{ text: string; resolve: () => void }> = [];
+  child.stdout?.on("data", () => {});
+  child.stderr?.on("data", (d) => {
+    err += String(d);
+    for (const w of waiters.splice(0)) {
+      if (err.includes(w.text)) w.resolve();
+      else waiters.push(w);
+    }
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    stderr: () => err,
+    exit,
+    waitFor: (text) =>
+      new Promise<void>((resolve, reject) => {
+        if (err.includes(text)) return resolve();
+        const timer = setTimeout(() => reject(new Error(`no "${text}" on stderr:\n${err}`)), 45_000);
+        waiters.push({
+          text,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        });
+        void exit.then(() => setTimeout(() => reject(new Error(`exited before "${text}":\n${err}`)), 50));
+      }),
+  };
+}
+
+describe("the client secret survives interruption", () => {
+  let sim: AzureSim;
+  let home: ReturnType<typeof makeHome>;
+  let env: Record<string, string> & { WP_HOME: string };
+  beforeAll(async () => {
+    if (!existsSync(join(process.cwd(), "dist", "bin.js"))) throw new Error("dist/ is missing: run `npm run build`");
+    sim = await startAzureSim();
+  });
+  afterAll(async () => {
+    await sim.close();
+    rmSync(sim.cert.dir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    await sim.close();
+    sim = await startAzureSim({ cert: sim.cert, port: sim.port });
+    home = makeHome();
+    const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));
+    env = {
+      PATH: process.env.PATH ?? "",
+      ...home.env,
+      ...sim.env,
+      DOCKER_CONFIG: docker,
+      DOCKER_HOST: `unix://${docker}/no-engine.sock`,
+      WP_AZURE_RETRY_BASE_MS: "20",
+    };
+    return () => {
+      home.cleanup();
+      rmSync(docker, { recursive: true, force: true });
+    };
+  });
+
+  const create = (pool: string, extra: Record<string, string> = {}) =>
+    wpProcess(["create", pool, "--type", "azure-container-instance:push", "--provision-infra", "--yes"], {
+      ...env,
+      ...extra,
+    });
+
+  async function secretsAndBlock(pool: string) {
+    const secrets = sim.state.applications[0]?.secrets ?? [];
+    const api = await connect(await loadSettings(env), { env });
+    try {
+      const block = await api.readBlockDocument(
+        "azure-container-instance-credentials",
+        `${pool}-push-pool-credentials`,
+        true,
+      );
+      const held = (block?.data as { client_secret?: string } | undefined)?.client_secret;
+      return { keys: secrets.map((s) => s.keyId), texts: secrets.map((s) => s.secretText), held };
+    } finally {
+      api.close();
+    }
+  }
+
+  async function rerunConverges(pool: string) {
+    const again = create(pool);
+    const { code } = await again.exit;
+    expect(code, again.stderr()).toBe(0);
+    const { keys, texts, held } = await secretsAndBlock(pool);
+    expect(keys).toHaveLength(1);
+    expect(texts).toEqual([held]);
+    expect(existsSync(join(env.WP_HOME, "pending")) ? readdirSync(join(env.WP_HOME, "pending")) : []).toEqual([]);
+    return again;
+  }
+
+  const POINTS = ["before-mint", "after-mint", "after-journal", "after-block"] as const;
+
+  for (const point of POINTS) {
+    it(`SIGINT at ${point}: the run finishes the credential step and exits 130`, async () => {
+      const run = create("p1", { WP_TEST_PAUSE_AT: point });
+      await run.waitFor(`wp-test: paused at ${point}`);
+      run.child.kill("SIGINT");
+      const { code } = await run.exit;
+      expect(code, run.stderr()).toBe(130);
+      expect(run.stderr()).toContain("finishing the credential step first");
+      const { keys, texts, held } = await secretsAndBlock("p1");
+      expect(keys).toHaveLength(1);
+      expect(texts).toEqual([held]);
+      await rerunConverges("p1");
+    });
+
+    it(`SIGKILL at ${point}: the next run deletes the orphan secret and leaves one, held by the block`, async () => {
+      const run = create("p1", { WP_TEST_PAUSE_AT: point });
+      await run.waitFor(`wp-test: paused at ${point}`);
+      run.child.kill("SIGKILL");
+      expect((await run.exit).signal).toBe("SIGKILL");
+      const before = await secretsAndBlock("p1");
+      expect(before.keys).toHaveLength(point === "before-mint" ? 0 : 1);
+      // The journal names ids and times only, never the secret.
+      const pending = existsSync(join(env.WP_HOME, "pending")) ? readdirSync(join(env.WP_HOME, "pending")) : [];
+      for (const f of pending) {
+        const text = readFileSync(join(env.WP_HOME, "pending", f), "utf8");
+        for (const t of before.texts) expect(text).not.toContain(t);
+      }
+      const again = await rerunConverges("p1");
+      if (point === "after-mint" || point === "after-journal") {
+        expect(again.stderr()).toContain(`Deleted client secret ${before.keys[0]} of app registration`);
+        expect((await secretsAndBlock("p1")).keys).not.toContain(before.keys[0]);
+      } else {
+        expect(again.stderr()).not.toContain("Deleted client secret");
+      }
+    });
+  }
+});

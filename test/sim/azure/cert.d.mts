@@ -1,0 +1,2 @@
+import type { SimCertificate } from "./server.d.mts";
+export function makeCertificate(): Promise<SimCertificate>;
