@@ -241,7 +241,7 @@ export function aciNextSteps(pool: string, outputs: Outputs): string[] {
     '    if __name__ == "__main__":',
     "        my_flow.deploy(",
     '            name="my-deployment",',
-    `            work_pool_name="${pool}",`,
+    `            work_pool_name=${JSON.stringify(pool)},`,
     "            image=DockerImage(",
     `                name="${image}:latest",`,
     '                platform="linux/amd64",',
