@@ -8,7 +8,8 @@
  *
  * Answers are typed with the @googleapis packages' own schema types, so a shape that differs from
  * Google's discovery documents is a type error. Artifact Registry has no @googleapis package: its
- * Repository type is written from the v1 discovery document (fields wp uses).
+ * Repository type is written from the v1 discovery document (fields wp uses). test/cloud-run/discovery.test.ts
+ * checks the JSON actually served against the discovery documents' schemas (test/sim/gcp/fixtures).
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
