@@ -107,6 +107,8 @@ export class GcpSim {
   operationPolls: number;
   latencyMs: number;
   readonly refreshToken: string;
+  /** Image tags pushed to each repository (`project/region/repo`), for tests: see pushImage. */
+  private readonly images = new Map<string, string[]>();
   /** Private keys handed out, to look for leaks. */
   readonly issuedPrivateKeys: string[] = [];
 
@@ -196,6 +198,12 @@ export class GcpSim {
   }
 
   /** An ADC `authorized_user` file for this simulator (what `gcloud auth application-default login` writes). */
+  /** Test control: an image tag in a repository (Docker pushes are not simulated). */
+  pushImage(project: string, region: string, repo: string, tag: string): void {
+    const key = `${project}/${region}/${repo}`;
+    this.images.set(key, [...(this.images.get(key) ?? []), tag]);
+  }
+
   adcFile(quotaProject?: string): string {
     return JSON.stringify({
       type: "authorized_user",
@@ -352,6 +360,18 @@ export class GcpSim {
     if (method === "GET" && m) return this.pollOp(m[1] ?? "");
 
     // Artifact Registry v1
+    m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/repositories\/([^/]+)\/dockerImages$/.exec(path);
+    if (m && method === "GET") {
+      const p = this.projects.get(m[1] ?? "");
+      if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+      const key = `${m[2]}/${m[3]}`;
+      if (!p.repositories.has(key)) return [404, envelope(404, "NOT_FOUND", "Requested entity was not found.")];
+      const images = (this.images.get(`${m[1]}/${key}`) ?? []).map((tag) => ({
+        name: `${p.repositories.get(key)?.name}/dockerImages/${tag}`,
+        tags: [tag],
+      }));
+      return [200, images.length ? { dockerImages: images } : {}];
+    }
     m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(repositories|operations)(?:\/([^/]+))?$/.exec(path);
     if (m) {
       const p = this.projects.get(m[1] ?? "");
@@ -364,6 +384,19 @@ export class GcpSim {
       if (kind === "repositories" && id && method === "GET") {
         const repo = p.repositories.get(`${region}/${id}`);
         return repo ? [200, repo] : [404, envelope(404, "NOT_FOUND", "Requested entity was not found.")];
+      }
+      if (kind === "repositories" && id && method === "DELETE") {
+        const key = `${region}/${id}`;
+        if (!p.repositories.has(key)) return [404, envelope(404, "NOT_FOUND", "Requested entity was not found.")];
+        const name = `projects/${m[1]}/locations/${region}/operations/${randomUUID()}`;
+        return [
+          200,
+          this.startOp(name, "type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata", () => {
+            p.repositories.delete(key);
+            this.images.delete(`${m?.[1]}/${key}`);
+            return { name, done: true, response: { "@type": "type.googleapis.com/google.protobuf.Empty" } };
+          }),
+        ];
       }
       if (kind === "repositories" && !id && method === "GET") {
         return [
@@ -416,6 +449,11 @@ export class GcpSim {
       const sa = email ? p.serviceAccounts.get(email) : undefined;
       if (!sa) return [404, envelope(404, "NOT_FOUND", "Unknown service account")];
       if (!isKeys && method === "GET") return [200, sa];
+      if (!isKeys && method === "DELETE") {
+        p.serviceAccounts.delete(sa.email ?? "");
+        p.keys.delete(sa.email ?? "");
+        return [200, {}];
+      }
       const keys = p.keys.get(sa.email ?? "") ?? [];
       if (isKeys && !m[3] && method === "GET") {
         const types = query.getAll("keyTypes");
