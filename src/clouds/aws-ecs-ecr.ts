@@ -12,6 +12,26 @@ export function ecsApi(m: typeof Ecs, cfg: ClientConfig): EcsApi {
       (await call("ecs:DescribeClusters", () => c.send(new m.DescribeClustersCommand({ clusters })))).clusters ?? [],
     createCluster: async (input) =>
       must((await call("ecs:CreateCluster", () => c.send(new m.CreateClusterCommand(input)))).cluster, "cluster"),
+    registerTaskDefinition: async (input) =>
+      must(
+        (await call("ecs:RegisterTaskDefinition", () => c.send(new m.RegisterTaskDefinitionCommand(input))))
+          .taskDefinition,
+        "task definition",
+      ),
+    deregisterTaskDefinition: async (taskDefinition) => {
+      await call("ecs:DeregisterTaskDefinition", () =>
+        c.send(new m.DeregisterTaskDefinitionCommand({ taskDefinition })),
+      );
+    },
+    runTask: async (input) => {
+      const out = await call("ecs:RunTask", () => c.send(new m.RunTaskCommand(input)));
+      return { tasks: out.tasks ?? [], failures: out.failures ?? [] };
+    },
+    describeTasks: async (cluster, tasks) =>
+      (await call("ecs:DescribeTasks", () => c.send(new m.DescribeTasksCommand({ cluster, tasks })))).tasks ?? [],
+    stopTask: async (cluster, task, reason) => {
+      await call("ecs:StopTask", () => c.send(new m.StopTaskCommand({ cluster, task, reason })));
+    },
     deleteCluster: async (cluster) => {
       await call("ecs:DeleteCluster", () => c.send(new m.DeleteClusterCommand({ cluster })));
     },

@@ -96,6 +96,11 @@ export interface EcsApi {
   describeClusters(names: string[]): Promise<Ecs.Cluster[]>;
   createCluster(input: Ecs.CreateClusterCommandInput): Promise<Ecs.Cluster>;
   deleteCluster(name: string): Promise<void>;
+  registerTaskDefinition(input: Ecs.RegisterTaskDefinitionCommandInput): Promise<Ecs.TaskDefinition>;
+  deregisterTaskDefinition(arn: string): Promise<void>;
+  runTask(input: Ecs.RunTaskCommandInput): Promise<{ tasks: Ecs.Task[]; failures: Ecs.Failure[] }>;
+  describeTasks(cluster: string, arns: string[]): Promise<Ecs.Task[]>;
+  stopTask(cluster: string, arn: string, reason: string): Promise<void>;
   /** Tags of a resource by ARN. */
   listTags(arn: string): Promise<Array<{ key?: string | undefined; value?: string | undefined }>>;
 }

@@ -14,6 +14,7 @@ import server from "./server.js";
 import type { CommandSpec } from "./spec.js";
 import status from "./status.js";
 import update from "./update.js";
+import verify from "./verify.js";
 
 export const commands: CommandSpec[] = [
   create,
@@ -29,6 +30,7 @@ export const commands: CommandSpec[] = [
   preview,
   provisionInfra,
   status,
+  verify,
   deprovision,
   rotateCredentials,
 ];

@@ -108,6 +108,25 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     expect(text.stdout).toContain("✓ IAM policy prefect-ecs-policy");
     expect(text.stdout).toContain("Healthy.");
 
+    // verify: a real task from the pool's template, with the block's key, cleaned up after.
+    const v = await wp(["verify", "p1", "-o", "json"], { env: { WP_VERIFY_POLL_MS: "10" } });
+    expect(v.code, v.stderr).toBe(0);
+    const vr = JSON.parse(v.stdout);
+    expect(vr).toMatchObject({ ok: true, exitCode: 0, lastStatus: "STOPPED", cluster: "prefect-ecs-cluster" });
+    expect(vr.identity).toBe("arn:aws:iam::123456789012:user/prefect-ecs-user");
+    expect(vr.cleanedUp.join(" ")).toContain("deregistered task definition");
+    const { DescribeTaskDefinitionCommand, ECSClient } = await import("@aws-sdk/client-ecs");
+    const td = await new ECSClient({ region: "us-east-1", endpoint: sim.moto.url }).send(
+      new DescribeTaskDefinitionCommand({ taskDefinition: vr.taskDefinition }),
+    );
+    expect(td.taskDefinition?.status).toBe("INACTIVE");
+    const vText = await wp(["verify", "p1"], { env: { WP_VERIFY_POLL_MS: "10" } });
+    expect(vText.stdout).toContain("Work pool 'p1' can run work.");
+    expect(vText.stderr).toMatch(/Task arn:aws:ecs:.*: STOPPED/);
+    const vDry = await wp(["verify", "p1", "--dry-run"]);
+    expect(vDry.stdout).toContain("Dry run: nothing was started.");
+    expect((await wp(["verify", "p1", "--timeout", "0"])).code).toBe(2);
+
     // Plan first: what goes, what stays and why.
     const dry = await wp(["deprovision", "p1", "--dry-run"]);
     expect(dry.code).toBe(0);
@@ -135,6 +154,7 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     const s2 = await status("p2");
     expect(s2.doc.resources.filter((i) => i.state !== "ok")).toEqual([]);
     expect(s2.code).toBe(0);
+    expect((await wp(["verify", "p2"], { env: { WP_VERIFY_POLL_MS: "10" } })).code).toBe(0);
 
     const d2 = await wp(["deprovision", "p2", "--yes", "-o", "json"]);
     expect(d2.code).toBe(0);

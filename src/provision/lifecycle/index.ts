@@ -378,3 +378,24 @@ export async function rotateCredentials(ctx: Ctx, api: PrefectApi, name: string,
     release();
   }
 }
+
+/** `wp verify`: runs a minimal task with the block's credentials (ECS so far). */
+export async function verifyPool(
+  ctx: Ctx,
+  api: PrefectApi,
+  name: string,
+  flags: Record<string, unknown>,
+  o: import("./verify-ecs.js").VerifyOptions,
+): Promise<import("./verify-ecs.js").VerifyReport> {
+  const l = await load(ctx, api, name, flags);
+  if (!l || l.poolMissing) throw notFound(name);
+  const provider = providerFor(l.pool.type);
+  if (provider?.id !== "ecs") {
+    throw new UsageError(
+      `wp verify runs a test task on ECS pools only so far; ${pyRepr(l.pool.type)} is not supported yet.`,
+      `Use \`${wpCommand("status", name)}\` to check the pool's resources and credentials.`,
+    );
+  }
+  const { verifyEcs } = await import("./verify-ecs.js");
+  return verifyEcs(l.input, o);
+}
