@@ -49,7 +49,8 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
   const blockKeyId = (pool: string) =>
     withPrefect(async (api) => {
       const doc = await api.readBlockDocument("gcp-credentials", `${pool}-push-pool-credentials`, true);
-      return (doc?.data as { service_account_info?: { private_key_id?: string } }).service_account_info?.private_key_id;
+      return ((doc?.data ?? {}) as { service_account_info?: { private_key_id?: string } }).service_account_info
+        ?.private_key_id;
     });
   const keyIds = () => (fx.sim.project(PROJECT).keys.get(SA) ?? []).map((k) => k.name?.split("/").pop());
   const bound = () =>
@@ -59,7 +60,8 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     await create("c1");
     await create("c2");
     const record = await withPrefect((api) => api.readBlockDocument("wp-provisioning-record", recordName("c1")));
-    const steps = (record?.data as { resources: Array<{ step: string; created: boolean }> }).resources;
+    const steps = ((record?.data ?? { resources: [] }) as { resources: Array<{ step: string; created: boolean }> })
+      .resources;
     expect(steps.find((s) => s.step === "gcp.service-account")?.created).toBe(true);
     expect(steps.find((s) => s.step === "gcp.repository")?.created).toBe(true);
 
