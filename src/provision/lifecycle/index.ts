@@ -70,7 +70,8 @@ async function load(ctx: Ctx, api: PrefectApi, name: string, flags: Record<strin
   // Without a pool (its teardown deleted it), the record still names the block.
   if (!found && !block) {
     const id = record?.record.resources.find(
-      (r) => r.step.startsWith("prefect.") && r.step.endsWith("-credentials"),
+      (r) =>
+        r.step === "prefect.credentials-block" || (r.step.startsWith("prefect.") && r.step.endsWith("-credentials")),
     )?.id;
     if (id) block = await api.readBlockDocumentById(id);
   }

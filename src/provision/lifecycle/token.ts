@@ -13,14 +13,14 @@ const SPECS = {
   modal: {
     service: "Modal",
     blockType: "modal-credentials",
-    step: "prefect.modal-credentials",
+    step: "prefect.credentials-block",
     fields: ["token_id", "token_secret"],
     hint: "Set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET, or create a token with `modal token new`.",
   },
   coiled: {
     service: "Coiled",
     blockType: "coiled-credentials",
-    step: "prefect.coiled-credentials",
+    step: "prefect.credentials-block",
     fields: ["api_token"],
     hint: "Set DASK_COILED__TOKEN, or run `coiled login`.",
   },
@@ -28,8 +28,7 @@ const SPECS = {
 
 export function tokenLifecycle(providerId: "modal" | "coiled", input: LifecycleInput): Lifecycle {
   const spec = SPECS[providerId];
-  const created = () =>
-    input.record?.record.resources.some((r) => r.step.endsWith("-credentials") && r.created === true) === true;
+  const created = () => input.record?.record.resources.some((r) => r.step === spec.step && r.created === true) === true;
 
   async function localToken(): Promise<{ data: Record<string, string>; source: string; id: string } | null> {
     if (providerId === "modal") {
