@@ -304,6 +304,26 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     expect((await block("r")).key).toBe(after.key);
   });
 
+  it("a pool deleted with a plain `wp delete` is still deprovisioned from its record", async () => {
+    await create("gone");
+    expect((await wp(["delete", "gone", "--yes"])).code).toBe(0);
+    const d = await wp(["deprovision", "gone", "--yes", "-o", "json"]);
+    expect(d.code, d.stderr).toBe(0);
+    const doc = JSON.parse(d.stdout);
+    expect(doc.results.map((r: { resource: string }) => r.resource)).toEqual([
+      "Credentials block",
+      "ECS cluster",
+      "ECR repository",
+      "IAM policy",
+      "IAM user",
+      "IAM role",
+      "Provisioning record",
+    ]);
+    expect(doc.plan.find((i: { step: string }) => i.step === "prefect.work-pool").action).toBe("gone");
+    expect(await (await (await aws()).iam()).getUser("prefect-ecs-user")).toBeNull();
+    expect((await wp(["deprovision", "gone", "--yes"])).stdout).toContain("Nothing to deprovision");
+  });
+
   it("a pool provisioned before records existed is understood from its template and tags", async () => {
     await create("old");
     await withPrefect(async (api) => {
