@@ -5,8 +5,6 @@ import { checkPoolName } from "./common.js";
 import { lifecycleOptions } from "./lifecycle-output.js";
 import { defineCommand } from "./spec.js";
 
-const DEFAULT_IMAGE = "public.ecr.aws/docker/library/busybox:stable";
-
 export default defineCommand({
   name: "verify",
   args: ["<name>"],
@@ -15,7 +13,10 @@ export default defineCommand({
   options: [
     { flags: "--dry-run", description: "show what would be started, start nothing" },
     { flags: "--timeout <seconds>", description: "how long to wait for the task to finish (default 600)" },
-    { flags: "--image <image>", description: `image of the test task (default ${DEFAULT_IMAGE})` },
+    {
+      flags: "--image <image>",
+      description: "image of the test task (default: busybox, from public.ecr.aws on ECS, docker.io on Cloud Run)",
+    },
     ...lifecycleOptions(),
   ],
   examples: ["wp verify my-ecs-pool", "wp verify my-ecs-pool --dry-run -o json"],
@@ -25,7 +26,7 @@ export default defineCommand({
     const raw = opts.timeout === undefined ? "600" : String(opts.timeout).trim();
     if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 86400)
       throw new UsageError(`--timeout must be a whole number of seconds from 1 to 86400, not ${pyRepr(raw)}.`);
-    const image = typeof opts.image === "string" && opts.image.trim() ? opts.image.trim() : DEFAULT_IMAGE;
+    const image = typeof opts.image === "string" ? opts.image.trim() : "";
     const api = await ctx.prefect();
     const { verifyPool } = await import("../provision/lifecycle/index.js");
     const r = await verifyPool(ctx, api, poolName, opts, {
@@ -41,10 +42,10 @@ export default defineCommand({
     else if (r.dryRun) {
       ctx.print(
         [
-          `Would start, as ${safeText(r.identity ?? "?")}, one Fargate task on cluster ${safeText(r.cluster)}:`,
+          `Would start, as ${safeText(r.identity ?? "?")}, one test task on ${safeText(r.cluster)}:`,
           `  image ${safeText(r.image)}, command ${safeText(JSON.stringify(r.command))}`,
-          `  subnets ${safeText(r.subnets.join(", "))}`,
-          "then wait for it to stop and deregister its task definition.",
+          ...(r.subnets.length ? [`  subnets ${safeText(r.subnets.join(", "))}`] : []),
+          "then wait for it to finish and delete what it made.",
           "Dry run: nothing was started.",
         ].join("\n"),
       );
@@ -53,7 +54,7 @@ export default defineCommand({
         `Task ${safeText(r.taskArn ?? "?")} ran as ${safeText(r.identity ?? "?")} and stopped with exit code ${r.exitCode ?? "unknown"}${r.stoppedReason ? ` (${safeText(r.stoppedReason)})` : ""}.`,
         r.logs.length
           ? r.logs.map((l) => `  ${safeText(l)}`).join("\n")
-          : "No log lines (the test task sends none to CloudWatch).",
+          : "No log lines: wp does not read the test task's logs.",
         `Cleaned up: ${safeText(r.cleanedUp.join("; ") || "nothing")}.`,
       ];
       ctx.print(

@@ -119,6 +119,36 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     expect(item(st.doc, "Artifact Registry repository")?.state).toBe("missing");
   });
 
+  it("verify runs a Cloud Run job as the block's key, deletes it, and names a missing permission or a dead key", async () => {
+    await create("v");
+    const env = { ...fx.env, WP_VERIFY_POLL_MS: "5" };
+    const ok = await runCli(["verify", "v", "-o", "json"], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    const r = JSON.parse(ok.stdout);
+    expect(r).toMatchObject({ ok: true, exitCode: 0, lastStatus: "SUCCEEDED", identity: SA });
+    expect(r.cleanedUp.join(" ")).toContain("deleted Cloud Run job wp-verify-v-");
+    expect(fx.sim.runJobs.size).toBe(0);
+    const dry = await runCli(["verify", "v", "--dry-run"], { env });
+    expect(dry.stdout).toContain("Dry run: nothing was started.");
+
+    const p = fx.sim.project(PROJECT);
+    const developer = p.policy.bindings?.find((b) => b.role === "roles/run.developer");
+    if (developer) developer.members = (developer.members ?? []).filter((m) => m !== MEMBER);
+    const denied = await runCli(["verify", "v"], { env });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain(`The block's identity ${SA} is not allowed run.jobs.create`);
+    expect(denied.stderr).toContain("wp provision-infra v");
+    const fixed = await wp(["provision-infra", "v", "--yes", "--project", PROJECT]);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect((await runCli(["verify", "v"], { env })).code).toBe(0);
+
+    p.keys.set(SA, []);
+    const dead = await runCli(["verify", "v"], { env });
+    expect(dead.code).toBe(4);
+    expect(dead.stderr).toContain("Google refused the key");
+    expect(fx.sim.runJobs.size).toBe(0);
+  });
+
   it("rotate-credentials leaves one key for the block and updates the block", async () => {
     await create("r");
     const before = await blockKeyId("r");
@@ -128,6 +158,7 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     expect(after).not.toBe(before);
     expect(keyIds()).toEqual([after]);
     expect(r.stdout).toContain(`deleted ${before}`);
+    expect(r.stdout).toContain(`an access token was issued for ${SA} with the new key ${after}`);
     for (const pem of fx.sim.issuedPrivateKeys) {
       const body = pem.split("\n")[1] ?? "";
       expect(r.stdout + r.stderr).not.toContain(body);

@@ -4,6 +4,7 @@
  * the service account, the repository; APIs stay enabled) and key rotation through the CredentialGuard.
  */
 import { type GcpApi, gcpCode, resolveGcp, type ServiceAccountKey } from "../../clouds/gcp.js";
+import { serviceAccountToken } from "../../clouds/gcp-run.js";
 import { CloudError, UsageError, WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
 import { dockerAuthState } from "../cloud-run/docker.js";
@@ -191,14 +192,24 @@ export function cloudRunLifecycle(input: LifecycleInput): Lifecycle {
             detail: "key is disabled",
             fix: rotate,
           });
-        else
-          items.push({
-            resource: "Service-account key",
-            name,
-            id: key.keyId,
-            state: "ok",
-            detail: `exists and enabled on ${key.email}`,
-          });
+        else {
+          // As the block's own identity: a token for the key.
+          const refused = await serviceAccountToken(key.info ?? {}, input.env).then(
+            () => null,
+            (err: unknown) => (err instanceof Error ? err.message : String(err)),
+          );
+          items.push(
+            refused
+              ? { resource: "Service-account key", name, id: key.keyId, state: "drift", detail: refused, fix: rotate }
+              : {
+                  resource: "Service-account key",
+                  name,
+                  id: key.keyId,
+                  state: "ok",
+                  detail: `exists and enabled on ${key.email}; it authenticates`,
+                },
+          );
+        }
       }
       const docker = await dockerAuthState(registry, { env: input.env });
       items.push(
@@ -385,11 +396,22 @@ export function cloudRunLifecycle(input: LifecycleInput): Lifecycle {
         spec,
         async (k) => {
           await input.api.updateBlockDocument(blockId, { ...data, service_account_info: k.info });
-          // The new key must be listed and enabled before the old one goes.
-          const listed = (await g.listKeys(email)).find((x) => keyIdOf(x.name) === k.id);
-          if (!listed || listed.disabled) {
+          // The new key must authenticate (a token for it) before the old one goes; Google can take
+          // a little while to accept a new key.
+          let problem: string | null = "not checked";
+          for (let i = 0; i < 8 && problem; i++) {
+            problem = await serviceAccountToken(k.info, input.env).then(
+              () => null,
+              (err: unknown) => (err instanceof Error ? err.message : String(err)),
+            );
+            if (problem) await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** i, 8000)));
+          }
+          if (problem) {
             await input.api.updateBlockDocument(blockId, data);
-            throw new CloudError(`The new key ${k.id} is not usable; the block keeps the old key.`);
+            await g.deleteKey(`projects/${project}/serviceAccounts/${email}/keys/${k.id}`);
+            throw new CloudError(
+              `The new key ${k.id} does not authenticate (${problem}); the block keeps the old key.`,
+            );
           }
           return k.id;
         },
@@ -401,7 +423,7 @@ export function cloudRunLifecycle(input: LifecycleInput): Lifecycle {
         block: input.block.name ?? blockId,
         newId,
         ...(old.keyId && oldListed ? { oldId: old.keyId } : {}),
-        checked: `key ${newId} is listed and enabled on ${email} (Google does not accept a key for sign-in before it is listed)`,
+        checked: `an access token was issued for ${email} with the new key ${newId}`,
       };
     },
   };

@@ -391,12 +391,10 @@ export async function verifyPool(
   const l = await load(ctx, api, name, flags);
   if (!l || l.poolMissing) throw notFound(name);
   const provider = providerFor(l.pool.type);
-  if (provider?.id !== "ecs") {
-    throw new UsageError(
-      `wp verify runs a test task on ECS pools only so far; ${pyRepr(l.pool.type)} is not supported yet.`,
-      `Use \`${wpCommand("status", name)}\` to check the pool's resources and credentials.`,
-    );
-  }
-  const { verifyEcs } = await import("./verify-ecs.js");
-  return verifyEcs(l.input, o);
+  if (provider?.id === "ecs") return (await import("./verify-ecs.js")).verifyEcs(l.input, o);
+  if (provider?.id === "cloud-run") return (await import("./verify-cloud-run.js")).verifyCloudRun(l.input, o);
+  throw new UsageError(
+    `wp verify runs a test task on ECS and Cloud Run pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
+    `Use \`${wpCommand("status", name)}\` to check the pool's block.`,
+  );
 }

@@ -21,6 +21,7 @@ export interface VerifyOptions {
   dryRun: boolean;
   timeoutSeconds: number;
   pollMs: number;
+  /** Empty: each cloud's default tiny public image. */
   image: string;
   progress(line: string): void;
 }
@@ -78,13 +79,14 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
   });
   const cluster = stringDefault(pool, "cluster") ?? "default";
   const roleArn = stringDefault(pool, "execution_role_arn");
+  const image = o.image || VERIFY_IMAGE;
   const command = ["sh", "-c", `echo "wp verify: work pool ${pool.name.replace(/[^\w.-]/g, "_")} can run a task"`];
   const started = Date.now();
   const report: VerifyReport = {
     workPool: pool.name,
     dryRun: o.dryRun,
     cluster,
-    image: o.image,
+    image,
     command,
     subnets: [],
     logs: [],
@@ -153,7 +155,7 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
         cpu: "256",
         memory: "512",
         ...(roleArn ? { executionRoleArn: roleArn } : {}),
-        containerDefinitions: [{ name: "prefect", image: o.image, command, essential: true, cpu: 256, memory: 512 }],
+        containerDefinitions: [{ name: "prefect", image, command, essential: true, cpu: 256, memory: 512 }],
         tags: [{ key: "managed-by", value: "wp" }],
       }),
     );
