@@ -81,6 +81,9 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     expect(k1).not.toBe(k2);
     const s2 = await status("c2");
     expect(s2.doc.resources.filter((i) => i.state !== "ok")).toEqual([]);
+    const v2 = await runCli(["verify", "c2"], { env: { ...fx.env, WP_VERIFY_POLL_MS: "5" } });
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(v2.stdout).toContain("Work pool 'c2' can run work.");
 
     const d2 = await wp(["deprovision", "c2", "--yes", "-o", "json"]);
     expect(d2.code, d2.stderr).toBe(0);
