@@ -28,8 +28,12 @@ export function awsErrorCode(err: unknown): string | undefined {
 /** Converts an SDK failure into a wp error with the AWS code; `op` is e.g. "iam:CreateRole". */
 export function toCloudError(op: string, err: unknown): Error {
   if (err instanceof CloudError || err instanceof AuthError) return err;
-  const code = awsErrorCode(err) ?? "Unknown";
+  let code = awsErrorCode(err) ?? "Unknown";
   const message = err instanceof Error ? err.message : String(err);
+  // A 403 whose body could not be parsed (an emulator answering XML to a JSON protocol) is a refusal too.
+  const e = err as { $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
+  if (code === "SyntaxError" && (e.$metadata?.httpStatusCode === 403 || e.$response?.statusCode === 403))
+    code = "AccessDenied";
   if (AUTH_CODES.has(code)) return new AuthError(`AWS rejected the request ${op}: ${message} (${code}).`, AUTH_HINT);
   if (DENIED_CODES.has(code)) {
     return new CloudError(

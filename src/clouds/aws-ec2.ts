@@ -83,5 +83,28 @@ export function ec2Api(m: typeof Ec2, cfg: ClientConfig): Ec2Api {
         (await call("ec2:CreateSecurityGroup", () => c.send(new m.CreateSecurityGroupCommand(input)))).GroupId,
         "security group id",
       ),
+    deleteSecurityGroup: async (GroupId) => {
+      await call("ec2:DeleteSecurityGroup", () => c.send(new m.DeleteSecurityGroupCommand({ GroupId })));
+    },
+    deleteSubnet: async (SubnetId) => {
+      await call("ec2:DeleteSubnet", () => c.send(new m.DeleteSubnetCommand({ SubnetId })));
+    },
+    disassociateRouteTable: async (AssociationId) => {
+      await call("ec2:DisassociateRouteTable", () => c.send(new m.DisassociateRouteTableCommand({ AssociationId })));
+    },
+    deleteRouteTable: async (RouteTableId) => {
+      await call("ec2:DeleteRouteTable", () => c.send(new m.DeleteRouteTableCommand({ RouteTableId })));
+    },
+    detachInternetGateway: async (InternetGatewayId, VpcId) => {
+      await call("ec2:DetachInternetGateway", () =>
+        c.send(new m.DetachInternetGatewayCommand({ InternetGatewayId, VpcId })),
+      );
+    },
+    deleteInternetGateway: async (InternetGatewayId) => {
+      await call("ec2:DeleteInternetGateway", () => c.send(new m.DeleteInternetGatewayCommand({ InternetGatewayId })));
+    },
+    deleteVpc: async (VpcId) => {
+      await call("ec2:DeleteVpc", () => c.send(new m.DeleteVpcCommand({ VpcId })));
+    },
   };
 }

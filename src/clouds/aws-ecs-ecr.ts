@@ -12,6 +12,32 @@ export function ecsApi(m: typeof Ecs, cfg: ClientConfig): EcsApi {
       (await call("ecs:DescribeClusters", () => c.send(new m.DescribeClustersCommand({ clusters })))).clusters ?? [],
     createCluster: async (input) =>
       must((await call("ecs:CreateCluster", () => c.send(new m.CreateClusterCommand(input)))).cluster, "cluster"),
+    registerTaskDefinition: async (input) =>
+      must(
+        (await call("ecs:RegisterTaskDefinition", () => c.send(new m.RegisterTaskDefinitionCommand(input))))
+          .taskDefinition,
+        "task definition",
+      ),
+    deregisterTaskDefinition: async (taskDefinition) => {
+      await call("ecs:DeregisterTaskDefinition", () =>
+        c.send(new m.DeregisterTaskDefinitionCommand({ taskDefinition })),
+      );
+    },
+    runTask: async (input) => {
+      const out = await call("ecs:RunTask", () => c.send(new m.RunTaskCommand(input)));
+      return { tasks: out.tasks ?? [], failures: out.failures ?? [] };
+    },
+    describeTasks: async (cluster, tasks) =>
+      (await call("ecs:DescribeTasks", () => c.send(new m.DescribeTasksCommand({ cluster, tasks })))).tasks ?? [],
+    stopTask: async (cluster, task, reason) => {
+      await call("ecs:StopTask", () => c.send(new m.StopTaskCommand({ cluster, task, reason })));
+    },
+    deleteCluster: async (cluster) => {
+      await call("ecs:DeleteCluster", () => c.send(new m.DeleteClusterCommand({ cluster })));
+    },
+    listTags: async (resourceArn) =>
+      (await call("ecs:ListTagsForResource", () => c.send(new m.ListTagsForResourceCommand({ resourceArn })))).tags ??
+      [],
   };
 }
 
@@ -41,5 +67,15 @@ export function ecrApi(m: typeof Ecr, cfg: ClientConfig): EcrApi {
         proxyEndpoint: must(data.proxyEndpoint, "registry endpoint"),
       };
     },
+    imageCount: async (repositoryName) => {
+      const out = await call("ecr:ListImages", () => c.send(new m.ListImagesCommand({ repositoryName })));
+      return out.imageIds?.length ?? 0;
+    },
+    deleteRepository: async (repositoryName, force) => {
+      await call("ecr:DeleteRepository", () => c.send(new m.DeleteRepositoryCommand({ repositoryName, force })));
+    },
+    listTags: async (resourceArn) =>
+      (await call("ecr:ListTagsForResource", () => c.send(new m.ListTagsForResourceCommand({ resourceArn })))).tags ??
+      [],
   };
 }

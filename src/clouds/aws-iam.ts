@@ -94,5 +94,27 @@ export function iamApi(m: typeof Iam, cfg: ClientConfig): IamApi {
     deleteAccessKey: async (UserName, AccessKeyId) => {
       await call("iam:DeleteAccessKey", () => c.send(new m.DeleteAccessKeyCommand({ UserName, AccessKeyId })));
     },
+    detachUserPolicy: async (UserName, PolicyArn) => {
+      await call("iam:DetachUserPolicy", () => c.send(new m.DetachUserPolicyCommand({ UserName, PolicyArn })));
+    },
+    deletePolicy: async (PolicyArn) => {
+      await call("iam:DeletePolicy", () => c.send(new m.DeletePolicyCommand({ PolicyArn })));
+    },
+    listPolicyTags: async (PolicyArn) =>
+      (await call("iam:ListPolicyTags", () => c.send(new m.ListPolicyTagsCommand({ PolicyArn })))).Tags ?? [],
+    deleteUser: async (UserName) => {
+      await call("iam:DeleteUser", () => c.send(new m.DeleteUserCommand({ UserName })));
+    },
+    detachRolePolicy: async (RoleName, PolicyArn) => {
+      await call("iam:DetachRolePolicy", () => c.send(new m.DetachRolePolicyCommand({ RoleName, PolicyArn })));
+    },
+    deleteRolePolicy: async (RoleName, PolicyName) => {
+      await call("iam:DeleteRolePolicy", () => c.send(new m.DeleteRolePolicyCommand({ RoleName, PolicyName })));
+    },
+    listRolePolicies: async (RoleName) =>
+      (await call("iam:ListRolePolicies", () => c.send(new m.ListRolePoliciesCommand({ RoleName })))).PolicyNames ?? [],
+    deleteRole: async (RoleName) => {
+      await call("iam:DeleteRole", () => c.send(new m.DeleteRoleCommand({ RoleName })));
+    },
   };
 }

@@ -26,6 +26,8 @@ export interface AwsOptions {
   endpoint?: string | undefined;
   /** Where the SDK's own warnings go, as one line each (default: dropped). */
   warn?: ((line: string) => void) | undefined;
+  /** Static credentials (a block's key) instead of the SDK's default chain; never logged. */
+  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
 
 export interface Identity {
@@ -56,6 +58,14 @@ export interface IamApi {
   listAccessKeys(user: string): Promise<Iam.AccessKeyMetadata[]>;
   createAccessKey(user: string): Promise<{ accessKeyId: string; secretAccessKey: string }>;
   deleteAccessKey(user: string, accessKeyId: string): Promise<void>;
+  detachUserPolicy(user: string, policyArn: string): Promise<void>;
+  deletePolicy(policyArn: string): Promise<void>;
+  listPolicyTags(policyArn: string): Promise<Iam.Tag[]>;
+  deleteUser(user: string): Promise<void>;
+  detachRolePolicy(role: string, policyArn: string): Promise<void>;
+  deleteRolePolicy(role: string, policyName: string): Promise<void>;
+  listRolePolicies(role: string): Promise<string[]>;
+  deleteRole(role: string): Promise<void>;
 }
 
 export interface Ec2Api {
@@ -73,11 +83,26 @@ export interface Ec2Api {
   associateRouteTable(routeTableId: string, subnetId: string): Promise<void>;
   describeSecurityGroups(filters: Ec2.Filter[]): Promise<Ec2.SecurityGroup[]>;
   createSecurityGroup(input: Ec2.CreateSecurityGroupCommandInput): Promise<string>;
+  deleteSecurityGroup(groupId: string): Promise<void>;
+  deleteSubnet(subnetId: string): Promise<void>;
+  disassociateRouteTable(associationId: string): Promise<void>;
+  deleteRouteTable(routeTableId: string): Promise<void>;
+  detachInternetGateway(igwId: string, vpcId: string): Promise<void>;
+  deleteInternetGateway(igwId: string): Promise<void>;
+  deleteVpc(vpcId: string): Promise<void>;
 }
 
 export interface EcsApi {
   describeClusters(names: string[]): Promise<Ecs.Cluster[]>;
   createCluster(input: Ecs.CreateClusterCommandInput): Promise<Ecs.Cluster>;
+  deleteCluster(name: string): Promise<void>;
+  registerTaskDefinition(input: Ecs.RegisterTaskDefinitionCommandInput): Promise<Ecs.TaskDefinition>;
+  deregisterTaskDefinition(arn: string): Promise<void>;
+  runTask(input: Ecs.RunTaskCommandInput): Promise<{ tasks: Ecs.Task[]; failures: Ecs.Failure[] }>;
+  describeTasks(cluster: string, arns: string[]): Promise<Ecs.Task[]>;
+  stopTask(cluster: string, arn: string, reason: string): Promise<void>;
+  /** Tags of a resource by ARN. */
+  listTags(arn: string): Promise<Array<{ key?: string | undefined; value?: string | undefined }>>;
 }
 
 export interface EcrApi {
@@ -85,6 +110,10 @@ export interface EcrApi {
   createRepository(input: Ecr.CreateRepositoryCommandInput): Promise<Ecr.Repository>;
   /** Docker credentials for the account's registry. Secret: never log `password`. */
   authorizationToken(): Promise<{ username: string; password: string; proxyEndpoint: string }>;
+  /** How many images the repository holds. */
+  imageCount(name: string): Promise<number>;
+  deleteRepository(name: string, force: boolean): Promise<void>;
+  listTags(arn: string): Promise<Array<{ Key?: string | undefined; Value?: string | undefined }>>;
 }
 
 export interface AwsSession {
@@ -144,8 +173,8 @@ export async function resolveRegion(o: AwsOptions): Promise<string> {
 export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
   // The SDK warns once per process on Node 20; wp pins SDK versions, so the warning is noise.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const profile = o.profile ? { profile: o.profile } : {};
-  const region = await resolveRegion(o);
+  const profile = o.credentials ? { credentials: o.credentials } : o.profile ? { profile: o.profile } : {};
+  const region = await resolveRegion(o.credentials ? { ...o, profile: undefined } : o);
   const resolved = region;
   const logger = sdkLogger(o.warn);
   const config = (service: string) => {

@@ -193,6 +193,12 @@ export interface GcpApi {
   deleteKey(name: string): Promise<void>;
   /** Whether the org policy forbids key creation: null when it cannot be read (no permission). */
   keyCreationForbidden(): Promise<boolean | null>;
+  /** Deletes a service account; one already gone is not an error. */
+  deleteServiceAccount(email: string): Promise<void>;
+  /** How many Docker images a repository holds. */
+  dockerImageCount(id: string): Promise<number>;
+  /** Deletes a repository (and its images) and waits for the operation; one already gone is not an error. */
+  deleteRepository(id: string, progress: (m: string) => void): Promise<void>;
   accessToken(): Promise<string>;
 }
 
@@ -446,6 +452,37 @@ export async function resolveGcp(o: GcpOptions): Promise<GcpApi> {
       ),
     async deleteKey(name) {
       await find("serviceAccounts.keys.delete", () => iam.projects.serviceAccounts.keys.delete({ name }));
+    },
+    async deleteServiceAccount(email) {
+      await find("serviceAccounts.delete", () => iam.projects.serviceAccounts.delete({ name: saName(email) }));
+    },
+    async dockerImageCount(id) {
+      let count = 0;
+      let pageToken: string | undefined;
+      do {
+        const page: { dockerImages?: unknown[]; nextPageToken?: string } | null = await find("dockerImages.list", () =>
+          auth.request<{ dockerImages?: unknown[]; nextPageToken?: string }>({
+            url: `${ar}v1/${location}/repositories/${id}/dockerImages`,
+            params: { pageSize: 1000, ...(pageToken ? { pageToken } : {}) },
+          }),
+        );
+        count += page?.dockerImages?.length ?? 0;
+        pageToken = page?.nextPageToken || undefined;
+      } while (pageToken);
+      return count;
+    },
+    async deleteRepository(id, progress) {
+      const op = await find("repositories.delete", () =>
+        auth.request<Operation>({ url: `${ar}v1/${location}/repositories/${id}`, method: "DELETE" }),
+      );
+      if (!op) return;
+      await wait(
+        "repositories.delete",
+        op,
+        (name) => call("operations.get", () => auth.request<Operation>({ url: `${ar}v1/${name}` })),
+        progress,
+        `Artifact Registry repository ${id} to be deleted`,
+      );
     },
     async keyCreationForbidden() {
       try {

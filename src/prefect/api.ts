@@ -45,6 +45,10 @@ export interface PrefectApi {
   /** Every block document of a block type (secret fields obfuscated). */
   listBlockDocuments(slug: string): Promise<BlockDocument[]>;
   createBlockDocument(body: BlockDocumentCreate): Promise<BlockDocument>;
+  /** A block document by id (null on 404). */
+  readBlockDocumentById(id: string, includeSecrets?: boolean): Promise<BlockDocument | null>;
+  /** Replaces a document's data (`merge_existing_data: false`). */
+  updateBlockDocument(id: string, data: Record<string, unknown>): Promise<void>;
   deleteBlockDocument(id: string): Promise<void>;
 
   /** Worker metadata as served by the target (Cloud work_pool_types, server view); null if unavailable. */

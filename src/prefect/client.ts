@@ -253,6 +253,19 @@ class Client implements PrefectApi {
   createBlockDocument(body: Parameters<PrefectApi["createBlockDocument"]>[0]) {
     return this.call<BlockDocument>({ method: "POST", path: "/block_documents/", body }, { shape: "blockDocument" });
   }
+  readBlockDocumentById(id: string, includeSecrets = false) {
+    return this.call<BlockDocument | null>(
+      { method: "GET", path: `/block_documents/${seg(id)}`, query: { include_secrets: String(includeSecrets) } },
+      { shape: "blockDocument", nullOn404: true },
+    );
+  }
+  async updateBlockDocument(id: string, data: Record<string, unknown>) {
+    await this.call({
+      method: "PATCH",
+      path: `/block_documents/${seg(id)}`,
+      body: { data, merge_existing_data: false },
+    });
+  }
   async deleteBlockDocument(id: string) {
     await this.call({ method: "DELETE", path: `/block_documents/${seg(id)}` });
   }

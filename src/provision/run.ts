@@ -16,6 +16,7 @@ import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } 
 import { acquireLocks } from "./lock.js";
 import { blockTypeStep, workPoolStep } from "./prefect-steps.js";
 import { checkName } from "./provider.js";
+import { recordRun } from "./record.js";
 import { type Provider, providerFor, providers } from "./registry.js";
 import { countActions, renderPlan, renderSummary } from "./render.js";
 import type { Step, StepContext, StepState, Target } from "./types.js";
@@ -44,6 +45,8 @@ export interface ProvisionReport {
   pool: WorkPool | null;
   nextSteps: string[];
   dockerNamespace?: string;
+  /** Resources in the pool's provisioning record after this run (see record.ts). */
+  recorded?: number;
 }
 
 /** The provider for a type, or a usage error listing the types that can be provisioned. */
@@ -171,6 +174,16 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
       index += phase.length;
       if (outcomes.some((x) => x.status === "failed" || x.status === "skipped")) break;
     }
+    // The record of what exists for this pool, next to it in Prefect (also after a failure: what
+    // was created must be known to `wp deprovision`). It never fails the run.
+    const recorded = { pool: o.poolName, type: o.type, provider: provider.id, outcomes: report.results };
+    await recordRun(api, { ...recorded, outputs: stepCtx.outputs }).then(
+      (record) => {
+        if (record) report.recorded = record.resources.length;
+      },
+      (e: unknown) =>
+        live.note(`Could not write the provisioning record: ${e instanceof Error ? e.message : String(e)}`),
+    );
   } finally {
     live.end();
     release();

@@ -111,6 +111,16 @@ export class FakePrefect implements PrefectApi {
     return doc;
   }
 
+  readBlockDocumentById(id: string) {
+    return Promise.resolve(this.documents.find((d) => d.id === id) ?? null);
+  }
+
+  async updateBlockDocument(id: string, data: Record<string, unknown>) {
+    const doc = this.documents.find((d) => d.id === id);
+    if (!doc) throw new Error(`Block document ${id} not found`);
+    doc.data = data;
+  }
+
   async deleteBlockDocument(id: string) {
     const i = this.documents.findIndex((d) => d.id === id);
     if (i >= 0) this.documents.splice(i, 1);

@@ -11,7 +11,7 @@
  * Repository type is written from the v1 discovery document (fields wp uses). test/cloud-run/discovery.test.ts
  * checks the JSON actually served against the discovery documents' schemas (test/sim/gcp/fixtures).
  */
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, randomUUID, verify } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { cloudresourcemanager_v1 } from "@googleapis/cloudresourcemanager";
@@ -97,7 +97,15 @@ export class GcpSim {
   readonly log: LoggedRequest[] = [];
   readonly projects = new Map<string, ProjectState>();
   private readonly ops = new Map<string, PendingOp>();
-  private readonly tokens = new Set<string>();
+  /** Access token → the service account it was issued to (null: the ADC user). */
+  private readonly tokens = new Map<string, string | null>();
+  /** Public keys of the service-account keys handed out, by key id (to check JWT assertions). */
+  private readonly publicKeys = new Map<string, string>();
+  /** Cloud Run v2 jobs by full name, with their executions (polls left before each completes). */
+  readonly runJobs = new Map<
+    string,
+    { job: Record<string, unknown>; executions: Map<string, { pollsLeft: number; execution: Record<string, unknown> }> }
+  >();
   private readonly faults: Fault[] = [];
   private etagCounter = 1;
   private readonly before: Array<{ match: (method: string, path: string) => boolean; run: () => void }> = [];
@@ -108,6 +116,8 @@ export class GcpSim {
   operationPolls: number;
   latencyMs: number;
   readonly refreshToken: string;
+  /** Image tags pushed to each repository (`project/region/repo`), for tests: see pushImage. */
+  private readonly images = new Map<string, string[]>();
   /** Private keys handed out, to look for leaks. */
   readonly issuedPrivateKeys: string[] = [];
 
@@ -197,6 +207,12 @@ export class GcpSim {
   }
 
   /** An ADC `authorized_user` file for this simulator (what `gcloud auth application-default login` writes). */
+  /** Test control: an image tag in a repository (Docker pushes are not simulated). */
+  pushImage(project: string, region: string, repo: string, tag: string): void {
+    const key = `${project}/${region}/${repo}`;
+    this.images.set(key, [...(this.images.get(key) ?? []), tag]);
+  }
+
   adcFile(quotaProject?: string): string {
     return JSON.stringify({
       type: "authorized_user",
@@ -263,6 +279,7 @@ export class GcpSim {
     if (path.startsWith("/_sim/")) return this.control(method, path, query);
     if (method === "POST" && path === "/token") return this.token(body as Record<string, string>);
     const bearer = /^Bearer (.+)$/.exec(authorization ?? "")?.[1];
+    const principal = bearer ? (this.tokens.get(bearer) ?? null) : null;
     if (!bearer || !this.tokens.has(bearer)) {
       return [
         401,
@@ -353,6 +370,18 @@ export class GcpSim {
     if (method === "GET" && m) return this.pollOp(m[1] ?? "");
 
     // Artifact Registry v1
+    m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/repositories\/([^/]+)\/dockerImages$/.exec(path);
+    if (m && method === "GET") {
+      const p = this.projects.get(m[1] ?? "");
+      if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+      const key = `${m[2]}/${m[3]}`;
+      if (!p.repositories.has(key)) return [404, envelope(404, "NOT_FOUND", "Requested entity was not found.")];
+      const images = (this.images.get(`${m[1]}/${key}`) ?? []).map((tag) => ({
+        name: `${p.repositories.get(key)?.name}/dockerImages/${tag}`,
+        tags: [tag],
+      }));
+      return [200, images.length ? { dockerImages: images } : {}];
+    }
     m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(repositories|operations)(?:\/([^/]+))?$/.exec(path);
     if (m) {
       const p = this.projects.get(m[1] ?? "");
@@ -365,6 +394,19 @@ export class GcpSim {
       if (kind === "repositories" && id && method === "GET") {
         const repo = p.repositories.get(`${region}/${id}`);
         return repo ? [200, repo] : [404, envelope(404, "NOT_FOUND", "Requested entity was not found.")];
+      }
+      if (kind === "repositories" && id && method === "DELETE") {
+        const key = `${region}/${id}`;
+        if (!p.repositories.has(key)) return [404, envelope(404, "NOT_FOUND", "Requested entity was not found.")];
+        const name = `projects/${m[1]}/locations/${region}/operations/${randomUUID()}`;
+        return [
+          200,
+          this.startOp(name, "type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata", () => {
+            p.repositories.delete(key);
+            this.images.delete(`${m?.[1]}/${key}`);
+            return { name, done: true, response: { "@type": "type.googleapis.com/google.protobuf.Empty" } };
+          }),
+        ];
       }
       if (kind === "repositories" && !id && method === "GET") {
         return [
@@ -405,6 +447,13 @@ export class GcpSim {
       }
     }
 
+    // Cloud Run Admin API v2: jobs, runs (executions), operations
+    m =
+      /^\/v2\/projects\/([^/]+)\/locations\/([^/]+)\/(jobs|operations)(?:\/([^/:]+))?(?::(run))?(?:\/executions\/([^/]+))?$/.exec(
+        path,
+      );
+    if (m) return this.cloudRun(m, method, query, b, principal);
+
     // IAM v1
     m = /^\/v1\/projects\/([^/]+)\/serviceAccounts(?:\/([^/]+))?(?:\/keys(?:\/([^/]+))?)?$/.exec(path);
     if (m) {
@@ -417,6 +466,11 @@ export class GcpSim {
       const sa = email ? p.serviceAccounts.get(email) : undefined;
       if (!sa) return [404, envelope(404, "NOT_FOUND", "Unknown service account")];
       if (!isKeys && method === "GET") return [200, sa];
+      if (!isKeys && method === "DELETE") {
+        p.serviceAccounts.delete(sa.email ?? "");
+        p.keys.delete(sa.email ?? "");
+        return [200, {}];
+      }
       const keys = p.keys.get(sa.email ?? "") ?? [];
       if (isKeys && !m[3] && method === "GET") {
         const types = query.getAll("keyTypes");
@@ -440,12 +494,17 @@ export class GcpSim {
 
   private token(form: Record<string, string>): [number, unknown] {
     const grant = form.grant_type;
-    const ok =
-      (grant === "refresh_token" && form.refresh_token === this.refreshToken) ||
-      grant === "urn:ietf:params:oauth:grant-type:jwt-bearer";
-    if (!ok) return [400, { error: "invalid_grant", error_description: "Token has been expired or revoked." }];
+    let principal: string | null = null;
+    if (grant === "urn:ietf:params:oauth:grant-type:jwt-bearer") {
+      // A service-account key signs the assertion: its key must exist, be enabled, and the signature verify.
+      const who = this.jwtPrincipal(form.assertion ?? "");
+      if (!who) return [400, { error: "invalid_grant", error_description: "Invalid JWT Signature." }];
+      principal = who;
+    } else if (!(grant === "refresh_token" && form.refresh_token === this.refreshToken)) {
+      return [400, { error: "invalid_grant", error_description: "Token has been expired or revoked." }];
+    }
     const token = `ya29.sim-${randomBytes(12).toString("hex")}`;
-    this.tokens.add(token);
+    this.tokens.set(token, principal);
     return [
       200,
       {
@@ -457,9 +516,27 @@ export class GcpSim {
     ];
   }
 
+  private jwtPrincipal(assertion: string): string | null {
+    const [h = "", c = "", sig = ""] = assertion.split(".");
+    try {
+      const header = JSON.parse(Buffer.from(h, "base64url").toString("utf8")) as { kid?: string };
+      const claims = JSON.parse(Buffer.from(c, "base64url").toString("utf8")) as { iss?: string; exp?: number };
+      const pem = header.kid ? this.publicKeys.get(header.kid) : undefined;
+      if (!pem || !claims.iss || (claims.exp ?? 0) * 1000 < Date.now()) return null;
+      const live = [...this.projects.values()].some((p) =>
+        (p.keys.get(claims.iss ?? "") ?? []).some((k) => k.name?.endsWith(`/keys/${header.kid}`) && !k.disabled),
+      );
+      if (!live) return null;
+      const ok = verify("RSA-SHA256", Buffer.from(`${h}.${c}`), createPublicKey(pem), Buffer.from(sig, "base64url"));
+      return ok ? claims.iss : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Lets a test's own client in with a fixed token. */
   acceptToken(token: string): void {
-    this.tokens.add(token);
+    this.tokens.set(token, null);
   }
 
   private startOp(name: string, metadataType: string, finish: () => Operation): Operation {
@@ -467,6 +544,100 @@ export class GcpSim {
     if (this.operationPolls <= 0) return finish();
     this.ops.set(name, { op, pollsLeft: this.operationPolls, finish });
     return op;
+  }
+
+  private cloudRun(
+    m: RegExpExecArray,
+    method: string,
+    query: URLSearchParams,
+    b: Record<string, unknown>,
+    principal: string | null,
+  ): [number, unknown] {
+    const [, projectId = "", region = "", kind, id, verb, execution] = m;
+    const p = this.projects.get(projectId);
+    if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+    if (!p.services.has("run.googleapis.com")) return disabledError(p, "run.googleapis.com");
+    if (kind === "operations" && id && method === "GET")
+      return this.pollOp(`projects/${projectId}/locations/${region}/operations/${id}`);
+    const parent = `projects/${projectId}/locations/${region}`;
+    const has = (role: string) =>
+      principal === null ||
+      (p.policy.bindings ?? []).some((x) => x.role === role && x.members?.includes(`serviceAccount:${principal}`));
+    const denied = (permission: string, resource: string): [number, unknown] => [
+      403,
+      envelope(
+        403,
+        "PERMISSION_DENIED",
+        `Permission '${permission}' denied on resource '${resource}' (or resource may not exist).`,
+      ),
+    ];
+    const op = (finish: () => Record<string, unknown>, metadata?: Record<string, unknown>) => {
+      const name = `${parent}/operations/${randomUUID()}`;
+      const started = this.startOp(name, "type.googleapis.com/google.cloud.run.v2.Job", () => ({
+        name,
+        done: true,
+        response: finish(),
+      }));
+      return [200, metadata ? { ...started, metadata } : started] as [number, unknown];
+    };
+    if (kind === "jobs" && !id && method === "POST") {
+      const jobId = query.get("jobId") ?? "";
+      const name = `${parent}/jobs/${jobId}`;
+      if (!has("roles/run.developer")) return denied("run.jobs.create", name);
+      const sa = (b.template as { template?: { serviceAccount?: string } } | undefined)?.template?.serviceAccount ?? "";
+      if (sa && !has("roles/iam.serviceAccountUser"))
+        return [
+          403,
+          envelope(
+            403,
+            "PERMISSION_DENIED",
+            `Permission 'iam.serviceaccounts.actAs' denied on service account ${sa} (or it may not exist).`,
+          ),
+        ];
+      if (this.runJobs.has(name)) return [409, envelope(409, "ALREADY_EXISTS", `Resource '${jobId}' already exists.`)];
+      const job = { ...b, name, uid: randomUUID(), createTime: new Date().toISOString() };
+      return op(() => {
+        this.runJobs.set(name, { job, executions: new Map() });
+        return job;
+      });
+    }
+    const name = `${parent}/jobs/${id}`;
+    const entry = this.runJobs.get(name);
+    if (kind === "jobs" && id && verb === "run" && method === "POST") {
+      if (!has("roles/run.developer")) return denied("run.jobs.run", name);
+      if (!entry) return [404, envelope(404, "NOT_FOUND", `Resource '${name}' does not exist.`)];
+      const exec = `${name}/executions/${id}-${randomBytes(3).toString("hex")}`;
+      const record = { name: exec, job: id, createTime: new Date().toISOString(), taskCount: 1 };
+      entry.executions.set(exec, { pollsLeft: this.operationPolls + 1, execution: record });
+      return op(() => record, { "@type": "type.googleapis.com/google.cloud.run.v2.Execution", ...record });
+    }
+    if (kind === "jobs" && id && execution && method === "GET") {
+      const e = entry?.executions.get(`${name}/executions/${execution}`);
+      if (!e) return [404, envelope(404, "NOT_FOUND", `Resource '${name}/executions/${execution}' does not exist.`)];
+      e.pollsLeft -= 1;
+      if (e.pollsLeft <= 0 && !e.execution.completionTime) {
+        Object.assign(e.execution, {
+          completionTime: new Date().toISOString(),
+          succeededCount: 1,
+          failedCount: 0,
+          conditions: [{ type: "Completed", state: "CONDITION_SUCCEEDED" }],
+        });
+      } else if (!e.execution.completionTime) Object.assign(e.execution, { runningCount: 1 });
+      return [200, e.execution];
+    }
+    if (kind === "jobs" && id && !verb && method === "GET") {
+      if (!has("roles/run.developer")) return denied("run.jobs.get", name);
+      return entry ? [200, entry.job] : [404, envelope(404, "NOT_FOUND", `Resource '${name}' does not exist.`)];
+    }
+    if (kind === "jobs" && id && !verb && method === "DELETE") {
+      if (!has("roles/run.developer")) return denied("run.jobs.delete", name);
+      if (!entry) return [404, envelope(404, "NOT_FOUND", `Resource '${name}' does not exist.`)];
+      return op(() => {
+        this.runJobs.delete(name);
+        return entry.job;
+      });
+    }
+    return [404, envelope(404, "NOT_FOUND", `The simulator does not serve ${method} /v2/${kind}.`)];
   }
 
   private pollOp(name: string): [number, unknown] {
@@ -569,7 +740,14 @@ export class GcpSim {
       ];
     }
     const id = randomBytes(20).toString("hex");
-    const pem = `-----BEGIN PRIVATE KEY-----\n${randomBytes(96).toString("base64")}\n-----END PRIVATE KEY-----\n`;
+    // A real RSA key, so a client can sign a JWT with it (the token endpoint verifies it).
+    const pair = generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: "pkcs8", format: "pem" },
+      publicKeyEncoding: { type: "spki", format: "pem" },
+    });
+    const pem = pair.privateKey;
+    this.publicKeys.set(id, pair.publicKey);
     this.issuedPrivateKeys.push(pem);
     const file = {
       type: "service_account",

@@ -1,0 +1,69 @@
+import { wantsJson } from "../context.js";
+import { UsageError, WpError } from "../errors.js";
+import { pyRepr, safeText } from "../ui/io.js";
+import { checkPoolName } from "./common.js";
+import { lifecycleOptions } from "./lifecycle-output.js";
+import { defineCommand } from "./spec.js";
+
+export default defineCommand({
+  name: "verify",
+  args: ["<name>"],
+  summary: "Prove the pool can run work: start a tiny task with the block's credentials, wait, clean up",
+  json: true,
+  options: [
+    { flags: "--dry-run", description: "show what would be started, start nothing" },
+    { flags: "--timeout <seconds>", description: "how long to wait for the task to finish (default 600)" },
+    {
+      flags: "--image <image>",
+      description: "image of the test task (default: busybox, from public.ecr.aws on ECS, docker.io on Cloud Run)",
+    },
+    ...lifecycleOptions(),
+  ],
+  examples: ["wp verify my-ecs-pool", "wp verify my-ecs-pool --dry-run -o json"],
+  async run(ctx, [name], opts) {
+    const json = wantsJson(opts);
+    const poolName = checkPoolName(name);
+    const raw = opts.timeout === undefined ? "600" : String(opts.timeout).trim();
+    if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 86400)
+      throw new UsageError(`--timeout must be a whole number of seconds from 1 to 86400, not ${pyRepr(raw)}.`);
+    const image = typeof opts.image === "string" ? opts.image.trim() : "";
+    const api = await ctx.prefect();
+    const { verifyPool } = await import("../provision/lifecycle/index.js");
+    const r = await verifyPool(ctx, api, poolName, opts, {
+      dryRun: opts.dryRun === true,
+      timeoutSeconds: Number(raw),
+      pollMs: Number(ctx.env.WP_VERIFY_POLL_MS) || 3000,
+      image,
+      progress: (line) => {
+        if (!json) ctx.info(ctx.color.err.dim(safeText(line)));
+      },
+    });
+    if (json) ctx.printJson(r);
+    else if (r.dryRun) {
+      ctx.print(
+        [
+          `Would start, as ${safeText(r.identity ?? "?")}, one test task on ${safeText(r.cluster)}:`,
+          `  image ${safeText(r.image)}, command ${safeText(JSON.stringify(r.command))}`,
+          ...(r.subnets.length ? [`  subnets ${safeText(r.subnets.join(", "))}`] : []),
+          "then wait for it to finish and delete what it made.",
+          "Dry run: nothing was started.",
+        ].join("\n"),
+      );
+    } else {
+      const lines = [
+        `Task ${safeText(r.taskArn ?? "?")} ran as ${safeText(r.identity ?? "?")} and stopped with exit code ${r.exitCode ?? "unknown"}${r.stoppedReason ? ` (${safeText(r.stoppedReason)})` : ""}.`,
+        r.logs.length
+          ? r.logs.map((l) => `  ${safeText(l)}`).join("\n")
+          : "No log lines: wp does not read the test task's logs.",
+        `Cleaned up: ${safeText(r.cleanedUp.join("; ") || "nothing")}.`,
+      ];
+      ctx.print(
+        r.ok
+          ? `${ctx.color.out.green(`Work pool ${pyRepr(poolName)} can run work.`)}\n${lines.join("\n")}`
+          : lines.join("\n"),
+      );
+    }
+    if (!r.ok && !r.dryRun)
+      throw new WpError(`The test task of work pool ${pyRepr(poolName)} exited with code ${r.exitCode ?? "unknown"}.`);
+  },
+});

@@ -1,0 +1,227 @@
+/**
+ * `wp verify` for ECS: with the block's key only, do what Prefect's ECS push submission does —
+ * register a task definition from the pool's template values (cluster, execution role, VPC
+ * subnets), run it on Fargate, wait for it to stop — with a tiny public image whose command prints
+ * a line and exits; report the exit code; deregister (and stop, if still running) whatever it made,
+ * also after a failure, a timeout or Ctrl-C. A call the block's identity may not make is reported
+ * as the exact IAM action.
+ */
+import { type AwsSession, awsErrorCode, resolveAws } from "../../clouds/aws.js";
+import { CloudError, WpError } from "../../errors.js";
+import { onInterrupt } from "../../interrupt.js";
+import { wpCommand } from "../../ui/io.js";
+import { BLOCK_TYPE } from "../ecs/names.js";
+import type { LifecycleInput } from "./types.js";
+import { stringDefault } from "./types.js";
+
+export const VERIFY_IMAGE = "public.ecr.aws/docker/library/busybox:stable";
+const DENIED = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"]);
+
+export interface VerifyOptions {
+  dryRun: boolean;
+  timeoutSeconds: number;
+  pollMs: number;
+  /** Empty: each cloud's default tiny public image. */
+  image: string;
+  progress(line: string): void;
+}
+
+export interface VerifyReport {
+  workPool: string;
+  dryRun: boolean;
+  identity?: string;
+  cluster: string;
+  image: string;
+  command: string[];
+  subnets: string[];
+  taskDefinition?: string;
+  taskArn?: string;
+  lastStatus?: string;
+  exitCode?: number | null;
+  stoppedReason?: string;
+  /** Log lines: the task definition sends none to CloudWatch (no log group is created by verify). */
+  logs: string[];
+  cleanedUp: string[];
+  seconds: number;
+  ok: boolean;
+}
+
+/** Exit 130 after Ctrl-C, once what verify made is cleaned up. */
+export class VerifyInterrupted extends WpError {
+  override readonly exitCode = 130;
+}
+
+export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport> {
+  const { pool } = input;
+  if (!input.block) {
+    throw new WpError(
+      `Work pool '${pool.name}' references no ${BLOCK_TYPE} block, so there is no identity to verify with.`,
+      `Run \`${wpCommand("provision-infra", pool.name)}\`.`,
+    );
+  }
+  const full = await input.api.readBlockDocumentById(input.block.id, true);
+  const d = (full?.data ?? {}) as Record<string, unknown>;
+  const keyId = typeof d.aws_access_key_id === "string" ? d.aws_access_key_id : "";
+  const secret = typeof d.aws_secret_access_key === "string" ? d.aws_secret_access_key : "";
+  if (!keyId || !secret)
+    throw new WpError(
+      `Block ${input.block.name} holds no access key.`,
+      `Run \`${wpCommand("rotate-credentials", pool.name)}\`.`,
+    );
+  const region =
+    (typeof input.flags.region === "string" && input.flags.region) ||
+    (typeof d.region_name === "string" && d.region_name) ||
+    input.record?.record.context.region;
+  const session: AwsSession = await resolveAws({
+    region: region || undefined,
+    env: input.env,
+    credentials: { accessKeyId: keyId, secretAccessKey: secret },
+  });
+  const cluster = stringDefault(pool, "cluster") ?? "default";
+  const roleArn = stringDefault(pool, "execution_role_arn");
+  const image = o.image || VERIFY_IMAGE;
+  const command = ["sh", "-c", `echo "wp verify: work pool ${pool.name.replace(/[^\w.-]/g, "_")} can run a task"`];
+  const started = Date.now();
+  const report: VerifyReport = {
+    workPool: pool.name,
+    dryRun: o.dryRun,
+    cluster,
+    image,
+    command,
+    subnets: [],
+    logs: [],
+    cleanedUp: [],
+    seconds: 0,
+    ok: false,
+  };
+
+  /** Runs one call; a refusal names the action the block's identity lacks. */
+  const as = async <T>(action: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (DENIED.has(awsErrorCode(err) ?? ""))
+        throw new CloudError(
+          `The block's identity ${report.identity ?? keyId} is not allowed ${action} (the call was refused).`,
+          "AccessDenied",
+          `Grant ${action} to it: \`${wpCommand("provision-infra", pool.name)}\` restores Prefect's policy.`,
+        );
+      throw err;
+    }
+  };
+
+  report.identity = (await as("sts:GetCallerIdentity", () => session.identity())).arn;
+  const ec2 = await session.ec2();
+  const vpcId =
+    stringDefault(pool, "vpc_id") ??
+    (await as("ec2:DescribeVpcs", () => ec2.describeVpcs([{ Name: "is-default", Values: ["true"] }])))[0]?.VpcId;
+  if (!vpcId)
+    throw new WpError(
+      "The pool names no VPC and the region has no default VPC.",
+      `Run \`${wpCommand("provision-infra", pool.name)}\`.`,
+    );
+  const inVpc = [{ Name: "vpc-id", Values: [vpcId] }];
+  const subnets = (await as("ec2:DescribeSubnets", () => ec2.describeSubnets(inVpc))).flatMap((s) =>
+    s.SubnetId ? [s.SubnetId] : [],
+  );
+  const groups = await as("ec2:DescribeSecurityGroups", () => ec2.describeSecurityGroups(inVpc));
+  const group = (groups.find((g) => g.GroupName !== "default") ?? groups[0])?.GroupId;
+  report.subnets = subnets;
+  if (subnets.length === 0)
+    throw new WpError(
+      `VPC ${vpcId} has no subnets to run a task in.`,
+      `Run \`${wpCommand("provision-infra", pool.name)}\`.`,
+    );
+  const family = `wp-verify-${pool.name.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 200)}`;
+  if (o.dryRun) {
+    report.seconds = (Date.now() - started) / 1000;
+    report.ok = true;
+    return report;
+  }
+
+  const ecs = await session.ecs();
+  let interrupted = false;
+  const undo = onInterrupt(() => {
+    interrupted = true;
+    o.progress("wp: stopping the verification task and cleaning up...");
+  });
+  let taskDefinitionArn: string | undefined;
+  try {
+    const td = await as("ecs:RegisterTaskDefinition", () =>
+      ecs.registerTaskDefinition({
+        family,
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "256",
+        memory: "512",
+        ...(roleArn ? { executionRoleArn: roleArn } : {}),
+        containerDefinitions: [{ name: "prefect", image, command, essential: true, cpu: 256, memory: 512 }],
+        tags: [{ key: "managed-by", value: "wp" }],
+      }),
+    );
+    taskDefinitionArn = td.taskDefinitionArn;
+    if (taskDefinitionArn) report.taskDefinition = taskDefinitionArn;
+    o.progress(`Registered task definition ${taskDefinitionArn ?? family}; starting a task on cluster ${cluster}...`);
+    const run = await as("ecs:RunTask", () =>
+      ecs.runTask({
+        cluster,
+        taskDefinition: taskDefinitionArn ?? family,
+        launchType: "FARGATE",
+        count: 1,
+        networkConfiguration: {
+          awsvpcConfiguration: { subnets, ...(group ? { securityGroups: [group] } : {}), assignPublicIp: "ENABLED" },
+        },
+        startedBy: "wp-verify",
+      }),
+    );
+    const task = run.tasks[0];
+    if (!task?.taskArn) {
+      const why = run.failures.map((f) => `${f.arn ?? ""} ${f.reason ?? ""}`.trim()).join("; ");
+      throw new CloudError(`ECS did not start the task${why ? `: ${why}` : ""}.`, "RunTaskFailed");
+    }
+    report.taskArn = task.taskArn;
+    const deadline = started + o.timeoutSeconds * 1000;
+    let last = task.lastStatus ?? "PROVISIONING";
+    o.progress(`Task ${task.taskArn}: ${last}`);
+    while (last !== "STOPPED") {
+      if (interrupted) throw new VerifyInterrupted("Verification interrupted; the task was stopped and cleaned up.");
+      if (Date.now() > deadline)
+        throw new CloudError(
+          `The task did not finish within ${o.timeoutSeconds}s (last status ${last}).`,
+          "Timeout",
+          "Pass --timeout to wait longer.",
+        );
+      await new Promise((r) => setTimeout(r, o.pollMs));
+      const [t] = await as("ecs:DescribeTasks", () => ecs.describeTasks(cluster, [task.taskArn ?? ""]));
+      const now = t?.lastStatus ?? last;
+      if (now !== last) o.progress(`Task ${task.taskArn}: ${now} (${Math.round((Date.now() - started) / 1000)}s)`);
+      last = now;
+      if (t && now === "STOPPED") {
+        const container = t.containers?.find((c) => c.name === "prefect") ?? t.containers?.[0];
+        report.exitCode = container?.exitCode ?? null;
+        if (t.stoppedReason) report.stoppedReason = t.stoppedReason;
+      }
+    }
+    report.lastStatus = last;
+    report.ok = report.exitCode === 0;
+    return report;
+  } finally {
+    undo();
+    // Clean up what verify made, whatever happened.
+    if (report.taskArn && report.lastStatus !== "STOPPED") {
+      await ecs.stopTask(cluster, report.taskArn, "wp verify cleanup").then(
+        () => report.cleanedUp.push(`stopped task ${report.taskArn}`),
+        (err: unknown) =>
+          o.progress(`Could not stop task ${report.taskArn}: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }
+    if (taskDefinitionArn) {
+      await ecs.deregisterTaskDefinition(taskDefinitionArn).then(
+        () => report.cleanedUp.push(`deregistered task definition ${taskDefinitionArn}`),
+        (err: unknown) =>
+          o.progress(`Could not deregister ${taskDefinitionArn}: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    }
+    report.seconds = Math.round((Date.now() - started) / 100) / 10;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The Cloud Run pool's life through the CLI against the GCP simulator: record, `wp status` and its
+ * drifts, `wp deprovision` of two pools sharing the service account and repository, `wp rotate-credentials`.
+ */
+import { describe, expect, it } from "vitest";
+import { connect } from "../../src/prefect/client.js";
+import { loadSettings } from "../../src/prefect/settings.js";
+import { recordName } from "../../src/provision/record.js";
+import { PROJECT, useGcpSim } from "../helpers/gcp-sim.js";
+import { runCli } from "../helpers/run-cli.js";
+
+const SA = `prefect-cloud-run@${PROJECT}.iam.gserviceaccount.com`;
+const MEMBER = `serviceAccount:${SA}`;
+
+interface StatusDoc {
+  healthy: boolean;
+  resources: Array<{ resource: string; state: string; detail?: string; fix?: string; id?: string }>;
+}
+
+describe("the life of Cloud Run push pools against the GCP simulator", () => {
+  const fx = useGcpSim({ operationPolls: 1 });
+  const wp = (argv: string[]) => runCli(argv, { env: fx.env });
+  const create = async (pool: string) => {
+    const r = await wp([
+      "create",
+      pool,
+      "--type",
+      "cloud-run-v2:push",
+      "--provision-infra",
+      "--yes",
+      "--project",
+      PROJECT,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+  };
+  const status = async (pool: string) => {
+    const r = await wp(["status", pool, "-o", "json"]);
+    return { code: r.code, doc: JSON.parse(r.stdout) as StatusDoc };
+  };
+  const item = (doc: StatusDoc, resource: string) => doc.resources.find((i) => i.resource === resource);
+  async function withPrefect<T>(fn: (api: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+    const api = await connect(await loadSettings(fx.env), { env: fx.env });
+    try {
+      return await fn(api);
+    } finally {
+      api.close();
+    }
+  }
+  const blockKeyId = (pool: string) =>
+    withPrefect(async (api) => {
+      const doc = await api.readBlockDocument("gcp-credentials", `${pool}-push-pool-credentials`, true);
+      return ((doc?.data ?? {}) as { service_account_info?: { private_key_id?: string } }).service_account_info
+        ?.private_key_id;
+    });
+  const keyIds = () => (fx.sim.project(PROJECT).keys.get(SA) ?? []).map((k) => k.name?.split("/").pop());
+  const bound = () =>
+    (fx.sim.project(PROJECT).policy.bindings ?? []).filter((b) => b.members?.includes(MEMBER)).map((b) => b.role);
+
+  it("two pools share the service account and repository; deprovisioning one keeps them, the last removes them", async () => {
+    await create("c1");
+    await create("c2");
+    const record = await withPrefect((api) => api.readBlockDocument("wp-provisioning-record", recordName("c1")));
+    const steps = ((record?.data ?? { resources: [] }) as { resources: Array<{ step: string; created: boolean }> })
+      .resources;
+    expect(steps.find((s) => s.step === "gcp.service-account")?.created).toBe(true);
+    expect(steps.find((s) => s.step === "gcp.repository")?.created).toBe(true);
+
+    const s1 = await status("c1");
+    expect(s1.doc.resources.filter((i) => i.state !== "ok")).toEqual([]);
+    expect(s1.code).toBe(0);
+    expect(item(s1.doc, "Service-account key")?.detail).toContain(`exists and enabled on ${SA}`);
+
+    const k1 = await blockKeyId("c1");
+    const k2 = await blockKeyId("c2");
+    const dry = await wp(["deprovision", "c1", "--dry-run"]);
+    expect(dry.stdout).toMatch(/keep\s+Service account .*still used by 'c2'/);
+    expect(dry.stdout).toMatch(/keep\s+API run.googleapis.com .*stay enabled/);
+    const d1 = await wp(["deprovision", "c1", "--yes"]);
+    expect(d1.code, d1.stderr).toBe(0);
+    expect(keyIds()).toEqual([k2]);
+    expect(k1).not.toBe(k2);
+    const s2 = await status("c2");
+    expect(s2.doc.resources.filter((i) => i.state !== "ok")).toEqual([]);
+    const v2 = await runCli(["verify", "c2"], { env: { ...fx.env, WP_VERIFY_POLL_MS: "5" } });
+    expect(v2.code, v2.stderr).toBe(0);
+    expect(v2.stdout).toContain("Work pool 'c2' can run work.");
+
+    const d2 = await wp(["deprovision", "c2", "--yes", "-o", "json"]);
+    expect(d2.code, d2.stderr).toBe(0);
+    expect(JSON.parse(d2.stdout).results.map((r: { resource: string }) => r.resource)).toEqual([
+      "Credentials block",
+      "Project IAM roles",
+      "Service account",
+      "Artifact Registry repository",
+      "Provisioning record",
+      "Work pool",
+    ]);
+    const p = fx.sim.project(PROJECT);
+    expect(p.serviceAccounts.has(SA)).toBe(false);
+    expect(p.repositories.has("us-central1/prefect-images")).toBe(false);
+    expect(bound()).toEqual([]);
+    expect(p.policy.bindings?.find((b) => b.role === "roles/owner")?.members).toEqual(["user:owner@example.com"]);
+    expect(p.services.has("run.googleapis.com")).toBe(true);
+    expect((await wp(["deprovision", "c2", "--yes"])).stdout).toContain("Nothing to deprovision");
+  });
+
+  it("status finds a deleted key, removed roles and a deleted repository; a repository with images needs --force", async () => {
+    await create("d");
+    const p = fx.sim.project(PROJECT);
+    fx.sim.pushImage(PROJECT, "us-central1", "prefect-images", "latest");
+    const dry = await wp(["deprovision", "d", "--dry-run"]);
+    expect(dry.stdout).toMatch(/keep\s+Artifact Registry repository prefect-images .*holds 1 image \(--force/);
+
+    p.keys.set(SA, []);
+    let st = await status("d");
+    expect(st.code).toBe(1);
+    expect(item(st.doc, "Service-account key")).toMatchObject({ state: "missing", fix: "wp rotate-credentials d" });
+    for (const b of p.policy.bindings ?? []) b.members = (b.members ?? []).filter((m) => m !== MEMBER);
+    p.repositories.delete("us-central1/prefect-images");
+    st = await status("d");
+    expect(item(st.doc, "Project IAM roles")).toMatchObject({ state: "drift", fix: "wp provision-infra d" });
+    expect(item(st.doc, "Artifact Registry repository")?.state).toBe("missing");
+  });
+
+  it("verify runs a Cloud Run job as the block's key, deletes it, and names a missing permission or a dead key", async () => {
+    await create("v");
+    const env = { ...fx.env, WP_VERIFY_POLL_MS: "5" };
+    const ok = await runCli(["verify", "v", "-o", "json"], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    const r = JSON.parse(ok.stdout);
+    expect(r).toMatchObject({ ok: true, exitCode: 0, lastStatus: "SUCCEEDED", identity: SA });
+    expect(r.cleanedUp.join(" ")).toContain("deleted Cloud Run job wp-verify-v-");
+    expect(fx.sim.runJobs.size).toBe(0);
+    const dry = await runCli(["verify", "v", "--dry-run"], { env });
+    expect(dry.stdout).toContain("Dry run: nothing was started.");
+
+    const p = fx.sim.project(PROJECT);
+    const developer = p.policy.bindings?.find((b) => b.role === "roles/run.developer");
+    if (developer) developer.members = (developer.members ?? []).filter((m) => m !== MEMBER);
+    const denied = await runCli(["verify", "v"], { env });
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain(`The block's identity ${SA} is not allowed run.jobs.create`);
+    expect(denied.stderr).toContain("wp provision-infra v");
+    const fixed = await wp(["provision-infra", "v", "--yes", "--project", PROJECT]);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect((await runCli(["verify", "v"], { env })).code).toBe(0);
+
+    p.keys.set(SA, []);
+    const dead = await runCli(["verify", "v"], { env });
+    expect(dead.code).toBe(4);
+    expect(dead.stderr).toContain("Google refused the key");
+    expect(fx.sim.runJobs.size).toBe(0);
+  });
+
+  it("rotate-credentials leaves one key for the block and updates the block", async () => {
+    await create("r");
+    const before = await blockKeyId("r");
+    const r = await wp(["rotate-credentials", "r", "--yes"]);
+    expect(r.code, r.stderr).toBe(0);
+    const after = await blockKeyId("r");
+    expect(after).not.toBe(before);
+    expect(keyIds()).toEqual([after]);
+    expect(r.stdout).toContain(`deleted ${before}`);
+    expect(r.stdout).toContain(`an access token was issued for ${SA} with the new key ${after}`);
+    for (const pem of fx.sim.issuedPrivateKeys) {
+      const body = pem.split("\n")[1] ?? "";
+      expect(r.stdout + r.stderr).not.toContain(body);
+    }
+    expect((await status("r")).doc.healthy).toBe(true);
+  });
+});
