@@ -36,7 +36,10 @@ async function lifecycleFor(providerId: string, input: LifecycleInput): Promise<
     case "coiled":
       return (await import("./token.js")).tokenLifecycle(providerId, input);
     default:
-      throw new UsageError(`wp has no lifecycle support for provider ${providerId}.`);
+      throw new UsageError(
+        `wp status, verify, deprovision and rotate-credentials do not support ${providerFor(input.pool.type)?.title ?? providerId} pools yet.`,
+        "They serve ECS, Cloud Run, Modal and Coiled pools.",
+      );
   }
 }
 
