@@ -3,7 +3,6 @@
  * signal handling runs) against the Azure simulator and the embedded API. After every interruption a
  * plain re-run must leave exactly one secret on the app, held by the block, and nothing pending.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,58 +10,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
 import { makeHome } from "../helpers/run-cli.js";
+import { requireBuilt, wpProcess } from "../helpers/wp-process.js";
 import { type AzureSim, startAzureSim } from "../sim/azure/server.mjs";
-
-const BIN = join(process.cwd(), "bin", "wp.js");
-
-interface Child {
-  child: ChildProcess;
-  stderr(): string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  waitFor(text: string): Promise<void>;
-}
-
-function wpProcess(args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  const waiters: Array<{ text: string; resolve: () => void }> = [];
-  child.stdout?.on("data", () => {});
-  child.stderr?.on("data", (d) => {
-    err += String(d);
-    for (const w of waiters.splice(0)) {
-      if (err.includes(w.text)) w.resolve();
-      else waiters.push(w);
-    }
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    stderr: () => err,
-    exit,
-    waitFor: (text) =>
-      new Promise<void>((resolve, reject) => {
-        if (err.includes(text)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`no "${text}" on stderr:\n${err}`)), 45_000);
-        waiters.push({
-          text,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-        void exit.then(() => setTimeout(() => reject(new Error(`exited before "${text}":\n${err}`)), 50));
-      }),
-  };
-}
 
 describe("the client secret survives interruption", () => {
   let sim: AzureSim;
   let home: ReturnType<typeof makeHome>;
   let env: Record<string, string> & { WP_HOME: string };
   beforeAll(async () => {
-    if (!existsSync(join(process.cwd(), "dist", "bin.js"))) throw new Error("dist/ is missing: run `npm run build`");
+    requireBuilt();
     sim = await startAzureSim();
   });
   afterAll(async () => {

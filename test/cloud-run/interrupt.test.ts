@@ -3,7 +3,6 @@
  * so bin.ts's signal handling is what runs) against the GCP simulator and the embedded API. After
  * every interruption a plain re-run must leave exactly one key, held by the block.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,56 +10,14 @@ import { blockKind, createBlock } from "../../src/prefect/blocks.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
 import { filesContaining, PROJECT, useGcpSim } from "../helpers/gcp-sim.js";
+import { requireBuilt, wpProcess } from "../helpers/wp-process.js";
 
-const BIN = join(process.cwd(), "bin", "wp.js");
 const SA = `prefect-cloud-run@${PROJECT}.iam.gserviceaccount.com`;
-
-interface Child {
-  child: ChildProcess;
-  stderr(): string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  waitFor(text: string): Promise<void>;
-}
-
-function wpProcess(args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  const waiters: Array<{ text: string; resolve: () => void }> = [];
-  child.stdout?.resume();
-  child.stderr?.on("data", (d) => {
-    err += String(d);
-    for (const w of waiters.splice(0)) {
-      if (err.includes(w.text)) w.resolve();
-      else waiters.push(w);
-    }
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    stderr: () => err,
-    exit,
-    waitFor: (text) =>
-      new Promise<void>((resolve, reject) => {
-        if (err.includes(text)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`no "${text}" on stderr:\n${err}`)), 45_000);
-        waiters.push({
-          text,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-        void exit.then(() => setTimeout(() => reject(new Error(`exited before "${text}":\n${err}`)), 50));
-      }),
-  };
-}
 
 describe("the service-account key survives interruption", () => {
   const fx = useGcpSim();
   beforeAll(() => {
-    if (!existsSync(join(process.cwd(), "dist", "bin.js"))) throw new Error("dist/ is missing: run `npm run build`");
+    requireBuilt();
   });
 
   const env = (extra: Record<string, string> = {}) => {

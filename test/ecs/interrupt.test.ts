@@ -3,7 +3,6 @@
  * (`node bin/wp.js`, so bin.ts's signal handling is what runs) against moto and the embedded API.
  * After every interruption a plain re-run must leave exactly one access key, held by the block.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,63 +13,15 @@ import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
 import { removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";
 import { makeHome } from "../helpers/run-cli.js";
+import { requireBuilt, wpProcess } from "../helpers/wp-process.js";
 
 const hasMoto = requireMoto("test/ecs/interrupt.test.ts (signals in the credential step, concurrent runs)");
-const BIN = join(process.cwd(), "bin", "wp.js");
-
-interface Child {
-  child: ChildProcess;
-  stderr(): string;
-  stdout(): string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves when stderr contains `text`. */
-  waitFor(text: string): Promise<void>;
-}
-
-function wpProcess(args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  let err = "";
-  const waiters: Array<{ text: string; resolve: () => void }> = [];
-  child.stdout?.on("data", (d) => {
-    out += String(d);
-  });
-  child.stderr?.on("data", (d) => {
-    err += String(d);
-    for (const w of waiters.splice(0)) {
-      if (err.includes(w.text)) w.resolve();
-      else waiters.push(w);
-    }
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    stderr: () => err,
-    stdout: () => out,
-    exit,
-    waitFor: (text) =>
-      new Promise<void>((resolve, reject) => {
-        if (err.includes(text)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`no "${text}" on stderr:\n${err}`)), 45_000);
-        waiters.push({
-          text,
-          resolve: () => {
-            clearTimeout(timer);
-            resolve();
-          },
-        });
-        void exit.then(() => setTimeout(() => reject(new Error(`exited before "${text}":\n${err}`)), 50));
-      }),
-  };
-}
 
 describe.skipIf(!hasMoto)("credentials survive interruption; concurrent runs converge", () => {
   const sim = useMoto();
   beforeAll(() => {
     // `npm test` builds first; these tests run the built CLI.
-    if (!existsSync(join(process.cwd(), "dist", "bin.js"))) throw new Error("dist/ is missing: run `npm run build`");
+    requireBuilt();
   });
   let home: ReturnType<typeof makeHome>;
   let env: Record<string, string> & { WP_HOME: string };

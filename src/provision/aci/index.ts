@@ -15,6 +15,7 @@ import { blockRef, withDefaults } from "../../prefect/template.js";
 import type { JobTemplate } from "../../prefect/types.js";
 import type { Prompter } from "../../ui/prompts.js";
 import { CredentialGuard } from "../credential.js";
+import { deploySample } from "../deploy-sample.js";
 import { settled } from "../ecs/names.js";
 import type { ProviderInput } from "../provider.js";
 import type { Outputs, Provisioner, Step, Target } from "../types.js";
@@ -229,24 +230,7 @@ export function aciNextSteps(pool: string, outputs: Outputs): string[] {
     "",
     `To build and push a Docker image to your registry, use an image name like '${image}':`,
     "",
-    "    from prefect import flow",
-    "    from prefect.docker import DockerImage",
-    "",
-    "",
-    "    @flow(log_prints=True)",
-    '    def my_flow(name: str = "world"):',
-    `        print(f"Hello {name}! I'm a flow running on an Azure Container Instance!")`,
-    "",
-    "",
-    '    if __name__ == "__main__":',
-    "        my_flow.deploy(",
-    '            name="my-deployment",',
-    `            work_pool_name=${JSON.stringify(pool)},`,
-    "            image=DockerImage(",
-    `                name="${image}:latest",`,
-    '                platform="linux/amd64",',
-    "            ),",
-    "        )",
+    ...deploySample(pool, image, "on an Azure Container Instance"),
   ];
 }
 

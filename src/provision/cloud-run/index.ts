@@ -12,6 +12,7 @@ import type { PrefectApi } from "../../prefect/api.js";
 import { blockRef, withDefaults } from "../../prefect/template.js";
 import type { JobTemplate } from "../../prefect/types.js";
 import { CredentialGuard } from "../credential.js";
+import { deploySample } from "../deploy-sample.js";
 import type { Outputs, Provisioner, Target } from "../types.js";
 import { checkKeyPreconditions, credentialsStep } from "./credentials.js";
 import { type CloudRunNames, defaultNames, type GcpContext, retryDelay, serviceAccountEmail } from "./names.js";
@@ -126,24 +127,7 @@ export function cloudRunNextSteps(pool: string, outputs: Outputs): string[] {
     `Your default Docker build namespace has been set to '${ns}'.`,
     "Use any image name to build and push to this registry by default:",
     "",
-    "    from prefect import flow",
-    "    from prefect.docker import DockerImage",
-    "",
-    "",
-    "    @flow(log_prints=True)",
-    '    def my_flow(name: str = "world"):',
-    `        print(f"Hello {name}! I'm a flow running in Cloud Run!")`,
-    "",
-    "",
-    '    if __name__ == "__main__":',
-    "        my_flow.deploy(",
-    '            name="my-deployment",',
-    `            work_pool_name=${JSON.stringify(pool)},`,
-    "            image=DockerImage(",
-    '                name="my-image:latest",',
-    '                platform="linux/amd64",',
-    "            ),",
-    "        )",
+    ...deploySample(pool, "my-image", "in Cloud Run"),
     "",
     `The image is pushed as ${ns}/my-image:latest.`,
   ];

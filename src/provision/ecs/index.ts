@@ -10,6 +10,7 @@ import type { PrefectApi } from "../../prefect/api.js";
 import { blockRef, withDefaults } from "../../prefect/template.js";
 import type { JobTemplate } from "../../prefect/types.js";
 import { CredentialGuard } from "../credential.js";
+import { deploySample } from "../deploy-sample.js";
 import type { Outputs, Provisioner, Step, Target } from "../types.js";
 import { clusterStep } from "./cluster.js";
 import { checkKeyQuota, credentialsStep } from "./credentials.js";
@@ -151,23 +152,6 @@ export function ecsNextSteps(pool: string, repository: string, outputs: Outputs)
     "",
     `To build and push a Docker image to your repository, use '${image}' as your image name:`,
     "",
-    "    from prefect import flow",
-    "    from prefect.docker import DockerImage",
-    "",
-    "",
-    "    @flow(log_prints=True)",
-    '    def my_flow(name: str = "world"):',
-    `        print(f"Hello {name}! I'm a flow running on ECS!")`,
-    "",
-    "",
-    '    if __name__ == "__main__":',
-    "        my_flow.deploy(",
-    '            name="my-deployment",',
-    `            work_pool_name=${JSON.stringify(pool)},`,
-    "            image=DockerImage(",
-    `                name="${image}:latest",`,
-    '                platform="linux/amd64",',
-    "            ),",
-    "        )",
+    ...deploySample(pool, image, "on ECS"),
   ];
 }
