@@ -8,6 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { pyRepr } from "../ui/io.js";
+import { nearest } from "./nearest.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -63,29 +64,13 @@ export const AWS_REGIONS: Record<string, string[]> = {
 export function checkRegion(region: string, source: string): void {
   const all = Object.values(AWS_REGIONS).flat();
   if (all.includes(region)) return;
-  const far = all.map((r) => distance(r, region.toLowerCase()));
-  const nearest = Math.min(...far);
-  const near = nearest <= 2 ? all.filter((_r, i) => far[i] === nearest) : [];
+  const near = nearest(region, all);
   throw new UsageError(
     `AWS region ${pyRepr(region)} (from ${source}) does not exist.`,
     near.length
       ? `Did you mean ${near.join(" or ")}?`
       : `Use a region such as us-east-1 or eu-west-1 (AWS's regions: ${AWS_REGIONS.aws?.join(", ")}).`,
   );
-}
-
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0] ?? 0;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = d[j] ?? 0;
-      d[j] = Math.min(cur + 1, (d[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return d[b.length] ?? 0;
 }
 
 /** Profile names in the shared config and credentials files (as the AWS CLI reads them). */

@@ -8,6 +8,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
 import { pyRepr } from "../ui/io.js";
+import { nearest } from "./nearest.js";
 
 export type Env = Record<string, string | undefined>;
 
@@ -154,27 +155,11 @@ export function resolveRegion(flag: string | undefined, env: Env): Resolved {
 /** Throws a one-line UsageError unless `region` is a Cloud Run region. */
 export function checkGcpRegion(region: string, source: string): void {
   if (CLOUD_RUN_REGIONS.includes(region)) return;
-  const far = CLOUD_RUN_REGIONS.map((r) => distance(r, region.toLowerCase()));
-  const nearest = Math.min(...far);
-  const near = nearest <= 2 ? CLOUD_RUN_REGIONS.filter((_r, i) => far[i] === nearest) : [];
+  const near = nearest(region, CLOUD_RUN_REGIONS);
   throw new UsageError(
     `Google Cloud region ${pyRepr(region)} (from ${source}) is not a Cloud Run region.`,
     near.length
       ? `Did you mean ${near.join(" or ")}?`
       : `Use a region such as us-central1 or europe-west1 (Cloud Run regions: ${CLOUD_RUN_REGIONS.join(", ")}).`,
   );
-}
-
-function distance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0] ?? 0;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = d[j] ?? 0;
-      d[j] = Math.min(cur + 1, (d[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return d[b.length] ?? 0;
 }
