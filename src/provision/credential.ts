@@ -43,6 +43,11 @@ interface Entry {
   id?: string;
 }
 
+/** The plan's words for orphans the apply will delete: "delete access key AKIA… left by an interrupted run". */
+export function orphansNote(noun: string, ids: string[]): string {
+  return `delete ${noun}${ids.length === 1 ? "" : "s"} ${ids.join(", ")} left by an interrupted run`;
+}
+
 /** Tolerance for clock differences between this machine and the cloud's creation times. */
 const SKEW_MS = 5 * 60_000;
 

@@ -14,7 +14,7 @@
  */
 import { CloudError, UsageError } from "../../errors.js";
 import { blockKind, createBlock } from "../../prefect/blocks.js";
-import type { CredentialSpec } from "../credential.js";
+import { type CredentialSpec, orphansNote } from "../credential.js";
 import { settled } from "../ecs/names.js";
 import type { Step, StepContext } from "../types.js";
 import { type AciContext, BLOCK_TYPE, findApp, MAX_SECRETS, requireOutput } from "./context.js";
@@ -98,8 +98,7 @@ export async function checkSecretQuota(e: AciContext): Promise<void> {
   if ((await secretUse(e, tenant, app)).usable >= MAX_SECRETS) throw tooManySecrets(e, app.appId);
 }
 
-const orphanNote = (ids: string[]) =>
-  `delete ${ids.length === 1 ? "client secret" : "client secrets"} ${ids.join(", ")} left by an interrupted run`;
+const orphanNote = (ids: string[]) => orphansNote("client secret", ids);
 
 export function credentialsStep(e: AciContext): Step {
   const block = e.names.block;

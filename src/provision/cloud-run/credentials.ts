@@ -10,7 +10,7 @@
 import { GcpError, gcpCode, KEY_CONSTRAINT } from "../../clouds/gcp.js";
 import { CloudError, UsageError } from "../../errors.js";
 import { blockKind, createBlock } from "../../prefect/blocks.js";
-import type { CredentialSpec } from "../credential.js";
+import { type CredentialSpec, orphansNote } from "../credential.js";
 import type { Step, StepContext } from "../types.js";
 import { BLOCK_TYPE, type GcpContext, MAX_KEYS, retrying, serviceAccountEmail } from "./names.js";
 
@@ -127,8 +127,7 @@ export async function checkKeyPreconditions(c: GcpContext): Promise<void> {
   if (use.usable >= MAX_KEYS) throw tooManyKeys(c);
 }
 
-const orphanNote = (ids: string[]) =>
-  `delete ${ids.length === 1 ? "key" : "keys"} ${ids.join(", ")} left by an interrupted run`;
+const orphanNote = (ids: string[]) => orphansNote("key", ids);
 
 export function credentialsStep(c: GcpContext): Step {
   const block = c.names.block;

@@ -10,7 +10,7 @@ import { awsErrorCode } from "../../clouds/aws.js";
 import { UsageError } from "../../errors.js";
 import { blockKind, createBlock } from "../../prefect/blocks.js";
 import { shellQuote } from "../../ui/io.js";
-import type { CredentialSpec } from "../credential.js";
+import { type CredentialSpec, orphansNote } from "../credential.js";
 import type { Step, StepContext } from "../types.js";
 import { BLOCK_TYPE, type EcsContext, MAX_ACCESS_KEYS, settled } from "./names.js";
 
@@ -88,8 +88,7 @@ export async function checkKeyQuota(e: EcsContext): Promise<void> {
   if ((await keyUse(e)).usable >= MAX_ACCESS_KEYS) throw tooManyKeys(e);
 }
 
-const orphanNote = (ids: string[]) =>
-  `delete ${ids.length === 1 ? "access key" : "access keys"} ${ids.join(", ")} left by an interrupted run`;
+const orphanNote = (ids: string[]) => orphansNote("access key", ids);
 
 export function credentialsStep(e: EcsContext): Step {
   const block = e.names.block;
