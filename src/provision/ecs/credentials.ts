@@ -63,10 +63,13 @@ async function accountOf(e: EcsContext): Promise<string> {
   return (await (await e.aws()).identity()).accountId;
 }
 
-/** Keys the user holds, not counting the orphans of interrupted runs (those are deleted first). */
-async function keyUse(e: EcsContext): Promise<{ usable: number; orphans: string[] }> {
+/**
+ * Keys the user holds, not counting the orphans of interrupted runs (those are deleted first).
+ * The count is read only when it matters (`count`: the block is missing, so a key would be made).
+ */
+async function keyUse(e: EcsContext, count = true): Promise<{ usable: number; orphans: string[] }> {
   const spec = keySpec(e, await accountOf(e));
-  const [keys, orphans] = await settled([listKeys(e), e.guard.orphans(spec)]);
+  const [keys, orphans] = await settled([count ? listKeys(e) : [], e.guard.orphans(spec)]);
   return { usable: keys.length - orphans.length, orphans: orphans.map((o) => o.id) };
 }
 
@@ -101,7 +104,8 @@ export function credentialsStep(e: EcsContext): Step {
     // a later phase, waits for both).
     after: ["aws.iam-user"],
     async check(ctx) {
-      const [doc, use] = await settled([ctx.prefect.readBlockDocument(BLOCK_TYPE, block), keyUse(e)]);
+      const doc = await ctx.prefect.readBlockDocument(BLOCK_TYPE, block);
+      const use = await keyUse(e, !doc);
       if (doc) {
         ctx.outputs.set("blockDocumentId", doc.id);
         if (use.orphans.length) return { action: "update", detail: orphanNote(use.orphans), id: doc.id };
