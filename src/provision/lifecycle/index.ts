@@ -24,6 +24,7 @@ const BLOCK_VARIABLE: Record<string, string> = {
   "cloud-run": "credentials",
   modal: "modal_credentials",
   coiled: "credentials",
+  aci: "aci_credentials",
 };
 
 async function lifecycleFor(providerId: string, input: LifecycleInput): Promise<Lifecycle> {
@@ -32,13 +33,15 @@ async function lifecycleFor(providerId: string, input: LifecycleInput): Promise<
       return (await import("./ecs.js")).ecsLifecycle(input);
     case "cloud-run":
       return (await import("./cloud-run.js")).cloudRunLifecycle(input);
+    case "aci":
+      return (await import("./aci.js")).aciLifecycle(input);
     case "modal":
     case "coiled":
       return (await import("./token.js")).tokenLifecycle(providerId, input);
     default:
       throw new UsageError(
         `wp status, verify, deprovision and rotate-credentials do not support ${providerFor(input.pool.type)?.title ?? providerId} pools yet.`,
-        "They serve ECS, Cloud Run, Modal and Coiled pools.",
+        "They serve ECS, Cloud Run, Azure Container Instances, Modal and Coiled pools.",
       );
   }
 }
@@ -63,7 +66,7 @@ async function load(ctx: Ctx, api: PrefectApi, name: string, flags: Record<strin
   if (!provider) {
     throw new UsageError(
       `Work pool ${pyRepr(name)} is a ${pyRepr(pool.type)} pool; wp manages the infrastructure of provisioned push pools only.`,
-      "Types: ecs:push, ecs, cloud-run:push, cloud-run-v2:push, cloud-run, cloud-run-v2, modal:push, coiled:push.",
+      "Types: ecs:push, ecs, azure-container-instance:push, azure-container-instance, cloud-run:push, cloud-run-v2:push, cloud-run, cloud-run-v2, modal:push, coiled:push.",
     );
   }
   const variable = BLOCK_VARIABLE[provider.id] ?? "credentials";

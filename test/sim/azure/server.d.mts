@@ -82,6 +82,8 @@ export interface SimState {
   identities: Wire[];
   providers: Record<string, string>;
   operations: Map<string, Wire>;
+  /** Repositories in each registry, by login server (the ACR catalog). */
+  acrRepositories: Record<string, string[]>;
   log: LogEntry[];
 }
 

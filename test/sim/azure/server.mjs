@@ -94,6 +94,7 @@ export async function startAzureSim(options = {}) {
       ]),
     ),
     operations: new Map(),
+    acrRepositories: {},
     log: [],
   };
   // The caller's own role assignments at subscription scope (what gives it its ARM rights).
@@ -119,6 +120,10 @@ export async function startAzureSim(options = {}) {
   const graphLagging = new Map();
   /** @type {Set<string>} */
   const tokens = new Set();
+  /** ACR access tokens → the login server they are for. @type {Map<string, string>} */
+  const acrTokens = new Map();
+  /** ACR refresh tokens → the login server they are for. @type {Map<string, string>} */
+  const acrRefresh = new Map();
 
   const server = createServer({ key: cert.key, cert: cert.cert }, (req, res) => {
     const chunks = /** @type {Buffer[]} */ ([]);
@@ -328,9 +333,25 @@ export async function startAzureSim(options = {}) {
       if (!state.registries.some((r) => r.properties.loginServer === service)) {
         return reply(404, { errors: [{ code: "NAME_UNKNOWN", message: `registry ${service} not found` }] });
       }
-      return reply(200, {
-        refresh_token: `${b64url(JSON.stringify({ alg: "RS256" }))}.${b64url(JSON.stringify({ aud: service, grant_type: "refresh_token", exp: Math.floor(Date.now() / 1000) + 10800 }))}.${b64url(randomBytes(24))}`,
-      });
+      const refresh = `${b64url(JSON.stringify({ alg: "RS256" }))}.${b64url(JSON.stringify({ aud: service, grant_type: "refresh_token", exp: Math.floor(Date.now() / 1000) + 10800 }))}.${b64url(randomBytes(24))}`;
+      acrRefresh.set(refresh, service);
+      return reply(200, { refresh_token: refresh });
+    }
+    // ACR access tokens (registry scopes) for a refresh token, and the catalog (data plane).
+    if (lower === "/acr/oauth2/token" && method === "POST") {
+      const f = new URLSearchParams(raw);
+      const service = (f.get("service") ?? "").toLowerCase();
+      if (f.get("grant_type") !== "refresh_token" || acrRefresh.get(f.get("refresh_token") ?? "") !== service)
+        return reply(401, { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] });
+      const access = b64url(randomBytes(24));
+      acrTokens.set(access, service);
+      return reply(200, { access_token: access });
+    }
+    if (lower === "/acr/v2/_catalog" && method === "GET") {
+      const bearer = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+      const service = acrTokens.get(bearer);
+      if (!service) return reply(401, { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] });
+      return reply(200, { repositories: state.acrRepositories[service] ?? [] });
     }
 
     // Everything else needs a bearer token this simulator issued.
@@ -441,6 +462,13 @@ export async function startAzureSim(options = {}) {
         );
       }
       if (!m[2] && method === "GET") return reply(200, appView(app));
+      if (!m[2] && method === "DELETE") {
+        // Deleting the app registration deletes its service principal (and with the app, its secrets).
+        entry.mutating = true;
+        state.applications = state.applications.filter((a) => a.id !== app.id);
+        state.servicePrincipals = state.servicePrincipals.filter((sp) => sp.appId !== app.appId);
+        return reply(204);
+      }
       if (m[2] === "addpassword" && method === "POST") {
         if (!canCreateApps())
           return reply(
@@ -728,6 +756,15 @@ export async function startAzureSim(options = {}) {
         });
         return reply(200, { value });
       }
+      if (kind === "roleassignments" && method === "DELETE" && id) {
+        const found = state.roleAssignments.find(
+          (a) => a.name === id && a.properties.scope.toLowerCase() === scope.toLowerCase(),
+        );
+        if (!found) return reply(204);
+        entry.mutating = true;
+        state.roleAssignments = state.roleAssignments.filter((a) => a !== found);
+        return reply(200, found);
+      }
       if (kind === "roleassignments" && method === "PUT" && id) {
         const props = body?.properties ?? {};
         if (!callerMay(scope, "Microsoft.Authorization/roleAssignments/write")) {
@@ -836,6 +873,20 @@ export async function startAzureSim(options = {}) {
     const group = findGroup(subId, rgName);
     if (!inner) {
       if (method === "HEAD") return reply(group ? 204 : 404);
+      if (method === "DELETE") {
+        if (!group) return reply(204);
+        // Synchronous here: the group and everything in it (and role assignments at or below it).
+        entry.mutating = true;
+        const under = (/** @type {string} */ id) =>
+          id.toLowerCase() === group.id.toLowerCase() || id.toLowerCase().startsWith(`${group.id.toLowerCase()}/`);
+        for (const r of state.registries.filter((x) => under(x.id)))
+          delete state.acrRepositories[r.properties.loginServer];
+        state.registries = state.registries.filter((x) => !under(x.id));
+        state.identities = state.identities.filter((x) => !under(x.id));
+        state.roleAssignments = state.roleAssignments.filter((a) => !under(a.properties.scope));
+        state.resourceGroups = state.resourceGroups.filter((g) => g !== group);
+        return reply(200);
+      }
       if (method === "GET")
         return group
           ? reply(200, group)
@@ -894,6 +945,20 @@ export async function startAzureSim(options = {}) {
     const needGroup = () =>
       reply(404, armError("ResourceGroupNotFound", `Resource group '${rgName}' could not be found.`));
 
+    // ---- every resource in a group ----
+    if (/^\/resources$/i.test(inner) && method === "GET") {
+      if (!group) return needGroup();
+      const under = (/** @type {any} */ x) => x.id.toLowerCase().startsWith(`${group.id.toLowerCase()}/`);
+      const view = (/** @type {any} */ x) => ({
+        id: x.id,
+        name: x.name,
+        type: x.type,
+        location: x.location,
+        tags: x.tags,
+      });
+      return reply(200, { value: [...state.registries.filter(under), ...state.identities.filter(under)].map(view) });
+    }
+
     // ---- registries in a group ----
     m = inner.match(/^\/providers\/Microsoft\.ContainerRegistry\/registries(?:\/([^/]+))?$/i);
     if (m) {
@@ -918,6 +983,15 @@ export async function startAzureSim(options = {}) {
                 `The Resource 'Microsoft.ContainerRegistry/registries/${name}' under resource group '${rgName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
               ),
             );
+      if (method === "DELETE") {
+        if (!found) return reply(204);
+        entry.mutating = true;
+        const rid = found.id.toLowerCase();
+        state.registries = state.registries.filter((r) => r !== found);
+        state.roleAssignments = state.roleAssignments.filter((a) => a.properties.scope.toLowerCase() !== rid);
+        delete state.acrRepositories[found.properties.loginServer];
+        return reply(200);
+      }
       if (method === "PUT" && state.providers["Microsoft.ContainerRegistry"] !== "Registered")
         return unregistered("Microsoft.ContainerRegistry");
       if (method === "PUT") {
@@ -1017,6 +1091,12 @@ export async function startAzureSim(options = {}) {
                 `The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/${name}' under resource group '${rgName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
               ),
             );
+      if (method === "DELETE") {
+        if (!found) return reply(204);
+        entry.mutating = true;
+        state.identities = state.identities.filter((i) => i !== found);
+        return reply(200);
+      }
       if (method === "PUT" && state.providers["Microsoft.ManagedIdentity"] !== "Registered")
         return unregistered("Microsoft.ManagedIdentity");
       if (method === "PUT") {
