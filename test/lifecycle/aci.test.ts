@@ -187,6 +187,9 @@ describe("the life of ACI push pools against the Azure simulator", () => {
     expect(rot.stdout).not.toContain(after.data.client_secret);
     expect(rot.stderr).not.toContain(after.data.client_secret);
     expect((await status("r")).code).toBe(0);
+    const verify = await wp(["verify", "r"]);
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toContain("wp status r");
 
     // Refused when the app already holds two secrets besides the block's.
     const app = ctx.sim.state.applications[0];

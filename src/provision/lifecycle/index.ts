@@ -399,6 +399,11 @@ export async function verifyPool(
   const provider = providerFor(l.pool.type);
   if (provider?.id === "ecs") return (await import("./verify-ecs.js")).verifyEcs(l.input, o);
   if (provider?.id === "cloud-run") return (await import("./verify-cloud-run.js")).verifyCloudRun(l.input, o);
+  if (provider?.id === "aci")
+    throw new UsageError(
+      "wp verify does not start a test container group on Azure Container Instances pools yet.",
+      `Use \`${wpCommand("status", name)}\`: it checks that the block's client secret signs in.`,
+    );
   throw new UsageError(
     `wp verify runs a test task on ECS and Cloud Run pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
     `Use \`${wpCommand("status", name)}\` to check the pool's block.`,
