@@ -339,11 +339,11 @@ export async function acrRepositories(auth: AzureAuth, loginServer: string, tena
   return Array.isArray(repos) ? repos.filter((r): r is string => typeof r === "string") : [];
 }
 
-/** Whether a client secret signs in as its own identity: an ARM token from the secret itself, or why not. */
-export async function secretSignsIn(
+/** An ARM access token for a client secret as its own identity (ClientSecretCredential against the authority host). */
+export async function clientSecretToken(
   env: Env,
   o: { tenantId: string; clientId: string; clientSecret: string },
-): Promise<string | null> {
+): Promise<string> {
   const endpoints = azureEndpoints(env);
   const ca = trustedCas(env);
   const { ClientSecretCredential } = await import("@azure/identity");
@@ -354,8 +354,22 @@ export async function secretSignsIn(
   });
   try {
     const t = await cred.getToken(`${endpoints.arm}/.default`);
-    return t?.token ? null : "no token";
+    if (!t?.token) throw new Error("no token");
+    return t.token;
   } catch (err) {
-    return (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "refused";
+    const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "refused";
+    throw new AuthError(`The client secret of ${o.clientId} does not sign in: ${msg}`, AUTH_HINT);
   }
+}
+
+/** Whether a client secret signs in as its own identity: null, or why not. */
+export async function secretSignsIn(
+  env: Env,
+  o: { tenantId: string; clientId: string; clientSecret: string },
+): Promise<string | null> {
+  return clientSecretToken(env, o).then(
+    () => null,
+    (err: unknown) =>
+      err instanceof Error ? err.message.replace(/^The client secret of \S+ does not sign in: /, "") : String(err),
+  );
 }

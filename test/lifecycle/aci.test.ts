@@ -108,6 +108,9 @@ describe("the life of ACI push pools against the Azure simulator", () => {
     const s2 = await status("b");
     expect(notOk(s2.doc)).toEqual([]);
     expect(s2.code).toBe(0);
+    const vb = await wp(["verify", "b"], { env: { WP_VERIFY_POLL_MS: "10" } });
+    expect(vb.code, vb.stderr).toBe(0);
+    expect(ctx.sim.state.containerGroups).toEqual([]);
 
     const d2 = await wp(["deprovision", "b", "--yes", "-o", "json"]);
     expect(d2.code, d2.stderr).toBe(0);
@@ -187,9 +190,40 @@ describe("the life of ACI push pools against the Azure simulator", () => {
     expect(rot.stdout).not.toContain(after.data.client_secret);
     expect(rot.stderr).not.toContain(after.data.client_secret);
     expect((await status("r")).code).toBe(0);
-    const verify = await wp(["verify", "r"]);
-    expect(verify.code).toBe(2);
-    expect(verify.stderr).toContain("wp status r");
+
+    // verify: a container group from the pool's template, as the block's identity, deleted after.
+    ctx.sim.clearLog();
+    const v = await wp(["verify", "r", "-o", "json"], { env: { WP_VERIFY_POLL_MS: "10" } });
+    expect(v.code, v.stderr).toBe(0);
+    const vr = JSON.parse(v.stdout);
+    expect(vr).toMatchObject({ ok: true, exitCode: 0, lastStatus: "Terminated", identity: after.data.client_id });
+    expect(vr.logs).toEqual(["wp verify: work pool r can run a container"]);
+    expect(vr.cleanedUp.join(" ")).toContain("deleted container group wp-verify-r-");
+    expect(ctx.sim.state.containerGroups).toEqual([]);
+    const put = ctx.sim.state.log.find((e) => e.method === "PUT" && /containerGroups/.test(e.path));
+    expect(put?.body).toMatchObject({
+      identity: { type: "UserAssigned" },
+      properties: { osType: "Linux", restartPolicy: "Never" },
+    });
+    expect(v.stdout).not.toContain(after.data.client_secret);
+    const vText = await wp(["verify", "r"], { env: { WP_VERIFY_POLL_MS: "10" } });
+    expect(vText.code, vText.stderr).toBe(0);
+    expect(vText.stdout).toContain("Work pool 'r' can run work.");
+    const vDry = await wp(["verify", "r", "--dry-run"]);
+    expect(vDry.stdout).toContain("Dry run: nothing was started.");
+    expect(ctx.sim.state.containerGroups).toEqual([]);
+    // Without Contributor on the group, the refused action is named and nothing is left behind.
+    const s0 = ctx.sim.state;
+    const sp = s0.servicePrincipals[0]?.id;
+    const contributor = s0.roleAssignments.filter((x) => x.properties.principalId === sp);
+    s0.roleAssignments = s0.roleAssignments.filter((x) => x.properties.principalId !== sp);
+    const denied = await wp(["verify", "r"], { env: { WP_VERIFY_POLL_MS: "10" } });
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain(
+      `The block's identity ${after.data.client_id} is not allowed Microsoft.ContainerInstance/containerGroups/write`,
+    );
+    expect(s0.containerGroups).toEqual([]);
+    s0.roleAssignments.push(...contributor);
 
     // Refused when the app already holds two secrets besides the block's.
     const app = ctx.sim.state.applications[0];

@@ -386,7 +386,7 @@ export async function rotateCredentials(ctx: Ctx, api: PrefectApi, name: string,
   }
 }
 
-/** `wp verify`: runs a minimal task with the block's credentials (ECS so far). */
+/** `wp verify`: runs a minimal task with the block's credentials (ECS, Cloud Run, ACI). */
 export async function verifyPool(
   ctx: Ctx,
   api: PrefectApi,
@@ -399,13 +399,9 @@ export async function verifyPool(
   const provider = providerFor(l.pool.type);
   if (provider?.id === "ecs") return (await import("./verify-ecs.js")).verifyEcs(l.input, o);
   if (provider?.id === "cloud-run") return (await import("./verify-cloud-run.js")).verifyCloudRun(l.input, o);
-  if (provider?.id === "aci")
-    throw new UsageError(
-      "wp verify does not start a test container group on Azure Container Instances pools yet.",
-      `Use \`${wpCommand("status", name)}\`: it checks that the block's client secret signs in.`,
-    );
+  if (provider?.id === "aci") return (await import("./verify-aci.js")).verifyAci(l.input, o);
   throw new UsageError(
-    `wp verify runs a test task on ECS and Cloud Run pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
+    `wp verify runs a test task on ECS, Cloud Run and Azure Container Instances pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
     `Use \`${wpCommand("status", name)}\` to check the pool's block.`,
   );
 }

@@ -53,6 +53,7 @@ const API_VERSIONS = {
   authorization: ["2022-04-01"],
   containerregistry: ["2025-11-01", "2025-04-01", "2023-07-01"],
   managedidentity: ["2024-11-30", "2023-01-31"],
+  containerinstance: ["2023-05-01", "2022-09-01"],
 };
 
 const b64url = (/** @type {string | Buffer} */ s) => Buffer.from(s).toString("base64url");
@@ -87,6 +88,7 @@ export async function startAzureSim(options = {}) {
     roleAssignments: [],
     registries: [],
     identities: [],
+    containerGroups: [],
     providers: Object.fromEntries(
       ["Microsoft.ContainerRegistry", "Microsoft.ManagedIdentity", "Microsoft.ContainerInstance"].map((ns) => [
         ns,
@@ -120,6 +122,17 @@ export async function startAzureSim(options = {}) {
   const graphLagging = new Map();
   /** @type {Set<string>} */
   const tokens = new Set();
+  /** The request being answered (arm() reads who calls from its bearer token). @type {import("node:http").IncomingMessage | undefined} */
+  let currentRequest;
+  /** The object id in a request's bearer token (the simulator issued it; its claims are its own). */
+  const principalOf = (/** @type {import("node:http").IncomingMessage | undefined} */ r) => {
+    const token = (r?.headers.authorization ?? "").replace(/^Bearer /, "");
+    try {
+      return String(JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")).oid ?? "");
+    } catch {
+      return "";
+    }
+  };
   /** ACR access tokens → the login server they are for. @type {Map<string, string>} */
   const acrTokens = new Map();
   /** ACR refresh tokens → the login server they are for. @type {Map<string, string>} */
@@ -363,6 +376,7 @@ export async function startAzureSim(options = {}) {
     }
 
     if (lower.startsWith("/graph/v1.0/")) return graph(method, path.slice("/graph/v1.0".length), u, body, entry, reply);
+    currentRequest = req;
     return arm(method, path, u, body, entry, reply);
   }
 
@@ -575,9 +589,9 @@ export async function startAzureSim(options = {}) {
     );
   }
 
-  /** Effective ARM actions of the caller at `scope` (assignments at that scope or above). */
-  function callerMay(/** @type {string} */ scope, /** @type {string} */ action) {
-    const perms = permissionsAt(scope);
+  /** Effective ARM actions of the caller (or another principal) at `scope` (assignments at that scope or above). */
+  function callerMay(/** @type {string} */ scope, /** @type {string} */ action, principal = state.caller.objectId) {
+    const perms = permissionsAt(scope, principal);
     const matches = (/** @type {string} */ pattern) =>
       new RegExp(
         `^${pattern
@@ -588,12 +602,12 @@ export async function startAzureSim(options = {}) {
       ).test(action);
     return perms.some((p) => p.actions.some(matches) && !p.notActions.some(matches));
   }
-  function permissionsAt(/** @type {string} */ scope) {
+  function permissionsAt(/** @type {string} */ scope, principal = state.caller.objectId) {
     const s = scope.toLowerCase();
     return state.roleAssignments
       .filter(
         (a) =>
-          a.properties.principalId === state.caller.objectId &&
+          a.properties.principalId === principal &&
           (s === a.properties.scope.toLowerCase() || s.startsWith(`${a.properties.scope.toLowerCase()}/`)),
       )
       .map((a) => {
@@ -628,11 +642,13 @@ export async function startAzureSim(options = {}) {
           ? "containerregistry"
           : lower.includes("/providers/microsoft.managedidentity/")
             ? "managedidentity"
-            : lower.startsWith("/sim/operations/")
-              ? "containerregistry"
-              : /^\/subscriptions(\/[^/]+)?$/.test(lower)
-                ? "subscriptions"
-                : "resources";
+            : lower.includes("/providers/microsoft.containerinstance/")
+              ? "containerinstance"
+              : lower.startsWith("/sim/operations/")
+                ? "containerregistry"
+                : /^\/subscriptions(\/[^/]+)?$/.test(lower)
+                  ? "subscriptions"
+                  : "resources";
     if (!apiVersion)
       return reply(
         400,
@@ -883,6 +899,7 @@ export async function startAzureSim(options = {}) {
           delete state.acrRepositories[r.properties.loginServer];
         state.registries = state.registries.filter((x) => !under(x.id));
         state.identities = state.identities.filter((x) => !under(x.id));
+        state.containerGroups = state.containerGroups.filter((x) => !under(x.id));
         state.roleAssignments = state.roleAssignments.filter((a) => !under(a.properties.scope));
         state.resourceGroups = state.resourceGroups.filter((g) => g !== group);
         return reply(200);
@@ -956,7 +973,13 @@ export async function startAzureSim(options = {}) {
         location: x.location,
         tags: x.tags,
       });
-      return reply(200, { value: [...state.registries.filter(under), ...state.identities.filter(under)].map(view) });
+      return reply(200, {
+        value: [
+          ...state.registries.filter(under),
+          ...state.identities.filter(under),
+          ...state.containerGroups.filter(under),
+        ].map(view),
+      });
     }
 
     // ---- registries in a group ----
@@ -1066,6 +1089,103 @@ export async function startAzureSim(options = {}) {
         state.operations.set(opId, { id: opId, polls: 0, registry: r, fail: options.registryCreateFails });
         const status = `${url}/sim/operations/${opId}?api-version=${apiVersion}`;
         return reply(201, r, { "azure-asyncoperation": status, location: status, "retry-after": "0" });
+      }
+    }
+
+    // ---- container groups (what a push run starts): Pending → Running → Terminated over successive GETs ----
+    m = inner.match(
+      /^\/providers\/Microsoft\.ContainerInstance\/containerGroups\/([^/]+)(?:\/containers\/([^/]+)\/logs)?$/i,
+    );
+    if (m) {
+      if (!group) return needGroup();
+      const name = m[1] ?? "";
+      const id = `${group.id}/providers/Microsoft.ContainerInstance/containerGroups/${name}`;
+      const found = state.containerGroups.find((c) => c.id.toLowerCase() === id.toLowerCase());
+      const principal = principalOf(currentRequest);
+      const denied = (/** @type {string} */ action) =>
+        reply(
+          403,
+          armError(
+            "AuthorizationFailed",
+            `The client '${principal}' with object id '${principal}' does not have authorization to perform action '${action}' over scope '${id}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+          ),
+        );
+      const notFound = () =>
+        reply(
+          404,
+          armError(
+            "ResourceNotFound",
+            `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${rgName}' was not found.`,
+          ),
+        );
+      if (m[2] && method === "GET") {
+        if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/containers/logs/read", principal))
+          return denied("Microsoft.ContainerInstance/containerGroups/containers/logs/read");
+        if (!found) return notFound();
+        return reply(200, { content: found.polls >= 2 ? found.logs : "" });
+      }
+      if (method === "GET") {
+        if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/read", principal))
+          return denied("Microsoft.ContainerInstance/containerGroups/read");
+        if (!found) return notFound();
+        found.polls += 1;
+        const c = found.properties.containers[0];
+        if (found.polls === 1) {
+          found.properties.instanceView.state = "Running";
+          c.properties.instanceView = { currentState: { state: "Running", detailStatus: "" }, restartCount: 0 };
+        } else if (found.polls >= 2) {
+          found.properties.instanceView.state = found.exitCode === 0 ? "Succeeded" : "Failed";
+          c.properties.instanceView = {
+            currentState: { state: "Terminated", exitCode: found.exitCode, detailStatus: "Completed" },
+            restartCount: 0,
+          };
+        }
+        const { polls: _p, logs: _l, exitCode: _e, ...wire } = found;
+        return reply(200, wire);
+      }
+      if (method === "DELETE") {
+        if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/delete", principal))
+          return denied("Microsoft.ContainerInstance/containerGroups/delete");
+        if (!found) return reply(204);
+        entry.mutating = true;
+        state.containerGroups = state.containerGroups.filter((c) => c !== found);
+        return reply(200);
+      }
+      if (method === "PUT") {
+        if (state.providers["Microsoft.ContainerInstance"] !== "Registered")
+          return unregistered("Microsoft.ContainerInstance");
+        if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/write", principal))
+          return denied("Microsoft.ContainerInstance/containerGroups/write");
+        const ids = Object.keys(body?.identity?.userAssignedIdentities ?? {});
+        const missing = ids.find((i) => !state.identities.some((x) => x.id.toLowerCase() === i.toLowerCase()));
+        if (missing !== undefined)
+          return reply(400, armError("InvalidIdentity", `The user-assigned identity '${missing}' was not found.`));
+        const containers = body?.properties?.containers;
+        if (!Array.isArray(containers) || !containers[0]?.properties?.image)
+          return reply(400, armError("InvalidContainerGroup", "A container group needs at least one container."));
+        entry.mutating = true;
+        const command = containers[0].properties.command ?? [];
+        const echoed = /echo\s+"([^"]*)"/.exec(command.join(" "))?.[1];
+        const cg = {
+          id,
+          name,
+          type: "Microsoft.ContainerInstance/containerGroups",
+          location: String(body.location ?? "").toLowerCase(),
+          tags: body.tags ?? {},
+          ...(ids.length ? { identity: body.identity } : {}),
+          properties: {
+            ...body.properties,
+            provisioningState: "Succeeded",
+            instanceView: { state: "Pending", events: [] },
+          },
+          polls: 0,
+          logs: echoed !== undefined ? `${echoed}\n` : "",
+          exitCode: 0,
+        };
+        state.containerGroups = state.containerGroups.filter((c) => c !== found);
+        state.containerGroups.push(cg);
+        const { polls: _p, logs: _l, exitCode: _e, ...wire } = cg;
+        return reply(found ? 200 : 201, wire);
       }
     }
 
