@@ -87,6 +87,16 @@ export interface ArmApi {
   permissionsOnResourceGroup(resourceGroup: string): Promise<PermissionSet[] | null>;
   /** The caller's permissions on the subscription, from its role assignments there. */
   permissionsOnSubscription(principalId: string): Promise<PermissionSet[]>;
+  /** Every resource in a group (id and type); empty when the group does not exist. */
+  listGroupResources(resourceGroup: string): Promise<Array<{ id: string; type: string; name: string }>>;
+  /** Deletes (and waits for) a resource group; one already gone is success. */
+  deleteResourceGroup(name: string): Promise<void>;
+  /** Deletes a registry; one already gone is success. */
+  deleteRegistry(resourceGroup: string, name: string): Promise<void>;
+  /** Deletes a user-assigned identity; one already gone is success. */
+  deleteIdentity(resourceGroup: string, name: string): Promise<void>;
+  /** Deletes a role assignment by its full id; one already gone is success. */
+  deleteRoleAssignment(id: string): Promise<void>;
 }
 
 /** ARM paths in the SDK's role-assignment calls go after a "/": scopes are passed without the leading one. */
@@ -310,6 +320,34 @@ export function armApi(auth: AzureAuth, subscriptionId: string, retry: RetryOpti
           state = (await client.providers.get(ns)).registrationState ?? "";
         }
       }),
+    listGroupResources: async (rg) =>
+      (await orNull(`listing the resources of ${rg}`, async () =>
+        (
+          await all((await rm()).resources.listByResourceGroup(rg))
+        ).map((r) => ({
+          id: r.id ?? "",
+          type: r.type ?? "",
+          name: r.name ?? "",
+        })),
+      )) ?? [],
+    deleteResourceGroup: async (name) => {
+      await orNull(`deleting resource group ${name}`, async () =>
+        (await rm()).resourceGroups.beginDeleteAndWait(name, retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {}),
+      );
+    },
+    deleteRegistry: async (rg, name) => {
+      await orNull(`deleting container registry ${name}`, async () =>
+        (await cr()).registries
+          .delete(rg, name, retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {})
+          .pollUntilDone(),
+      );
+    },
+    deleteIdentity: async (rg, name) => {
+      await orNull(`deleting identity ${name}`, async () => (await mi()).userAssignedIdentities.delete(rg, name));
+    },
+    deleteRoleAssignment: async (id) => {
+      await orNull(`deleting role assignment ${id}`, async () => (await az()).roleAssignments.deleteById(bare(id)));
+    },
     permissionsOnResourceGroup: (rg) =>
       orNull(`reading your permissions on ${rg}`, async () =>
         (await all((await az()).permissions.listForResourceGroup(rg))).map(perms),

@@ -10,6 +10,7 @@ export interface PasswordCredential {
   /** The first characters of the secret (Graph's `hint`). */
   hint: string;
   startDateTime?: string;
+  endDateTime?: string;
   displayName?: string | null;
 }
 
@@ -45,6 +46,10 @@ export interface GraphApi {
   token(): Promise<string>;
   findApps(displayName: string): Promise<GraphApp[]>;
   getApp(objectId: string): Promise<GraphApp | null>;
+  /** The app registration with this client id. */
+  findAppByAppId(appId: string): Promise<GraphApp | null>;
+  /** Deletes an app registration (with its service principal and secrets); one already gone is success. */
+  deleteApp(objectId: string): Promise<void>;
   createApp(displayName: string, notes: string, tags: string[]): Promise<GraphApp>;
   addPassword(objectId: string, displayName: string): Promise<NewSecret>;
   /** A secret already gone is not an error. */
@@ -116,6 +121,7 @@ export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
       keyId: p.keyId,
       hint: p.hint ?? "",
       ...(p.startDateTime ? { startDateTime: p.startDateTime } : {}),
+      ...(p.endDateTime ? { endDateTime: p.endDateTime } : {}),
       displayName: p.displayName ?? null,
     })),
   });
@@ -135,6 +141,22 @@ export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
         return app(await call<GraphApp>("GET", `/applications/${encodeURIComponent(objectId)}`));
       } catch (err) {
         if (err instanceof AzureHttpError && err.code === "Request_ResourceNotFound") return null;
+        throw err;
+      }
+    },
+    async findAppByAppId(appId) {
+      const r = await call<{ value: GraphApp[] }>(
+        "GET",
+        `/applications?$filter=${encodeURIComponent(`appId eq ${q(appId)}`)}`,
+      );
+      const a = r.value[0];
+      return a ? app(a) : null;
+    },
+    async deleteApp(objectId) {
+      try {
+        await call("DELETE", `/applications/${encodeURIComponent(objectId)}`);
+      } catch (err) {
+        if (err instanceof AzureHttpError && err.code === "Request_ResourceNotFound") return;
         throw err;
       }
     },

@@ -293,3 +293,83 @@ export async function acrRefreshToken(auth: AzureAuth, loginServer: string, tena
 
 /** The ACR user name that goes with a refresh token. */
 export const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000";
+
+/**
+ * The repositories of a registry (the ACR catalog): a refresh token as for `docker login`, an access
+ * token for `registry:catalog:*`, then `GET /v2/_catalog`. Tokens are never logged.
+ */
+export async function acrRepositories(auth: AzureAuth, loginServer: string, tenantId: string): Promise<string[]> {
+  const refresh = await acrRefreshToken(auth, loginServer, tenantId);
+  const base = auth.endpoints.acr ?? `https://${loginServer}`;
+  const answer = await httpsRequest(`${base}/oauth2/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "refresh_token",
+      service: loginServer,
+      scope: "registry:catalog:*",
+      refresh_token: refresh,
+    }).toString(),
+    ca: auth.ca,
+  });
+  let access: unknown;
+  try {
+    access = (JSON.parse(answer.text) as { access_token?: unknown }).access_token;
+  } catch {
+    access = undefined;
+  }
+  if (answer.status !== 200 || typeof access !== "string" || !access)
+    throw new AzureHttpError(
+      `The ACR token endpoint of ${loginServer} answered HTTP ${answer.status}.`,
+      `HTTP${answer.status}`,
+      answer.status,
+    );
+  const catalog = await httpsRequest(`${base}/v2/_catalog`, {
+    method: "GET",
+    headers: { authorization: `Bearer ${access}`, accept: "application/json" },
+    ca: auth.ca,
+  });
+  if (catalog.status !== 200)
+    throw new AzureHttpError(
+      `The ACR catalog of ${loginServer} answered HTTP ${catalog.status}.`,
+      `HTTP${catalog.status}`,
+      catalog.status,
+    );
+  const repos = (JSON.parse(catalog.text) as { repositories?: unknown }).repositories;
+  return Array.isArray(repos) ? repos.filter((r): r is string => typeof r === "string") : [];
+}
+
+/** An ARM access token for a client secret as its own identity (ClientSecretCredential against the authority host). */
+export async function clientSecretToken(
+  env: Env,
+  o: { tenantId: string; clientId: string; clientSecret: string },
+): Promise<string> {
+  const endpoints = azureEndpoints(env);
+  const ca = trustedCas(env);
+  const { ClientSecretCredential } = await import("@azure/identity");
+  const cred = new ClientSecretCredential(o.tenantId, o.clientId, o.clientSecret, {
+    authorityHost: endpoints.authorityHost,
+    ...(endpoints.authorityHost !== DEFAULT_AUTHORITY ? { disableInstanceDiscovery: true } : {}),
+    ...(ca ? { tlsOptions: { ca } } : {}),
+  });
+  try {
+    const t = await cred.getToken(`${endpoints.arm}/.default`);
+    if (!t?.token) throw new Error("no token");
+    return t.token;
+  } catch (err) {
+    const msg = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "refused";
+    throw new AuthError(`The client secret of ${o.clientId} does not sign in: ${msg}`, AUTH_HINT);
+  }
+}
+
+/** Whether a client secret signs in as its own identity: null, or why not. */
+export async function secretSignsIn(
+  env: Env,
+  o: { tenantId: string; clientId: string; clientSecret: string },
+): Promise<string | null> {
+  return clientSecretToken(env, o).then(
+    () => null,
+    (err: unknown) =>
+      err instanceof Error ? err.message.replace(/^The client secret of \S+ does not sign in: /, "") : String(err),
+  );
+}

@@ -24,6 +24,7 @@ const BLOCK_VARIABLE: Record<string, string> = {
   "cloud-run": "credentials",
   modal: "modal_credentials",
   coiled: "credentials",
+  aci: "aci_credentials",
 };
 
 async function lifecycleFor(providerId: string, input: LifecycleInput): Promise<Lifecycle> {
@@ -32,13 +33,15 @@ async function lifecycleFor(providerId: string, input: LifecycleInput): Promise<
       return (await import("./ecs.js")).ecsLifecycle(input);
     case "cloud-run":
       return (await import("./cloud-run.js")).cloudRunLifecycle(input);
+    case "aci":
+      return (await import("./aci.js")).aciLifecycle(input);
     case "modal":
     case "coiled":
       return (await import("./token.js")).tokenLifecycle(providerId, input);
     default:
       throw new UsageError(
         `wp status, verify, deprovision and rotate-credentials do not support ${providerFor(input.pool.type)?.title ?? providerId} pools yet.`,
-        "They serve ECS, Cloud Run, Modal and Coiled pools.",
+        "They serve ECS, Cloud Run, Azure Container Instances, Modal and Coiled pools.",
       );
   }
 }
@@ -63,7 +66,7 @@ async function load(ctx: Ctx, api: PrefectApi, name: string, flags: Record<strin
   if (!provider) {
     throw new UsageError(
       `Work pool ${pyRepr(name)} is a ${pyRepr(pool.type)} pool; wp manages the infrastructure of provisioned push pools only.`,
-      "Types: ecs:push, ecs, cloud-run:push, cloud-run-v2:push, cloud-run, cloud-run-v2, modal:push, coiled:push.",
+      "Types: ecs:push, ecs, azure-container-instance:push, azure-container-instance, cloud-run:push, cloud-run-v2:push, cloud-run, cloud-run-v2, modal:push, coiled:push.",
     );
   }
   const variable = BLOCK_VARIABLE[provider.id] ?? "credentials";
@@ -383,7 +386,7 @@ export async function rotateCredentials(ctx: Ctx, api: PrefectApi, name: string,
   }
 }
 
-/** `wp verify`: runs a minimal task with the block's credentials (ECS so far). */
+/** `wp verify`: runs a minimal task with the block's credentials (ECS, Cloud Run, ACI). */
 export async function verifyPool(
   ctx: Ctx,
   api: PrefectApi,
@@ -396,8 +399,9 @@ export async function verifyPool(
   const provider = providerFor(l.pool.type);
   if (provider?.id === "ecs") return (await import("./verify-ecs.js")).verifyEcs(l.input, o);
   if (provider?.id === "cloud-run") return (await import("./verify-cloud-run.js")).verifyCloudRun(l.input, o);
+  if (provider?.id === "aci") return (await import("./verify-aci.js")).verifyAci(l.input, o);
   throw new UsageError(
-    `wp verify runs a test task on ECS and Cloud Run pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
+    `wp verify runs a test task on ECS, Cloud Run and Azure Container Instances pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
     `Use \`${wpCommand("status", name)}\` to check the pool's block.`,
   );
 }

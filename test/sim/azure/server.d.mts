@@ -80,8 +80,12 @@ export interface SimState {
   roleAssignments: Wire[];
   registries: Wire[];
   identities: Wire[];
+  /** Container groups; each moves Pending → Running → Terminated (exit 0) over successive GETs. */
+  containerGroups: Wire[];
   providers: Record<string, string>;
   operations: Map<string, Wire>;
+  /** Repositories in each registry, by login server (the ACR catalog). */
+  acrRepositories: Record<string, string[]>;
   log: LogEntry[];
 }
 

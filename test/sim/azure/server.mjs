@@ -53,6 +53,7 @@ const API_VERSIONS = {
   authorization: ["2022-04-01"],
   containerregistry: ["2025-11-01", "2025-04-01", "2023-07-01"],
   managedidentity: ["2024-11-30", "2023-01-31"],
+  containerinstance: ["2023-05-01", "2022-09-01"],
 };
 
 const b64url = (/** @type {string | Buffer} */ s) => Buffer.from(s).toString("base64url");
@@ -87,6 +88,7 @@ export async function startAzureSim(options = {}) {
     roleAssignments: [],
     registries: [],
     identities: [],
+    containerGroups: [],
     providers: Object.fromEntries(
       ["Microsoft.ContainerRegistry", "Microsoft.ManagedIdentity", "Microsoft.ContainerInstance"].map((ns) => [
         ns,
@@ -94,6 +96,7 @@ export async function startAzureSim(options = {}) {
       ]),
     ),
     operations: new Map(),
+    acrRepositories: {},
     log: [],
   };
   // The caller's own role assignments at subscription scope (what gives it its ARM rights).
@@ -119,6 +122,21 @@ export async function startAzureSim(options = {}) {
   const graphLagging = new Map();
   /** @type {Set<string>} */
   const tokens = new Set();
+  /** The request being answered (arm() reads who calls from its bearer token). @type {import("node:http").IncomingMessage | undefined} */
+  let currentRequest;
+  /** The object id in a request's bearer token (the simulator issued it; its claims are its own). */
+  const principalOf = (/** @type {import("node:http").IncomingMessage | undefined} */ r) => {
+    const token = (r?.headers.authorization ?? "").replace(/^Bearer /, "");
+    try {
+      return String(JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")).oid ?? "");
+    } catch {
+      return "";
+    }
+  };
+  /** ACR access tokens → the login server they are for. @type {Map<string, string>} */
+  const acrTokens = new Map();
+  /** ACR refresh tokens → the login server they are for. @type {Map<string, string>} */
+  const acrRefresh = new Map();
 
   const server = createServer({ key: cert.key, cert: cert.cert }, (req, res) => {
     const chunks = /** @type {Buffer[]} */ ([]);
@@ -328,9 +346,25 @@ export async function startAzureSim(options = {}) {
       if (!state.registries.some((r) => r.properties.loginServer === service)) {
         return reply(404, { errors: [{ code: "NAME_UNKNOWN", message: `registry ${service} not found` }] });
       }
-      return reply(200, {
-        refresh_token: `${b64url(JSON.stringify({ alg: "RS256" }))}.${b64url(JSON.stringify({ aud: service, grant_type: "refresh_token", exp: Math.floor(Date.now() / 1000) + 10800 }))}.${b64url(randomBytes(24))}`,
-      });
+      const refresh = `${b64url(JSON.stringify({ alg: "RS256" }))}.${b64url(JSON.stringify({ aud: service, grant_type: "refresh_token", exp: Math.floor(Date.now() / 1000) + 10800 }))}.${b64url(randomBytes(24))}`;
+      acrRefresh.set(refresh, service);
+      return reply(200, { refresh_token: refresh });
+    }
+    // ACR access tokens (registry scopes) for a refresh token, and the catalog (data plane).
+    if (lower === "/acr/oauth2/token" && method === "POST") {
+      const f = new URLSearchParams(raw);
+      const service = (f.get("service") ?? "").toLowerCase();
+      if (f.get("grant_type") !== "refresh_token" || acrRefresh.get(f.get("refresh_token") ?? "") !== service)
+        return reply(401, { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] });
+      const access = b64url(randomBytes(24));
+      acrTokens.set(access, service);
+      return reply(200, { access_token: access });
+    }
+    if (lower === "/acr/v2/_catalog" && method === "GET") {
+      const bearer = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+      const service = acrTokens.get(bearer);
+      if (!service) return reply(401, { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] });
+      return reply(200, { repositories: state.acrRepositories[service] ?? [] });
     }
 
     // Everything else needs a bearer token this simulator issued.
@@ -342,6 +376,7 @@ export async function startAzureSim(options = {}) {
     }
 
     if (lower.startsWith("/graph/v1.0/")) return graph(method, path.slice("/graph/v1.0".length), u, body, entry, reply);
+    currentRequest = req;
     return arm(method, path, u, body, entry, reply);
   }
 
@@ -441,6 +476,13 @@ export async function startAzureSim(options = {}) {
         );
       }
       if (!m[2] && method === "GET") return reply(200, appView(app));
+      if (!m[2] && method === "DELETE") {
+        // Deleting the app registration deletes its service principal (and with the app, its secrets).
+        entry.mutating = true;
+        state.applications = state.applications.filter((a) => a.id !== app.id);
+        state.servicePrincipals = state.servicePrincipals.filter((sp) => sp.appId !== app.appId);
+        return reply(204);
+      }
       if (m[2] === "addpassword" && method === "POST") {
         if (!canCreateApps())
           return reply(
@@ -547,9 +589,9 @@ export async function startAzureSim(options = {}) {
     );
   }
 
-  /** Effective ARM actions of the caller at `scope` (assignments at that scope or above). */
-  function callerMay(/** @type {string} */ scope, /** @type {string} */ action) {
-    const perms = permissionsAt(scope);
+  /** Effective ARM actions of the caller (or another principal) at `scope` (assignments at that scope or above). */
+  function callerMay(/** @type {string} */ scope, /** @type {string} */ action, principal = state.caller.objectId) {
+    const perms = permissionsAt(scope, principal);
     const matches = (/** @type {string} */ pattern) =>
       new RegExp(
         `^${pattern
@@ -560,12 +602,12 @@ export async function startAzureSim(options = {}) {
       ).test(action);
     return perms.some((p) => p.actions.some(matches) && !p.notActions.some(matches));
   }
-  function permissionsAt(/** @type {string} */ scope) {
+  function permissionsAt(/** @type {string} */ scope, principal = state.caller.objectId) {
     const s = scope.toLowerCase();
     return state.roleAssignments
       .filter(
         (a) =>
-          a.properties.principalId === state.caller.objectId &&
+          a.properties.principalId === principal &&
           (s === a.properties.scope.toLowerCase() || s.startsWith(`${a.properties.scope.toLowerCase()}/`)),
       )
       .map((a) => {
@@ -600,11 +642,13 @@ export async function startAzureSim(options = {}) {
           ? "containerregistry"
           : lower.includes("/providers/microsoft.managedidentity/")
             ? "managedidentity"
-            : lower.startsWith("/sim/operations/")
-              ? "containerregistry"
-              : /^\/subscriptions(\/[^/]+)?$/.test(lower)
-                ? "subscriptions"
-                : "resources";
+            : lower.includes("/providers/microsoft.containerinstance/")
+              ? "containerinstance"
+              : lower.startsWith("/sim/operations/")
+                ? "containerregistry"
+                : /^\/subscriptions(\/[^/]+)?$/.test(lower)
+                  ? "subscriptions"
+                  : "resources";
     if (!apiVersion)
       return reply(
         400,
@@ -728,6 +772,15 @@ export async function startAzureSim(options = {}) {
         });
         return reply(200, { value });
       }
+      if (kind === "roleassignments" && method === "DELETE" && id) {
+        const found = state.roleAssignments.find(
+          (a) => a.name === id && a.properties.scope.toLowerCase() === scope.toLowerCase(),
+        );
+        if (!found) return reply(204);
+        entry.mutating = true;
+        state.roleAssignments = state.roleAssignments.filter((a) => a !== found);
+        return reply(200, found);
+      }
       if (kind === "roleassignments" && method === "PUT" && id) {
         const props = body?.properties ?? {};
         if (!callerMay(scope, "Microsoft.Authorization/roleAssignments/write")) {
@@ -836,6 +889,21 @@ export async function startAzureSim(options = {}) {
     const group = findGroup(subId, rgName);
     if (!inner) {
       if (method === "HEAD") return reply(group ? 204 : 404);
+      if (method === "DELETE") {
+        if (!group) return reply(204);
+        // Synchronous here: the group and everything in it (and role assignments at or below it).
+        entry.mutating = true;
+        const under = (/** @type {string} */ id) =>
+          id.toLowerCase() === group.id.toLowerCase() || id.toLowerCase().startsWith(`${group.id.toLowerCase()}/`);
+        for (const r of state.registries.filter((x) => under(x.id)))
+          delete state.acrRepositories[r.properties.loginServer];
+        state.registries = state.registries.filter((x) => !under(x.id));
+        state.identities = state.identities.filter((x) => !under(x.id));
+        state.containerGroups = state.containerGroups.filter((x) => !under(x.id));
+        state.roleAssignments = state.roleAssignments.filter((a) => !under(a.properties.scope));
+        state.resourceGroups = state.resourceGroups.filter((g) => g !== group);
+        return reply(200);
+      }
       if (method === "GET")
         return group
           ? reply(200, group)
@@ -894,6 +962,26 @@ export async function startAzureSim(options = {}) {
     const needGroup = () =>
       reply(404, armError("ResourceGroupNotFound", `Resource group '${rgName}' could not be found.`));
 
+    // ---- every resource in a group ----
+    if (/^\/resources$/i.test(inner) && method === "GET") {
+      if (!group) return needGroup();
+      const under = (/** @type {any} */ x) => x.id.toLowerCase().startsWith(`${group.id.toLowerCase()}/`);
+      const view = (/** @type {any} */ x) => ({
+        id: x.id,
+        name: x.name,
+        type: x.type,
+        location: x.location,
+        tags: x.tags,
+      });
+      return reply(200, {
+        value: [
+          ...state.registries.filter(under),
+          ...state.identities.filter(under),
+          ...state.containerGroups.filter(under),
+        ].map(view),
+      });
+    }
+
     // ---- registries in a group ----
     m = inner.match(/^\/providers\/Microsoft\.ContainerRegistry\/registries(?:\/([^/]+))?$/i);
     if (m) {
@@ -918,6 +1006,15 @@ export async function startAzureSim(options = {}) {
                 `The Resource 'Microsoft.ContainerRegistry/registries/${name}' under resource group '${rgName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
               ),
             );
+      if (method === "DELETE") {
+        if (!found) return reply(204);
+        entry.mutating = true;
+        const rid = found.id.toLowerCase();
+        state.registries = state.registries.filter((r) => r !== found);
+        state.roleAssignments = state.roleAssignments.filter((a) => a.properties.scope.toLowerCase() !== rid);
+        delete state.acrRepositories[found.properties.loginServer];
+        return reply(200);
+      }
       if (method === "PUT" && state.providers["Microsoft.ContainerRegistry"] !== "Registered")
         return unregistered("Microsoft.ContainerRegistry");
       if (method === "PUT") {
@@ -995,6 +1092,103 @@ export async function startAzureSim(options = {}) {
       }
     }
 
+    // ---- container groups (what a push run starts): Pending → Running → Terminated over successive GETs ----
+    m = inner.match(
+      /^\/providers\/Microsoft\.ContainerInstance\/containerGroups\/([^/]+)(?:\/containers\/([^/]+)\/logs)?$/i,
+    );
+    if (m) {
+      if (!group) return needGroup();
+      const name = m[1] ?? "";
+      const id = `${group.id}/providers/Microsoft.ContainerInstance/containerGroups/${name}`;
+      const found = state.containerGroups.find((c) => c.id.toLowerCase() === id.toLowerCase());
+      const principal = principalOf(currentRequest);
+      const denied = (/** @type {string} */ action) =>
+        reply(
+          403,
+          armError(
+            "AuthorizationFailed",
+            `The client '${principal}' with object id '${principal}' does not have authorization to perform action '${action}' over scope '${id}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+          ),
+        );
+      const notFound = () =>
+        reply(
+          404,
+          armError(
+            "ResourceNotFound",
+            `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${rgName}' was not found.`,
+          ),
+        );
+      if (m[2] && method === "GET") {
+        if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/containers/logs/read", principal))
+          return denied("Microsoft.ContainerInstance/containerGroups/containers/logs/read");
+        if (!found) return notFound();
+        return reply(200, { content: found.polls >= 2 ? found.logs : "" });
+      }
+      if (method === "GET") {
+        if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/read", principal))
+          return denied("Microsoft.ContainerInstance/containerGroups/read");
+        if (!found) return notFound();
+        found.polls += 1;
+        const c = found.properties.containers[0];
+        if (found.polls === 1) {
+          found.properties.instanceView.state = "Running";
+          c.properties.instanceView = { currentState: { state: "Running", detailStatus: "" }, restartCount: 0 };
+        } else if (found.polls >= 2) {
+          found.properties.instanceView.state = found.exitCode === 0 ? "Succeeded" : "Failed";
+          c.properties.instanceView = {
+            currentState: { state: "Terminated", exitCode: found.exitCode, detailStatus: "Completed" },
+            restartCount: 0,
+          };
+        }
+        const { polls: _p, logs: _l, exitCode: _e, ...wire } = found;
+        return reply(200, wire);
+      }
+      if (method === "DELETE") {
+        if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/delete", principal))
+          return denied("Microsoft.ContainerInstance/containerGroups/delete");
+        if (!found) return reply(204);
+        entry.mutating = true;
+        state.containerGroups = state.containerGroups.filter((c) => c !== found);
+        return reply(200);
+      }
+      if (method === "PUT") {
+        if (state.providers["Microsoft.ContainerInstance"] !== "Registered")
+          return unregistered("Microsoft.ContainerInstance");
+        if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/write", principal))
+          return denied("Microsoft.ContainerInstance/containerGroups/write");
+        const ids = Object.keys(body?.identity?.userAssignedIdentities ?? {});
+        const missing = ids.find((i) => !state.identities.some((x) => x.id.toLowerCase() === i.toLowerCase()));
+        if (missing !== undefined)
+          return reply(400, armError("InvalidIdentity", `The user-assigned identity '${missing}' was not found.`));
+        const containers = body?.properties?.containers;
+        if (!Array.isArray(containers) || !containers[0]?.properties?.image)
+          return reply(400, armError("InvalidContainerGroup", "A container group needs at least one container."));
+        entry.mutating = true;
+        const command = containers[0].properties.command ?? [];
+        const echoed = /echo\s+"([^"]*)"/.exec(command.join(" "))?.[1];
+        const cg = {
+          id,
+          name,
+          type: "Microsoft.ContainerInstance/containerGroups",
+          location: String(body.location ?? "").toLowerCase(),
+          tags: body.tags ?? {},
+          ...(ids.length ? { identity: body.identity } : {}),
+          properties: {
+            ...body.properties,
+            provisioningState: "Succeeded",
+            instanceView: { state: "Pending", events: [] },
+          },
+          polls: 0,
+          logs: echoed !== undefined ? `${echoed}\n` : "",
+          exitCode: 0,
+        };
+        state.containerGroups = state.containerGroups.filter((c) => c !== found);
+        state.containerGroups.push(cg);
+        const { polls: _p, logs: _l, exitCode: _e, ...wire } = cg;
+        return reply(found ? 200 : 201, wire);
+      }
+    }
+
     // ---- user-assigned identities ----
     m = inner.match(/^\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities(?:\/([^/]+))?$/i);
     if (m) {
@@ -1017,6 +1211,12 @@ export async function startAzureSim(options = {}) {
                 `The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/${name}' under resource group '${rgName}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
               ),
             );
+      if (method === "DELETE") {
+        if (!found) return reply(204);
+        entry.mutating = true;
+        state.identities = state.identities.filter((i) => i !== found);
+        return reply(200);
+      }
       if (method === "PUT" && state.providers["Microsoft.ManagedIdentity"] !== "Registered")
         return unregistered("Microsoft.ManagedIdentity");
       if (method === "PUT") {
