@@ -8,10 +8,10 @@ import type { CommandSpec } from "./commands/spec.js";
 import type { Ctx, GlobalOptions } from "./context.js";
 import { errorLine, WpError } from "./errors.js";
 import type { PrefectApi } from "./prefect/api.js";
-import { WP_VERSION } from "./prefect/client.js";
 import type { Env, Settings } from "./prefect/settings.js";
 import { colorEnabled, type IO, jsonText, palette, safeText } from "./ui/io.js";
 import type { Prompter } from "./ui/prompts.js";
+import { WP_VERSION } from "./version.js";
 
 export interface Deps {
   io: IO;

@@ -2,9 +2,9 @@ import type { Ctx } from "../context.js";
 import { wantsJson } from "../context.js";
 import { WpError } from "../errors.js";
 import type { DeprovisionReport } from "../provision/lifecycle/index.js";
+import { lifecycleOptions } from "../provision/registry.js";
 import { pyRepr, wpCommand } from "../ui/io.js";
 import { checkPoolName } from "./common.js";
-import { lifecycleOptions, renderTeardownPlan } from "./lifecycle-output.js";
 import { defineCommand, type OptionSpec } from "./spec.js";
 
 export const deprovisionOptions: OptionSpec[] = [
@@ -22,7 +22,10 @@ export async function runDeprovision(
 ): Promise<DeprovisionReport> {
   const json = wantsJson(opts);
   const api = await ctx.prefect();
-  const { deprovision } = await import("../provision/lifecycle/index.js");
+  const [{ deprovision }, { renderTeardownPlan }] = await Promise.all([
+    import("../provision/lifecycle/index.js"),
+    import("./lifecycle-output.js"),
+  ]);
   const report = await deprovision(
     ctx,
     api,

@@ -1,16 +1,7 @@
 /** Text rendering of `wp status` and `wp deprovision` (every value escaped). */
 import type { Ctx } from "../context.js";
 import type { DeprovisionReport, StatusReport } from "../provision/lifecycle/index.js";
-import { providers } from "../provision/registry.js";
 import { pyRepr, safeText } from "../ui/io.js";
-import type { OptionSpec } from "./spec.js";
-
-/** The provider-wide flags (region, profiles), without the resource-name flags. */
-export function lifecycleOptions(): OptionSpec[] {
-  const seen = new Map<string, OptionSpec>();
-  for (const p of providers) for (const o of p.options) if (!seen.has(o.flags)) seen.set(o.flags, o);
-  return [...seen.values()];
-}
 
 const MARK = { ok: "✓", drift: "!", missing: "✗", "not checked": "?" } as const;
 

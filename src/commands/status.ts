@@ -1,8 +1,8 @@
 import { wantsJson } from "../context.js";
 import { WpError } from "../errors.js";
+import { lifecycleOptions } from "../provision/registry.js";
 import { pyRepr } from "../ui/io.js";
 import { checkPoolName } from "./common.js";
-import { lifecycleOptions, renderStatus } from "./lifecycle-output.js";
 import { defineCommand } from "./spec.js";
 
 export default defineCommand({
@@ -13,6 +13,7 @@ export default defineCommand({
   options: lifecycleOptions(),
   examples: ["wp status my-ecs-pool", "wp status my-ecs-pool -o json | jq '.resources[] | select(.state != \"ok\")'"],
   async run(ctx, [name], opts) {
+    const { renderStatus } = await import("./lifecycle-output.js");
     const json = wantsJson(opts);
     const poolName = checkPoolName(name);
     const api = await ctx.prefect();

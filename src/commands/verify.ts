@@ -1,8 +1,8 @@
 import { wantsJson } from "../context.js";
 import { UsageError, WpError } from "../errors.js";
+import { lifecycleOptions } from "../provision/registry.js";
 import { pyRepr, safeText } from "../ui/io.js";
 import { checkPoolName } from "./common.js";
-import { lifecycleOptions } from "./lifecycle-output.js";
 import { defineCommand } from "./spec.js";
 
 export default defineCommand({

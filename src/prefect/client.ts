@@ -5,6 +5,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ApiError, AuthError } from "../errors.js";
+import { WP_VERSION } from "../version.js";
 import type { PrefectApi } from "./api.js";
 import { NotPrefectError, notPrefect, oneLine } from "./not-prefect.js";
 import type { Shape } from "./remote-schemas.js";
@@ -12,7 +13,8 @@ import type { Settings } from "./settings.js";
 import { type ApiRequest, seg, type Transport } from "./transport.js";
 import type { BlockDocument, BlockSchema, BlockType, FlowRun, ServerKind, WorkerMetadata, WorkPool } from "./types.js";
 
-export const WP_VERSION = "0.1.0";
+export { WP_VERSION };
+
 const PAGE = 200;
 
 /** Checks a remote answer's shape: null when fine, else what is wrong (see remote-schemas.ts). */

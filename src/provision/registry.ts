@@ -47,3 +47,10 @@ export function providerOptions(): OptionSpec[] {
   }
   return [...out.values()];
 }
+
+/** The provider-wide flags (region, profiles), without the resource-name flags (the lifecycle commands'). */
+export function lifecycleOptions(): OptionSpec[] {
+  const seen = new Map<string, OptionSpec>();
+  for (const p of providers) for (const o of p.options) if (!seen.has(o.flags)) seen.set(o.flags, o);
+  return [...seen.values()];
+}
