@@ -1,7 +1,7 @@
 /** Text rendering of plans, progress and summaries. Plans are data; this is the only place they become text. */
 import { type Palette, pyRepr, safeText } from "../ui/io.js";
 import { formatElapsed } from "../ui/progress.js";
-import { type Cell, displayWidth, renderTable } from "../ui/table.js";
+import { type Cell, displayWidth, renderTable, truncateText } from "../ui/table.js";
 import type { PlannedStep, StepOutcome } from "./engine.js";
 import type { Target } from "./types.js";
 
@@ -16,7 +16,15 @@ export function countActions(plan: PlannedStep[]): { create: number; update: num
 const pad = (text: string, width: number) => text + " ".repeat(Math.max(0, width - displayWidth(text)));
 
 /** The plan grouped by target, its columns (action, resource, name, detail or id) aligned across groups. */
-export function renderPlan(pool: string, type: string, targets: Target[], plan: PlannedStep[], p: Palette): string {
+/** The plan as text; on a terminal `columns` cuts each step's detail with `…` so no line wraps. */
+export function renderPlan(
+  pool: string,
+  type: string,
+  targets: Target[],
+  plan: PlannedStep[],
+  p: Palette,
+  columns?: number,
+): string {
   const resource = Math.max(0, ...plan.map((s) => displayWidth(safeText(s.resource))));
   const name = Math.max(0, ...plan.map((s) => displayWidth(safeText(s.name))));
   const lines = [`Plan for work pool ${pyRepr(pool)} (${safeText(type)}):`];
@@ -28,7 +36,10 @@ export function renderPlan(pool: string, type: string, targets: Target[], plan: 
       const paint = s.action === "create" ? p.green : s.action === "update" ? p.yellow : p.dim;
       const extra = s.detail ? `(${s.detail})` : (s.existingId ?? "");
       const head = `    ${paint(MARK[s.action])}  ${pad(safeText(s.resource), resource)}  `;
-      lines.push(extra ? `${head}${pad(safeText(s.name), name)}  ${p.dim(safeText(extra))}` : head + safeText(s.name));
+      // Room left for the detail after "    + create  <resource>  <name>  ".
+      const room = (columns ?? Number.POSITIVE_INFINITY) - (4 + 8 + 2 + resource + 2 + name + 2);
+      const detail = room >= 12 ? truncateText(safeText(extra), room) : safeText(extra);
+      lines.push(extra ? `${head}${pad(safeText(s.name), name)}  ${p.dim(detail)}` : head + safeText(s.name));
     }
   }
   const c = countActions(plan);

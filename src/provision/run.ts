@@ -127,7 +127,9 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
     pool: null,
     nextSteps: [],
   };
-  const planText = renderPlan(o.poolName, o.type, targets, plan, o.dryRun ? ctx.color.out : err);
+  const planText = o.dryRun
+    ? renderPlan(o.poolName, o.type, targets, plan, ctx.color.out, ctx.io.stdout.columns)
+    : renderPlan(o.poolName, o.type, targets, plan, err, ctx.io.stderr.columns);
   if (o.dryRun) {
     if (!o.json) ctx.print(`${planText}\n\nDry run: nothing was changed.`);
     return report;
