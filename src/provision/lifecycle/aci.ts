@@ -19,6 +19,7 @@ import type { CredentialSpec } from "../credential.js";
 import type { RecordResource } from "../record.js";
 import {
   blockRefOf,
+  decideTeardown,
   type Lifecycle,
   type LifecycleInput,
   type RotateResult,
@@ -381,26 +382,7 @@ export function aciLifecycle(input: LifecycleInput): Lifecycle {
       const group = await s.arm.getResourceGroup(resourceGroup);
       const holders = app ? await appHolders(app.appId) : [];
 
-      const decide = (
-        base: Omit<TeardownItem, "action">,
-        exists: boolean,
-        created: boolean,
-        users: string[],
-        run: () => Promise<void>,
-        keep?: string,
-      ): TeardownItem => {
-        if (!exists) return { ...base, action: "gone" };
-        if (!created) return { ...base, action: "keep", reason: "adopted: wp did not create it" };
-        if (users.length)
-          return {
-            ...base,
-            action: "keep",
-            reason: `still used by ${users.map((u) => `'${u}'`).join(", ")}`,
-            usedBy: users,
-          };
-        if (keep) return { ...base, action: "keep", reason: keep };
-        return { ...base, action: "delete", run };
-      };
+      const decide = decideTeardown;
       const createdByWp = (step: string, tags?: Record<string, string>) =>
         entry(step)?.created === true || wpTagged(tags, pool.name);
 

@@ -23,6 +23,7 @@ import type { CredentialSpec } from "../credential.js";
 import type { RecordResource } from "../record.js";
 import {
   blockRefOf,
+  decideTeardown,
   type Lifecycle,
   type LifecycleInput,
   type RotateResult,
@@ -256,26 +257,7 @@ export function cloudRunLifecycle(input: LifecycleInput): Lifecycle {
       }
       const sa = await g.getServiceAccount(saEmail);
       const saUsers = [...new Set([...usedBy("gcp.service-account", saEmail, "service_account_name"), ...holders])];
-      const decide = (
-        base: Omit<TeardownItem, "action">,
-        exists: boolean,
-        created: boolean,
-        users: string[],
-        run: () => Promise<void>,
-        keep?: string,
-      ): TeardownItem => {
-        if (!exists) return { ...base, action: "gone" };
-        if (!created) return { ...base, action: "keep", reason: "adopted: wp did not create it" };
-        if (users.length)
-          return {
-            ...base,
-            action: "keep",
-            reason: `still used by ${users.map((u) => `'${u}'`).join(", ")}`,
-            usedBy: users,
-          };
-        if (keep) return { ...base, action: "keep", reason: keep };
-        return { ...base, action: "delete", run };
-      };
+      const decide = decideTeardown;
       // 2. The project roles of the service account.
       const policy = await g.getIamPolicy();
       const bound = sa ? ROLES.filter((r) => !missingRoles(policy, member).includes(r)) : [];

@@ -24,6 +24,7 @@ import { EXECUTION_LOG_ACTIONS, missingActions, missingEcsPolicyParts } from "..
 import type { RecordResource } from "../record.js";
 import {
   blockRefOf,
+  decideTeardown,
   type Lifecycle,
   type LifecycleInput,
   type RotateResult,
@@ -380,17 +381,7 @@ export function ecsLifecycle(input: LifecycleInput): Lifecycle {
         extraKeep?: string,
       ): TeardownItem => {
         const base = { step, resource, name, ...(id ? { id } : {}) };
-        if (!exists) return { ...base, action: "gone" };
-        if (!isCreated) return { ...base, action: "keep", reason: "adopted: wp did not create it" };
-        if (users.length)
-          return {
-            ...base,
-            action: "keep",
-            reason: `still used by ${users.map((u) => `'${u}'`).join(", ")}`,
-            usedBy: users,
-          };
-        if (extraKeep) return { ...base, action: "keep", reason: extraKeep };
-        return { ...base, action: "delete", run };
+        return decideTeardown(base, exists, isCreated, users, run, extraKeep);
       };
 
       // 2. Cluster.

@@ -97,3 +97,24 @@ export const stringDefault = (pool: WorkPool, name: string): string | undefined 
   const v = templateDefault(pool, name);
   return typeof v === "string" && v ? v : undefined;
 };
+
+/**
+ * What a teardown does with one resource: `gone` when it no longer exists; `keep` when wp did not create
+ * it (adopted), another pool still uses it, or `keep` gives a reason; else `delete` with `run`.
+ */
+export function decideTeardown(
+  base: Omit<TeardownItem, "action">,
+  exists: boolean,
+  created: boolean,
+  users: string[],
+  run: () => Promise<void>,
+  keep?: string,
+): TeardownItem {
+  if (!exists) return { ...base, action: "gone" };
+  if (!created) return { ...base, action: "keep", reason: "adopted: wp did not create it" };
+  if (users.length) {
+    return { ...base, action: "keep", reason: `still used by ${users.map((u) => `'${u}'`).join(", ")}`, usedBy: users };
+  }
+  if (keep) return { ...base, action: "keep", reason: keep };
+  return { ...base, action: "delete", run };
+}
