@@ -20,6 +20,7 @@ import type { RecordResource } from "../record.js";
 import {
   blockRefOf,
   decideTeardown,
+  dockerLoginItem,
   type Lifecycle,
   type LifecycleInput,
   type RotateResult,
@@ -365,11 +366,7 @@ export function aciLifecycle(input: LifecycleInput): Lifecycle {
       const server = registry?.loginServer ?? loginServer;
       if (server) {
         const login = await storedLogin(server, { env: input.env });
-        items.push(
-          login.found
-            ? { resource: "Docker login", name: server, state: "ok", detail: login.detail }
-            : { resource: "Docker login", name: server, state: "missing", detail: login.detail, fix },
-        );
+        items.push(dockerLoginItem(server, login, fix));
       }
       return items;
     },

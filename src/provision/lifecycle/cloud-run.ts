@@ -24,6 +24,7 @@ import type { RecordResource } from "../record.js";
 import {
   blockRefOf,
   decideTeardown,
+  dockerLoginItem,
   type Lifecycle,
   type LifecycleInput,
   type RotateResult,
@@ -213,11 +214,7 @@ export function cloudRunLifecycle(input: LifecycleInput): Lifecycle {
         }
       }
       const docker = await dockerAuthState(registry, { env: input.env });
-      items.push(
-        docker.found
-          ? { resource: "Docker login", name: registry, state: "ok", detail: docker.detail }
-          : { resource: "Docker login", name: registry, state: "missing", detail: docker.detail, fix },
-      );
+      items.push(dockerLoginItem(registry, docker, fix));
       return items;
     },
 

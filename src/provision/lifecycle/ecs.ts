@@ -25,6 +25,7 @@ import type { RecordResource } from "../record.js";
 import {
   blockRefOf,
   decideTeardown,
+  dockerLoginItem,
   type Lifecycle,
   type LifecycleInput,
   type RotateResult,
@@ -303,11 +304,7 @@ export function ecsLifecycle(input: LifecycleInput): Lifecycle {
       const registry =
         repo?.repositoryUri?.split("/")[0] ?? `${(await s.identity()).accountId}.dkr.ecr.${s.region}.amazonaws.com`;
       const login = await storedLogin(registry, { env: input.env });
-      items.push(
-        login.found
-          ? { resource: "Docker login", name: registry, state: "ok", detail: login.detail }
-          : { resource: "Docker login", name: registry, state: "missing", detail: login.detail, fix },
-      );
+      items.push(dockerLoginItem(registry, login, fix));
       return items;
     },
 

@@ -118,3 +118,10 @@ export function decideTeardown(
   if (keep) return { ...base, action: "keep", reason: keep };
   return { ...base, action: "delete", run };
 }
+
+/** The status line of the Docker login to a registry: ok, or missing with the fix. */
+export function dockerLoginItem(registry: string, login: { found: boolean; detail: string }, fix?: string): StatusItem {
+  return login.found
+    ? { resource: "Docker login", name: registry, state: "ok", detail: login.detail }
+    : { resource: "Docker login", name: registry, state: "missing", detail: login.detail, ...(fix ? { fix } : {}) };
+}
