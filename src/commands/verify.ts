@@ -53,8 +53,8 @@ export default defineCommand({
       const lines = [
         `Task ${safeText(r.taskArn ?? "?")} ran as ${safeText(r.identity ?? "?")} and stopped with exit code ${r.exitCode ?? "unknown"}${r.stoppedReason ? ` (${safeText(r.stoppedReason)})` : ""}.`,
         r.logs.length
-          ? r.logs.map((l) => `  ${safeText(l)}`).join("\n")
-          : "No log lines: wp does not read the test task's logs.",
+          ? `Last log lines:\n${r.logs.map((l) => `  ${safeText(l)}`).join("\n")}`
+          : `No log lines${r.logsNote ? `: ${safeText(r.logsNote)}` : "."}`,
         `Cleaned up: ${safeText(r.cleanedUp.join("; ") || "nothing")}.`,
       ];
       ctx.print(

@@ -13,7 +13,7 @@ import { wpCommand } from "../../ui/io.js";
 import { BLOCK_TYPE } from "../aci/context.js";
 import type { LifecycleInput } from "./types.js";
 import { stringDefault, templateDefault } from "./types.js";
-import { VerifyInterrupted, type VerifyOptions, type VerifyReport } from "./verify-ecs.js";
+import { LOG_LINES, VerifyInterrupted, type VerifyOptions, type VerifyReport } from "./verify-ecs.js";
 
 export const ACI_VERIFY_IMAGE = "mcr.microsoft.com/azurelinux/busybox:1.36";
 const API_VERSION = "2022-09-01";
@@ -184,7 +184,8 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
     report.lastStatus = last;
     const logs = await call("GET", `${cgPath}/containers/${CONTAINER}/logs`).catch(() => null);
     const content = typeof logs?.body.content === "string" ? logs.body.content : "";
-    report.logs = content.split("\n").filter(Boolean).slice(-10);
+    report.logs = content.split("\n").filter(Boolean).slice(-LOG_LINES);
+    if (!report.logs.length) report.logsNote = logs ? "the container printed nothing" : "Azure returned no logs for the container";
     report.ok = report.exitCode === 0;
     return report;
   } finally {

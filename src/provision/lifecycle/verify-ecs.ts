@@ -14,6 +14,8 @@ import { BLOCK_TYPE } from "../ecs/names.js";
 import type { LifecycleInput } from "./types.js";
 import { stringDefault } from "./types.js";
 
+/** How many of the container's last log lines verify reports. */
+export const LOG_LINES = 10;
 export const VERIFY_IMAGE = "public.ecr.aws/docker/library/busybox:stable";
 const DENIED = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"]);
 
@@ -39,8 +41,10 @@ export interface VerifyReport {
   lastStatus?: string;
   exitCode?: number | null;
   stoppedReason?: string;
-  /** Log lines: the task definition sends none to CloudWatch (no log group is created by verify). */
+  /** The container's last log lines (at most LOG_LINES), where the cloud keeps them. */
   logs: string[];
+  /** Why `logs` is empty, when it is (not kept, not readable by the block's identity, none written). */
+  logsNote?: string;
   cleanedUp: string[];
   seconds: number;
   ok: boolean;
