@@ -185,7 +185,8 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
     const logs = await call("GET", `${cgPath}/containers/${CONTAINER}/logs`).catch(() => null);
     const content = typeof logs?.body.content === "string" ? logs.body.content : "";
     report.logs = content.split("\n").filter(Boolean).slice(-LOG_LINES);
-    if (!report.logs.length) report.logsNote = logs ? "the container printed nothing" : "Azure returned no logs for the container";
+    if (!report.logs.length)
+      report.logsNote = logs ? "the container printed nothing" : "Azure returned no logs for the container";
     report.ok = report.exitCode === 0;
     return report;
   } finally {
