@@ -116,6 +116,13 @@ export interface EcrApi {
   listTags(arn: string): Promise<Array<{ Key?: string | undefined; Value?: string | undefined }>>;
 }
 
+export interface LogsApi {
+  /** Whether the log group exists (DescribeLogGroups by prefix, then the exact name). */
+  groupExists(name: string): Promise<boolean>;
+  /** The stream's last `limit` messages, oldest first; null when the group or stream does not exist. */
+  lastEvents(group: string, stream: string, limit: number): Promise<string[] | null>;
+}
+
 export interface AwsSession {
   region: string;
   /** Profile given with --aws-profile (AWS_PROFILE is left to the SDK). */
@@ -125,6 +132,7 @@ export interface AwsSession {
   ec2(): Promise<Ec2Api>;
   ecs(): Promise<EcsApi>;
   ecr(): Promise<EcrApi>;
+  logs(): Promise<LogsApi>;
   /** The account's VPCs-per-region quota from Service Quotas; null when it cannot be read (e.g. no permission). */
   vpcQuota(): Promise<number | null>;
 }
@@ -205,6 +213,12 @@ export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
     ),
     ecr: once(async () =>
       (await import("./aws-ecs-ecr.js")).ecrApi(await import("@aws-sdk/client-ecr"), config("ecr")),
+    ),
+    logs: once(async () =>
+      (await import("./aws-logs.js")).logsApi(
+        await import("@aws-sdk/client-cloudwatch-logs"),
+        config("cloudwatch-logs"),
+      ),
     ),
     vpcQuota: once(async () => {
       const m = await import("@aws-sdk/client-service-quotas");

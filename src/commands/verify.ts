@@ -56,6 +56,7 @@ export default defineCommand({
           ? `Last log lines:\n${r.logs.map((l) => `  ${safeText(l)}`).join("\n")}`
           : `No log lines${r.logsNote ? `: ${safeText(r.logsNote)}` : "."}`,
         `Cleaned up: ${safeText(r.cleanedUp.join("; ") || "nothing")}.`,
+        ...(r.kept?.length ? [`Kept: ${safeText(r.kept.join("; "))}.`] : []),
       ];
       ctx.print(
         r.ok

@@ -12,7 +12,7 @@ import { onInterrupt } from "../../interrupt.js";
 import { wpCommand } from "../../ui/io.js";
 import { BLOCK_TYPE } from "../ecs/names.js";
 import type { LifecycleInput } from "./types.js";
-import { stringDefault } from "./types.js";
+import { stringDefault, templateDefault } from "./types.js";
 
 /** How many of the container's last log lines verify reports. */
 export const LOG_LINES = 10;
@@ -46,6 +46,8 @@ export interface VerifyReport {
   /** Why `logs` is empty, when it is (not kept, not readable by the block's identity, none written). */
   logsNote?: string;
   cleanedUp: string[];
+  /** What verify leaves on purpose, and why (e.g. the task's log stream, which the block may not delete). */
+  kept?: string[];
   seconds: number;
   ok: boolean;
 }
@@ -136,6 +138,8 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
       `VPC ${vpcId} has no subnets to run a task in.`,
       `Run \`${wpCommand("provision-infra", pool.name)}\`.`,
     );
+  const logs = await logPlan(session, input, as);
+  if (!logs.options && logs.note) report.logsNote = logs.note;
   const family = `wp-verify-${pool.name.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 200)}`;
   if (o.dryRun) {
     report.seconds = (Date.now() - started) / 1000;
@@ -159,7 +163,17 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
         cpu: "256",
         memory: "512",
         ...(roleArn ? { executionRoleArn: roleArn } : {}),
-        containerDefinitions: [{ name: "prefect", image, command, essential: true, cpu: 256, memory: 512 }],
+        containerDefinitions: [
+          {
+            name: CONTAINER,
+            image,
+            command,
+            essential: true,
+            cpu: 256,
+            memory: 512,
+            ...(logs.options ? { logConfiguration: { logDriver: "awslogs", options: logs.options } } : {}),
+          },
+        ],
         tags: [{ key: "managed-by", value: "wp" }],
       }),
     );
@@ -201,12 +215,13 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
       if (now !== last) o.progress(`Task ${task.taskArn}: ${now} (${Math.round((Date.now() - started) / 1000)}s)`);
       last = now;
       if (t && now === "STOPPED") {
-        const container = t.containers?.find((c) => c.name === "prefect") ?? t.containers?.[0];
+        const container = t.containers?.find((c) => c.name === CONTAINER) ?? t.containers?.[0];
         report.exitCode = container?.exitCode ?? null;
         if (t.stoppedReason) report.stoppedReason = t.stoppedReason;
       }
     }
     report.lastStatus = last;
+    if (logs.options) await readLogs(session, logs.options, task.taskArn, report, o, () => interrupted, as);
     report.ok = report.exitCode === 0;
     return report;
   } finally {
@@ -228,4 +243,77 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
     }
     report.seconds = Math.round((Date.now() - started) / 100) / 10;
   }
+}
+
+const CONTAINER = "prefect";
+const STREAM_PREFIX = "wp-verify";
+
+/**
+ * Where the test task's output goes: CloudWatch Logs through the awslogs driver, configured as
+ * Prefect's ECS worker does with `configure_cloudwatch_logs` (group `prefect` unless the template's
+ * `cloudwatch_logs_options` names another). The driver creates a missing group as the execution
+ * role, which only a role wp set up is known to be allowed (its PrefectEcsTaskLogs policy); with a
+ * missing group and any other role, the task runs without logs rather than failing on them.
+ */
+async function logPlan(
+  session: AwsSession,
+  input: LifecycleInput,
+  as: <T>(action: string, fn: () => Promise<T>) => Promise<T>,
+): Promise<{ options?: Record<string, string>; note?: string }> {
+  const given = templateDefault(input.pool, "cloudwatch_logs_options");
+  const extra =
+    given && typeof given === "object" && !Array.isArray(given)
+      ? Object.fromEntries(Object.entries(given).filter((e): e is [string, string] => typeof e[1] === "string"))
+      : {};
+  const group = extra["awslogs-group"] || "prefect";
+  const options = {
+    "awslogs-group": group,
+    "awslogs-region": session.region,
+    "awslogs-stream-prefix": STREAM_PREFIX,
+  };
+  let exists: boolean;
+  try {
+    exists = await as("logs:DescribeLogGroups", async () => (await session.logs()).groupExists(group));
+  } catch (err) {
+    if (awsErrorCode(err) !== "AccessDenied") throw err;
+    return { note: (err as Error).message };
+  }
+  if (exists) return { options };
+  const wpRole = input.record?.record.resources.some((r) => r.step === "aws.execution-role") ?? false;
+  if (wpRole) return { options: { ...options, "awslogs-create-group": "true" } };
+  return {
+    note: `log group ${group} does not exist and the execution role is not known to be allowed to create it (\`${wpCommand("provision-infra", input.pool.name)}\` grants it)`,
+  };
+}
+
+/** The task's last log lines (the awslogs driver flushes as the task stops; a few short retries cover the lag). */
+async function readLogs(
+  session: AwsSession,
+  options: Record<string, string>,
+  taskArn: string,
+  report: VerifyReport,
+  o: VerifyOptions,
+  stopped: () => boolean,
+  as: <T>(action: string, fn: () => Promise<T>) => Promise<T>,
+): Promise<void> {
+  const group = options["awslogs-group"] ?? "prefect";
+  const stream = `${STREAM_PREFIX}/${CONTAINER}/${taskArn.split("/").pop() ?? ""}`;
+  const logs = await session.logs();
+  let lines: string[] | null = null;
+  for (let attempt = 0; attempt < 3 && !stopped(); attempt++) {
+    if (attempt) await new Promise((r) => setTimeout(r, o.pollMs));
+    try {
+      lines = await as("logs:GetLogEvents", () => logs.lastEvents(group, stream, LOG_LINES));
+    } catch (err) {
+      // The run itself succeeded or failed on its own; unreadable logs only leave the report without lines.
+      report.logsNote = err instanceof Error ? err.message : String(err);
+      return;
+    }
+    if (lines?.length) break;
+  }
+  report.logs = (lines ?? []).map((l) => l.slice(0, 2000));
+  if (lines === null) report.logsNote = `CloudWatch Logs holds no stream ${stream} in log group ${group}`;
+  else if (!lines.length) report.logsNote = "the container printed nothing";
+  if (lines !== null)
+    report.kept = [`log stream ${group}:${stream} (Prefect's policy does not let the block delete log streams)`];
 }
