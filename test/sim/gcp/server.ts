@@ -592,9 +592,9 @@ export class GcpSim {
     }
   }
 
-  /** Lets a test's own client in with a fixed token. */
-  acceptToken(token: string): void {
-    this.tokens.set(token, null);
+  /** Lets a test's own client in with a fixed token: as the ADC user, or as a service account. */
+  acceptToken(token: string, serviceAccount: string | null = null): void {
+    this.tokens.set(token, serviceAccount);
   }
 
   private startOp(name: string, metadataType: string, finish: () => Operation): Operation {
