@@ -4,6 +4,8 @@
  * assertion (RS256, as google-auth-library's gtoken does) exchanged at the token endpoint; the
  * private key never leaves this process. Endpoints: WP_GCP_RUN_ENDPOINT, else WP_GCP_ENDPOINT, else
  * Google's; the token URL as in gcp.ts (WP_GCP_TOKEN_URL, `<WP_GCP_ENDPOINT>token`, the key's token_uri).
+ * Also Cloud Logging v2 `entries:list`, to read what a verification job printed: WP_GCP_LOGGING_ENDPOINT,
+ * else WP_GCP_ENDPOINT, else https://logging.googleapis.com/.
  */
 import { createSign } from "node:crypto";
 import { AuthError, CloudError } from "../errors.js";
@@ -20,6 +22,35 @@ export interface ServiceAccountInfo {
 function runEndpoint(env: Env): string {
   const v = env.WP_GCP_RUN_ENDPOINT || env.WP_GCP_ENDPOINT || "https://run.googleapis.com/";
   return v.endsWith("/") ? v : `${v}/`;
+}
+
+function loggingEndpoint(env: Env): string {
+  const v = env.WP_GCP_LOGGING_ENDPOINT || env.WP_GCP_ENDPOINT || "https://logging.googleapis.com/";
+  return v.endsWith("/") ? v : `${v}/`;
+}
+
+/** One call to a Google JSON API as a bearer token; an error answer becomes toGcpError's CloudError. */
+async function gcpFetch<T>(
+  op: string,
+  url: string,
+  token: string,
+  init: { method?: string; body?: unknown } = {},
+  missingOk = false,
+): Promise<T | null> {
+  const res = await fetch(url, {
+    method: init.method ?? "GET",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const data: unknown = await res.json().catch(() => ({}));
+  if (res.status === 404 && missingOk) return null;
+  if (!res.ok)
+    throw toGcpError(op, {
+      status: res.status,
+      response: { status: res.status, data },
+      message: `HTTP ${res.status}`,
+    });
+  return data as T;
 }
 
 function tokenEndpoint(env: Env, info: ServiceAccountInfo): string {
@@ -100,27 +131,8 @@ export interface CloudRunJobs {
 export function cloudRunJobs(token: string, project: string, region: string, env: Env): CloudRunJobs {
   const base = `${runEndpoint(env)}v2/`;
   const parent = `projects/${project}/locations/${region}`;
-  const request = async <T>(
-    op: string,
-    path: string,
-    init: { method?: string; body?: unknown } = {},
-    missingOk = false,
-  ) => {
-    const res = await fetch(`${base}${path}`, {
-      method: init.method ?? "GET",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-    const data: unknown = await res.json().catch(() => ({}));
-    if (res.status === 404 && missingOk) return null;
-    if (!res.ok)
-      throw toGcpError(op, {
-        status: res.status,
-        response: { status: res.status, data },
-        message: `HTTP ${res.status}`,
-      });
-    return data as T;
-  };
+  const request = <T>(op: string, path: string, init: { method?: string; body?: unknown } = {}, missingOk = false) =>
+    gcpFetch<T>(op, `${base}${path}`, token, init, missingOk);
   return {
     createJob: async (jobId, job) =>
       (await request<RunOperation>("jobs.create", `${parent}/jobs?jobId=${encodeURIComponent(jobId)}`, {
@@ -154,4 +166,45 @@ export async function waitOperation(
       "OPERATION_FAILED",
     );
   return op;
+}
+
+/** Cloud Logging v2 `LogEntry` (discovery document logging v2, the fields wp reads). */
+export interface LogEntry {
+  logName?: string;
+  resource?: { type?: string; labels?: Record<string, string> };
+  timestamp?: string;
+  receiveTimestamp?: string;
+  severity?: string;
+  insertId?: string;
+  labels?: Record<string, string>;
+  textPayload?: string;
+  jsonPayload?: Record<string, unknown>;
+}
+
+/** Cloud Logging v2 `ListLogEntriesRequest` (the fields wp sends). */
+export interface ListLogEntriesRequest {
+  resourceNames: string[];
+  filter: string;
+  orderBy: "timestamp desc" | "timestamp asc";
+  pageSize: number;
+  pageToken?: string;
+}
+
+export interface ListLogEntriesResponse {
+  entries?: LogEntry[];
+  nextPageToken?: string;
+}
+
+/** `POST v2/entries:list`: one page of log entries. A refusal is a CloudError with code PERMISSION_DENIED. */
+export async function listLogEntries(
+  token: string,
+  request: ListLogEntriesRequest,
+  env: Env,
+): Promise<ListLogEntriesResponse> {
+  return (
+    (await gcpFetch<ListLogEntriesResponse>("entries.list", `${loggingEndpoint(env)}v2/entries:list`, token, {
+      method: "POST",
+      body: request,
+    })) ?? {}
+  );
 }

@@ -41,6 +41,7 @@ function responseType(method: string, path: string): Kind | null {
     ["GET", /^\/v1\/projects\/[^/]+\/serviceAccounts\/[^/]+\/keys$/, ["iam", "ListServiceAccountKeysResponse"]],
     ["POST", /^\/v1\/projects\/[^/]+\/serviceAccounts\/[^/]+\/keys$/, ["iam", "ServiceAccountKey"]],
     ["DELETE", /^\/v1\/projects\/[^/]+\/serviceAccounts\/[^/]+\/keys\/[^/]+$/, ["iam", "Empty"]],
+    ["POST", /^\/v2\/entries:list$/, ["logging", "ListLogEntriesResponse"]],
   ];
   const hit = routes.find(([m, re]) => m === method && re.test(path));
   if (!hit) throw new Error(`no discovery response type for ${method} ${path}`);
@@ -138,7 +139,13 @@ describe("the validator for the discovery schema dialect", () => {
 
   it("the fixture holds the schemas the simulator's answers need", () => {
     for (const [api, name] of Object.values(ANY_TYPES)) expect(schemas[api][name], `${api}.${name}`).toBeDefined();
-    expect(Object.keys(schemas).sort()).toEqual(["artifactregistry", "cloudresourcemanager", "iam", "serviceusage"]);
+    expect(Object.keys(schemas).sort()).toEqual([
+      "artifactregistry",
+      "cloudresourcemanager",
+      "iam",
+      "logging",
+      "serviceusage",
+    ]);
   });
 });
 
@@ -258,6 +265,29 @@ describe("the Google Cloud simulator answers as the discovery documents describe
       },
     });
 
+    // Cloud Logging: an execution's entries (the ADC user may read them), a page of them, errors
+    const RUN = `/v2/projects/${PROJECT}/locations/us-central1`;
+    sim.project(PROJECT).services.add("run.googleapis.com");
+    const job = await call("POST", `${RUN}/jobs?jobId=disc`, {
+      template: { template: { containers: [{ image: "busybox", command: ["echo", "hello"] }] } },
+    });
+    for (let i = 0; i < 5 && !(job.body.done as boolean | undefined); i++)
+      await call("GET", `/v2/${String(job.body.name)}`);
+    const run = await call("POST", `${RUN}/jobs/disc:run`, {});
+    const exec = String((run.body.metadata as { name?: string }).name);
+    for (let i = 0; i < 5; i++) await call("GET", `/v2/${exec}`);
+    const list = (body: Record<string, unknown>) =>
+      call("POST", "/v2/entries:list", { resourceNames: [`projects/${PROJECT}`], ...body });
+    const entries = await list({ orderBy: "timestamp desc", pageSize: 1 });
+    expect((entries.body.entries as unknown[]).length).toBe(1);
+    await list({ pageToken: String(entries.body.nextPageToken), pageSize: 1 });
+    await list({ filter: 'resource.type="cloud_run_job" AND textPayload:"HELLO"' });
+    await list({ filter: "severity>=ERROR" });
+    await call("POST", "/v2/entries:list", { resourceNames: ["projects/no-such-project"] });
+    // The fixture holds no Cloud Run v2 schemas: of these requests only the Logging answers are checked.
+    const cloudRun = sim.log.filter((r) => r.path.startsWith("/v2/projects/"));
+    sim.log.splice(0, sim.log.length, ...sim.log.filter((r) => !cloudRun.includes(r)));
+
     // Faults, an unknown token, a route the simulator does not serve
     sim.fail({ match: (r) => r.method === "GET", status: 503, rpc: "UNAVAILABLE", message: "try again" });
     await call("GET", `${P}/serviceAccounts/${SA}`);
@@ -291,6 +321,7 @@ describe("the Google Cloud simulator answers as the discovery documents describe
         "iam.ListServiceAccountsResponse",
         "iam.ServiceAccount",
         "iam.ServiceAccountKey",
+        "logging.ListLogEntriesResponse",
         "serviceusage.GoogleApiServiceusageV1Service",
         "serviceusage.Operation",
         "error 400 FAILED_PRECONDITION",

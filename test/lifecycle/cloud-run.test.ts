@@ -152,6 +152,80 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     expect(fx.sim.runJobs.size).toBe(0);
   });
 
+  it("verify reads the execution's last log lines from Cloud Logging, or says which permission it lacks", async () => {
+    await create("v");
+    const env = { ...fx.env, WP_VERIFY_POLL_MS: "5" };
+    const listed = () => fx.sim.log.filter((r) => r.method === "POST" && r.path === "/v2/entries:list");
+
+    // Prefect's roles (run.developer, iam.serviceAccountUser) do not include logging.logEntries.list.
+    const denied = await runCli(["verify", "v", "-o", "json"], { env });
+    expect(denied.code, denied.stderr).toBe(0);
+    const r0 = JSON.parse(denied.stdout);
+    expect(r0).toMatchObject({ ok: true, exitCode: 0, logs: [] });
+    expect(r0.logsNote).toContain("logging.logEntries.list");
+    expect(r0.logsNote).toContain("roles/logging.viewer");
+    expect(listed().map((r) => r.status)).toEqual([403]);
+    const deniedText = await runCli(["verify", "v"], { env });
+    expect(deniedText.code, deniedText.stderr).toBe(0);
+    expect(deniedText.stdout).toContain(
+      "No log lines: the block's identity may not read logs (logging.logEntries.list; grant roles/logging.viewer",
+    );
+    expect(deniedText.stdout).toContain("Work pool 'v' can run work.");
+
+    fx.sim.addBinding(PROJECT, "roles/logging.viewer", MEMBER);
+    fx.sim.clearLog();
+    const ok = await runCli(["verify", "v", "-o", "json"], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    const r1 = JSON.parse(ok.stdout);
+    expect(r1.logs).toEqual(["wp verify: work pool v can run a job"]);
+    expect(r1.logsNote).toBeUndefined();
+    const sent = listed()[0]?.body as { filter: string };
+    expect(sent.filter).toContain(
+      `labels."run.googleapis.com/execution_name"="${String(r1.taskArn).split("/").pop()}"`,
+    );
+    const okText = await runCli(["verify", "v"], { env });
+    expect(okText.stdout).toContain("Last log lines:\n  wp verify: work pool v can run a job\n");
+    expect(okText.stdout).not.toContain("Container called exit(0).");
+
+    // Log text is untrusted: control characters and ANSI escapes are shown escaped, never raw.
+    fx.sim.containerOutput = () => ({
+      stdout: ["red \u001b[31mtext\u001b[0m", "bell\u0007 and \r return", "\u001b]0;title\u0007"],
+      stderr: ["to stderr"],
+    });
+    const esc = await runCli(["verify", "v"], { env });
+    expect(esc.code, esc.stderr).toBe(0);
+    const raw = [...esc.stdout].filter((ch) => {
+      const c = ch.codePointAt(0) ?? 0;
+      return (c < 0x20 && ch !== "\n") || (c >= 0x7f && c <= 0x9f);
+    });
+    expect(raw).toEqual([]);
+    expect(esc.stdout).toContain(
+      "  red \\x1b[31mtext\\x1b[0m\n  bell\\x07 and \\r return\n  \\x1b]0;title\\x07\n  to stderr\n",
+    );
+    const escJson = JSON.parse((await runCli(["verify", "v", "-o", "json"], { env })).stdout);
+    expect(escJson.logs[0]).toBe("red \u001b[31mtext\u001b[0m");
+
+    // Only the last LOG_LINES lines, oldest first; each line capped.
+    fx.sim.containerOutput = () => [...Array.from({ length: 14 }, (_, i) => `line ${i + 1}`), "x".repeat(5000)];
+    const many = JSON.parse((await runCli(["verify", "v", "-o", "json"], { env })).stdout);
+    expect(many.logs.slice(0, 9)).toEqual(Array.from({ length: 9 }, (_, i) => `line ${i + 6}`));
+    expect(many.logs).toHaveLength(10);
+    expect(many.logs[9]).toBe(`${"x".repeat(2000)}…`);
+
+    // A container that prints nothing: Cloud Logging is asked a few times, then verify says so.
+    fx.sim.containerOutput = () => [];
+    fx.sim.clearLog();
+    const quiet = JSON.parse((await runCli(["verify", "v", "-o", "json"], { env })).stdout);
+    expect(quiet.ok).toBe(true);
+    expect(quiet.logs).toEqual([]);
+    expect(quiet.logsNote).toBe(
+      `Cloud Logging holds no lines for execution ${String(quiet.taskArn).split("/").pop()} yet`,
+    );
+    expect(listed().length).toBeGreaterThan(1);
+    expect(listed().length).toBeLessThanOrEqual(4);
+    expect(fx.sim.runJobs.size).toBe(0);
+  });
+
   it("rotate-credentials leaves one key for the block and updates the block", async () => {
     await create("r");
     const before = await blockKeyId("r");

@@ -3,18 +3,35 @@
  * Prefect's Cloud Run push submission does — create a Cloud Run job from the pool's template values
  * (region, runtime service account), run it, wait for its execution to complete — with a tiny
  * public image whose command prints a line and exits; report success; delete the job, also after a
- * failure, a timeout or Ctrl-C. A refused call is reported as the exact IAM permission.
+ * failure, a timeout or Ctrl-C. A refused call is reported as the exact IAM permission. The
+ * execution's last stdout/stderr lines are read from Cloud Logging (which needs
+ * logging.logEntries.list, not part of the roles Prefect grants: without it verify still succeeds
+ * and says why there are no lines).
  */
-import { type CloudRunJobs, cloudRunJobs, serviceAccountToken, waitOperation } from "../../clouds/gcp-run.js";
+import {
+  type CloudRunJobs,
+  cloudRunJobs,
+  type ListLogEntriesRequest,
+  type ListLogEntriesResponse,
+  type LogEntry,
+  listLogEntries,
+  serviceAccountToken,
+  waitOperation,
+} from "../../clouds/gcp-run.js";
 import { CloudError, WpError } from "../../errors.js";
 import { onInterrupt } from "../../interrupt.js";
 import { wpCommand } from "../../ui/io.js";
 import { SERVICE_ACCOUNT } from "../cloud-run/names.js";
 import type { LifecycleInput } from "./types.js";
 import { stringDefault } from "./types.js";
-import { VerifyInterrupted, type VerifyOptions, type VerifyReport } from "./verify-ecs.js";
+import { LOG_LINES, VerifyInterrupted, type VerifyOptions, type VerifyReport } from "./verify-ecs.js";
 
 export const CLOUD_RUN_VERIFY_IMAGE = "docker.io/library/busybox:stable";
+/** Longest log line kept (log text is untrusted; the command also escapes it). */
+export const LOG_LINE_MAX = 2000;
+/** Cloud Logging ingests with a delay: tries, and how long to keep trying, before reporting no lines. */
+const LOG_TRIES = 4;
+const LOG_WAIT_MS = 10_000;
 
 export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport> {
   const { pool } = input;
@@ -129,6 +146,17 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
     }
     report.lastStatus = last;
     report.ok = report.exitCode === 0;
+    const read = await readExecutionLogs((req) => listLogEntries(token, req, input.env), {
+      project,
+      jobId,
+      execution: execName,
+      pollMs: o.pollMs,
+      deadline: Math.min(deadline, Date.now() + LOG_WAIT_MS),
+      stop: () => interrupted,
+    });
+    report.logs = read.logs;
+    if (read.note) report.logsNote = read.note;
+    if (interrupted) throw new VerifyInterrupted("Verification interrupted; the job was deleted.");
     return report;
   } finally {
     undo();
@@ -150,3 +178,73 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
 
 const timeout = (s: number) =>
   new CloudError(`The job did not finish within ${s}s.`, "Timeout", "Pass --timeout to wait longer.");
+
+/** The Cloud Logging filter for what an execution's containers printed (stdout and stderr). */
+export function executionLogFilter(project: string, jobId: string, execution: string): string {
+  const log = (name: string) => `"projects/${project}/logs/run.googleapis.com%2F${name}"`;
+  return [
+    `resource.type="cloud_run_job"`,
+    `resource.labels.job_name="${jobId}"`,
+    `labels."run.googleapis.com/execution_name"="${execution}"`,
+    `logName=(${log("stdout")} OR ${log("stderr")})`,
+  ].join(" AND ");
+}
+
+/** A log entry's text: textPayload, else jsonPayload.message, else the JSON payload; one line, capped. */
+export function entryText(e: LogEntry): string | null {
+  let text: string | null = null;
+  if (typeof e.textPayload === "string") text = e.textPayload;
+  else if (e.jsonPayload && typeof e.jsonPayload === "object") {
+    const m = e.jsonPayload.message;
+    text = typeof m === "string" ? m : JSON.stringify(e.jsonPayload);
+  }
+  if (text === null) return null;
+  text = text.replace(/\r?\n$/, "");
+  return text.length > LOG_LINE_MAX ? `${text.slice(0, LOG_LINE_MAX)}…` : text;
+}
+
+/**
+ * The execution's last LOG_LINES lines, oldest first. Asks for the newest entries; while Cloud Logging
+ * has none yet (ingestion delay) it asks again, pollMs apart, until the deadline or LOG_TRIES. A refusal
+ * (PERMISSION_DENIED, decided by the error code) is a note, not a failure: the run itself proved the pool.
+ */
+export async function readExecutionLogs(
+  list: (req: ListLogEntriesRequest) => Promise<ListLogEntriesResponse>,
+  q: { project: string; jobId: string; execution: string; pollMs: number; deadline: number; stop: () => boolean },
+): Promise<{ logs: string[]; note?: string }> {
+  const short = q.execution.split("/").pop() ?? q.execution;
+  const base: ListLogEntriesRequest = {
+    resourceNames: [`projects/${q.project}`],
+    filter: executionLogFilter(q.project, q.jobId, short),
+    orderBy: "timestamp desc",
+    pageSize: LOG_LINES,
+  };
+  let pageToken: string | undefined;
+  for (let tries = 1; ; tries++) {
+    let page: ListLogEntriesResponse;
+    try {
+      page = await list(pageToken ? { ...base, pageToken } : base);
+    } catch (err) {
+      if (err instanceof CloudError && err.code === "PERMISSION_DENIED")
+        return {
+          logs: [],
+          note: "the block's identity may not read logs (logging.logEntries.list; grant roles/logging.viewer to see them here)",
+        };
+      return {
+        logs: [],
+        note: `Cloud Logging could not be read (${err instanceof Error ? err.message : String(err)})`,
+      };
+    }
+    const lines = (page.entries ?? []).flatMap((e) => {
+      const t = entryText(e);
+      return t === null ? [] : [t];
+    });
+    if (lines.length) return { logs: lines.slice(0, LOG_LINES).reverse() };
+    // No entries but a token: the search did not finish; continue it. Otherwise start over on the next try.
+    pageToken = page.nextPageToken || undefined;
+    if (tries >= LOG_TRIES || q.stop() || Date.now() + q.pollMs > q.deadline) break;
+    await new Promise((r) => setTimeout(r, q.pollMs));
+    if (q.stop()) break;
+  }
+  return { logs: [], note: `Cloud Logging holds no lines for execution ${short} yet` };
+}

@@ -3,7 +3,8 @@
  * OAuth token endpoint, Cloud Resource Manager v1 (projects list/get, get/setIamPolicy with etags,
  * getEffectiveOrgPolicy), Service Usage v1 (services get/enable as long-running operations),
  * IAM v1 (service accounts, keys, the org policy forbidding keys as a switch) and Artifact Registry
- * v1 (repositories, created through operations), answering with Google's error envelope. One port
+ * v1 (repositories, created through operations), Cloud Run Admin v2 jobs and executions, and Cloud
+ * Logging v2 `entries:list` (the lines a completed execution wrote), answering with Google's error envelope. One port
  * serves every API (their paths do not collide). It keeps a request log and has fault hooks.
  *
  * Answers are typed with the @googleapis packages' own schema types, so a shape that differs from
@@ -72,6 +73,48 @@ interface ProjectState {
   repositories: Map<string, Repository>;
 }
 
+/** Cloud Logging v2 `LogEntry` (discovery document logging v2, the fields the simulator writes). */
+export interface LogEntry {
+  logName: string;
+  resource: { type: string; labels: Record<string, string> };
+  timestamp: string;
+  receiveTimestamp: string;
+  insertId: string;
+  labels: Record<string, string>;
+  severity?: "DEFAULT" | "INFO" | "ERROR";
+  textPayload?: string;
+  jsonPayload?: Record<string, unknown>;
+}
+
+/** What a job's container prints: stdout lines, or stdout and stderr lines. */
+export type ContainerOutput = string[] | { stdout?: string[]; stderr?: string[] };
+
+/** Roles whose permissions include logging.logEntries.list. */
+export const LOG_READER_ROLES = [
+  "roles/logging.viewer",
+  "roles/logging.admin",
+  "roles/viewer",
+  "roles/editor",
+  "roles/owner",
+];
+
+/**
+ * The default container: it cannot be run, so the simple forms verify uses are interpreted —
+ * `sh -c 'echo "text"'` and `echo text` print their text; anything else prints nothing.
+ */
+export function echoOutput(job: Record<string, unknown>): string[] {
+  const c = (job.template as { template?: { containers?: Array<{ command?: string[]; args?: string[] }> } } | undefined)
+    ?.template?.containers?.[0];
+  const argv = [...(c?.command ?? []), ...(c?.args ?? [])];
+  let words: string[] | null = null;
+  if (argv[0] === "echo") words = argv.slice(1);
+  else if ((argv[0] === "sh" || argv[0] === "/bin/sh") && argv[1] === "-c" && argv.length === 3) {
+    const m = /^\s*echo\s+(?:"([^"]*)"|'([^']*)'|([^"'`$;&|<>]*))\s*$/.exec(argv[2] ?? "");
+    if (m) words = [m[1] ?? m[2] ?? (m[3] ?? "").trim().split(/\s+/).join(" ")];
+  }
+  return words ? words.join(" ").split("\n") : [];
+}
+
 interface PendingOp {
   op: Operation;
   pollsLeft: number;
@@ -116,6 +159,14 @@ export class GcpSim {
   operationPolls: number;
   latencyMs: number;
   readonly refreshToken: string;
+  /**
+   * What a job's container prints when an execution runs (the simulator writes it to Cloud Logging
+   * as Cloud Run would). Tests set it; the default interprets `echo` (see echoOutput).
+   */
+  containerOutput: (job: Record<string, unknown>) => ContainerOutput = echoOutput;
+  /** Log entries Cloud Run wrote, in the order written (entries:list serves them). */
+  readonly logEntries: LogEntry[] = [];
+  private logClock = 0;
   /** Image tags pushed to each repository (`project/region/repo`), for tests: see pushImage. */
   private readonly images = new Map<string, string[]>();
   /** Private keys handed out, to look for leaks. */
@@ -454,6 +505,13 @@ export class GcpSim {
       );
     if (m) return this.cloudRun(m, method, query, b, principal);
 
+    // Cloud Logging v2
+    if (path === "/v2/entries:list") {
+      if (method !== "POST")
+        return [404, envelope(404, "NOT_FOUND", `The simulator does not serve ${method} ${path}.`)];
+      return this.listLogEntries(b, principal);
+    }
+
     // IAM v1
     m = /^\/v1\/projects\/([^/]+)\/serviceAccounts(?:\/([^/]+))?(?:\/keys(?:\/([^/]+))?)?$/.exec(path);
     if (m) {
@@ -534,9 +592,9 @@ export class GcpSim {
     }
   }
 
-  /** Lets a test's own client in with a fixed token. */
-  acceptToken(token: string): void {
-    this.tokens.set(token, null);
+  /** Lets a test's own client in with a fixed token: as the ADC user, or as a service account. */
+  acceptToken(token: string, serviceAccount: string | null = null): void {
+    this.tokens.set(token, serviceAccount);
   }
 
   private startOp(name: string, metadataType: string, finish: () => Operation): Operation {
@@ -560,17 +618,7 @@ export class GcpSim {
     if (kind === "operations" && id && method === "GET")
       return this.pollOp(`projects/${projectId}/locations/${region}/operations/${id}`);
     const parent = `projects/${projectId}/locations/${region}`;
-    const has = (role: string) =>
-      principal === null ||
-      (p.policy.bindings ?? []).some((x) => x.role === role && x.members?.includes(`serviceAccount:${principal}`));
-    const denied = (permission: string, resource: string): [number, unknown] => [
-      403,
-      envelope(
-        403,
-        "PERMISSION_DENIED",
-        `Permission '${permission}' denied on resource '${resource}' (or resource may not exist).`,
-      ),
-    ];
+    const has = (role: string) => hasRole(p, principal, role);
     const op = (finish: () => Record<string, unknown>, metadata?: Record<string, unknown>) => {
       const name = `${parent}/operations/${randomUUID()}`;
       const started = this.startOp(name, "type.googleapis.com/google.cloud.run.v2.Job", () => ({
@@ -616,6 +664,7 @@ export class GcpSim {
       if (!e) return [404, envelope(404, "NOT_FOUND", `Resource '${name}/executions/${execution}' does not exist.`)];
       e.pollsLeft -= 1;
       if (e.pollsLeft <= 0 && !e.execution.completionTime) {
+        this.writeExecutionLogs(projectId, region, id ?? "", execution, entry?.job ?? {});
         Object.assign(e.execution, {
           completionTime: new Date().toISOString(),
           succeededCount: 1,
@@ -638,6 +687,86 @@ export class GcpSim {
       });
     }
     return [404, envelope(404, "NOT_FOUND", `The simulator does not serve ${method} /v2/${kind}.`)];
+  }
+
+  /** What Cloud Run writes to Cloud Logging for a completed execution: its output, then the exit. */
+  private writeExecutionLogs(
+    project: string,
+    region: string,
+    jobId: string,
+    execution: string,
+    job: Record<string, unknown>,
+  ) {
+    const out = this.containerOutput(job);
+    const { stdout = [], stderr = [] } = Array.isArray(out) ? { stdout: out } : out;
+    const resource = { type: "cloud_run_job", labels: { job_name: jobId, location: region, project_id: project } };
+    const labels = {
+      "run.googleapis.com/execution_name": execution,
+      "run.googleapis.com/task_index": "0",
+      "run.googleapis.com/task_attempt": "0",
+    };
+    const write = (log: string, text: string, severity?: LogEntry["severity"]) => {
+      // Strictly increasing timestamps (microseconds), so ordering by timestamp is well defined.
+      this.logClock = Math.max(this.logClock + 1, Date.now() * 1000);
+      const ms = Math.floor(this.logClock / 1000);
+      const timestamp = new Date(ms).toISOString().replace(/Z$/, `${String(this.logClock % 1000).padStart(3, "0")}Z`);
+      this.logEntries.push({
+        textPayload: text,
+        insertId: randomBytes(8).toString("hex"),
+        resource,
+        timestamp,
+        ...(severity ? { severity } : {}),
+        labels,
+        logName: `projects/${project}/logs/${encodeURIComponent(log)}`,
+        receiveTimestamp: timestamp,
+      });
+    };
+    for (const line of stdout) write("run.googleapis.com/stdout", line);
+    for (const line of stderr) write("run.googleapis.com/stderr", line, "ERROR");
+    write("run.googleapis.com/varlog/system", "Container called exit(0).", "INFO");
+  }
+
+  /** Cloud Logging v2 `entries:list`, with the filter syntax wp sends (see parseLogFilter). */
+  private listLogEntries(b: Record<string, unknown>, principal: string | null): [number, unknown] {
+    const bad = (message: string): [number, unknown] => [400, envelope(400, "INVALID_ARGUMENT", message)];
+    const names = b.resourceNames;
+    if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === "string"))
+      return bad("resourceNames must name at least one parent resource.");
+    const projects: string[] = [];
+    for (const name of names as string[]) {
+      const id = /^projects\/([^/]+)$/.exec(name)?.[1];
+      const p = id ? this.projects.get(id) : undefined;
+      if (!p || !id) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+      if (!LOG_READER_ROLES.some((r) => hasRole(p, principal, r))) return denied("logging.logEntries.list", name);
+      projects.push(id);
+    }
+    const orderBy = b.orderBy === undefined || b.orderBy === "" ? "timestamp asc" : b.orderBy;
+    if (orderBy !== "timestamp asc" && orderBy !== "timestamp desc")
+      return bad(`Invalid orderBy: ${String(orderBy)} (only "timestamp asc" and "timestamp desc" are allowed).`);
+    const pageSize = b.pageSize === undefined ? 50 : b.pageSize;
+    if (typeof pageSize !== "number" || !Number.isInteger(pageSize) || pageSize < 0 || pageSize > 1000)
+      return bad(`Invalid pageSize: ${String(pageSize)}.`);
+    const filter = b.filter === undefined ? "" : b.filter;
+    if (typeof filter !== "string") return bad("filter must be a string.");
+    const match = parseLogFilter(filter);
+    if (typeof match === "string") return bad(`Invalid filter: ${match}`);
+    let start = 0;
+    if (b.pageToken !== undefined && b.pageToken !== "") {
+      const t = /^page-(\d+)$/.exec(Buffer.from(String(b.pageToken), "base64url").toString("utf8"));
+      if (!t) return bad("Invalid pageToken.");
+      start = Number(t[1]);
+    }
+    const found = this.logEntries.filter(
+      (e) => projects.some((id) => e.logName.startsWith(`projects/${id}/logs/`)) && match(e),
+    );
+    // Written in timestamp order; ties keep the order written.
+    if (orderBy === "timestamp desc") found.reverse();
+    const size = pageSize === 0 ? 50 : pageSize;
+    const page = found.slice(start, start + size);
+    const list: { entries?: LogEntry[]; nextPageToken?: string } = {};
+    if (page.length) list.entries = page;
+    if (start + size < found.length) list.nextPageToken = Buffer.from(`page-${start + size}`).toString("base64url");
+    return [200, list];
   }
 
   private pollOp(name: string): [number, unknown] {
@@ -812,6 +941,94 @@ export class GcpSim {
     }));
     return createHash("sha256").update(JSON.stringify(state)).digest("hex");
   }
+}
+
+/** Whether the caller holds `role` on the project (the ADC user, principal null, holds every role). */
+function hasRole(p: ProjectState, principal: string | null, role: string): boolean {
+  return (
+    principal === null ||
+    (p.policy.bindings ?? []).some((x) => x.role === role && x.members?.includes(`serviceAccount:${principal}`))
+  );
+}
+
+/** Google's answer to a call the caller lacks `permission` for. */
+function denied(permission: string, resource: string): [number, unknown] {
+  return [
+    403,
+    envelope(
+      403,
+      "PERMISSION_DENIED",
+      `Permission '${permission}' denied on resource '${resource}' (or resource may not exist).`,
+    ),
+  ];
+}
+
+/**
+ * The part of the Logging query language wp sends: comparisons joined by AND, each `field = "value"`,
+ * `field : "value"` (substring, case-insensitive) or `field = ("a" OR "b")`; a field is dotted names,
+ * quoted where needed (`labels."run.googleapis.com/execution_name"`). Anything else: an error text
+ * (answered 400 INVALID_ARGUMENT, as Google answers a filter it cannot parse).
+ */
+export function parseLogFilter(filter: string): ((e: LogEntry) => boolean) | string {
+  const tokens: Array<{ t: "str" | "name" | "op" | "(" | ")" | "AND" | "OR"; v: string; at: number }> = [];
+  const re = /\s+|"((?:[^"\\]|\\.)*)"|([A-Za-z_][A-Za-z0-9_]*)|(=|:)|(\.)|(\()|(\))/y;
+  let i = 0;
+  while (i < filter.length) {
+    re.lastIndex = i;
+    const m = re.exec(filter);
+    if (!m) return `unexpected character at column ${i + 1}`;
+    const at = i;
+    i = re.lastIndex;
+    if (m[1] !== undefined) tokens.push({ t: "str", v: m[1].replace(/\\(.)/g, "$1"), at });
+    else if (m[2] !== undefined) tokens.push({ t: m[2] === "AND" || m[2] === "OR" ? m[2] : "name", v: m[2], at });
+    else if (m[3] !== undefined) tokens.push({ t: "op", v: m[3], at });
+    else if (m[4] !== undefined) tokens.push({ t: "name", v: ".", at });
+    else if (m[5] !== undefined) tokens.push({ t: "(", v: "(", at });
+    else if (m[6] !== undefined) tokens.push({ t: ")", v: ")", at });
+  }
+  if (!tokens.length) return () => true;
+  const tests: Array<(e: LogEntry) => boolean> = [];
+  let k = 0;
+  const err = (what: string) => `${what} at column ${(tokens[k]?.at ?? filter.length) + 1}`;
+  for (;;) {
+    const field: string[] = [];
+    for (;;) {
+      const tok = tokens[k];
+      if (!tok || (tok.t !== "name" && tok.t !== "str") || tok.v === ".") return err("expected a field name");
+      field.push(tok.v);
+      k++;
+      if (tokens[k]?.t === "name" && tokens[k]?.v === ".") k++;
+      else break;
+    }
+    const op = tokens[k];
+    if (op?.t !== "op") return err("expected = or :");
+    k++;
+    const values: string[] = [];
+    if (tokens[k]?.t === "str") values.push(tokens[k++]?.v ?? "");
+    else if (tokens[k]?.t === "(") {
+      k++;
+      for (;;) {
+        if (tokens[k]?.t !== "str") return err("expected a quoted value");
+        values.push(tokens[k++]?.v ?? "");
+        if (tokens[k]?.t === "OR") k++;
+        else break;
+      }
+      if (tokens[k]?.t !== ")") return err("expected )");
+      k++;
+    } else return err("expected a quoted value");
+    const get = (e: LogEntry): unknown =>
+      field.reduce<unknown>((o, f) => (o && typeof o === "object" ? (o as Record<string, unknown>)[f] : undefined), e);
+    const has = op.v === ":";
+    tests.push((e) => {
+      const v = get(e);
+      if (typeof v !== "string") return false;
+      return values.some((x) => (has ? v.toLowerCase().includes(x.toLowerCase()) : v === x));
+    });
+    if (k >= tokens.length) break;
+    if (tokens[k]?.t !== "AND") return err("expected AND");
+    k++;
+  }
+  return (e) => tests.every((t) => t(e));
 }
 
 export const KEY_CONSTRAINT = "constraints/iam.disableServiceAccountKeyCreation";
