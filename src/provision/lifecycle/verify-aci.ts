@@ -110,9 +110,12 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
   }
 
   let interrupted = false;
+  /** Ends the current wait between polls early (a signal should not wait out the poll interval). */
+  let wake = () => {};
   const undo = onInterrupt(() => {
     interrupted = true;
     o.progress("wp: stopping the verification container group and cleaning up...");
+    wake();
   });
   let created = false;
   const deadline = started + o.timeoutSeconds * 1000;
@@ -154,7 +157,14 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
     for (;;) {
       if (interrupted) throw new VerifyInterrupted("Verification interrupted; the container group was deleted.");
       if (Date.now() > deadline) throw timeout(o.timeoutSeconds);
-      await new Promise((r) => setTimeout(r, o.pollMs));
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, o.pollMs);
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
+      if (interrupted) continue;
       const cg = await call("GET", cgPath);
       const props = (cg.body.properties ?? {}) as {
         instanceView?: { state?: string };

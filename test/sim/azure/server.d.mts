@@ -80,7 +80,7 @@ export interface SimState {
   roleAssignments: Wire[];
   registries: Wire[];
   identities: Wire[];
-  /** Container groups; each moves Pending → Running → Terminated (exit 0) over successive GETs. */
+  /** Container groups; each moves Pending → Running → Terminated (exit 0) over successive GETs (see faults.holdContainerGroups). */
   containerGroups: Wire[];
   providers: Record<string, string>;
   operations: Map<string, Wire>;
@@ -112,6 +112,11 @@ export interface AzureSim {
     graphLag: number;
     registryPolls: number;
     latencyMs: number;
+    /**
+     * While true, every GET of a container group answers Running (its container never terminates);
+     * set it back to false to release them: the next GET answers Terminated. Default false.
+     */
+    holdContainerGroups: boolean;
   };
   /** Environment that points wp at the simulator. */
   env: Record<string, string>;

@@ -115,6 +115,7 @@ export async function startAzureSim(options = {}) {
     graphLag: options.graphLag ?? 0,
     registryPolls: options.registryPolls ?? 2,
     latencyMs: options.latencyMs ?? 0,
+    holdContainerGroups: false,
   };
   /** Principal ids → how many more role-assignment attempts fail with PrincipalNotFound. */
   const lagging = new Map();
@@ -1128,7 +1129,8 @@ export async function startAzureSim(options = {}) {
         if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/read", principal))
           return denied("Microsoft.ContainerInstance/containerGroups/read");
         if (!found) return notFound();
-        found.polls += 1;
+        // Held: the container stays Running (polls stop at 1) until the test sets the knob back to false.
+        found.polls = faults.holdContainerGroups ? 1 : found.polls + 1;
         const c = found.properties.containers[0];
         if (found.polls === 1) {
           found.properties.instanceView.state = "Running";
