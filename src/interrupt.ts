@@ -58,6 +58,11 @@ function onSignal(signal: NodeJS.Signals): void {
   );
 }
 
+/** Ends wp now with the signal's exit code: a takeover handler's last resort (in-process runs: nothing). */
+export function exitNow(signal: NodeJS.Signals): void {
+  exitFn?.(exitCodeFor(signal));
+}
+
 /** Runs `fn` so that a signal waits for it; wp exits right after it if a signal came meanwhile. */
 export async function critical<T>(fn: () => Promise<T>): Promise<T> {
   depth += 1;

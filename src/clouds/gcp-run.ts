@@ -151,13 +151,14 @@ export function cloudRunJobs(token: string, project: string, region: string, env
 export async function waitOperation(
   jobs: CloudRunJobs,
   first: RunOperation,
-  o: { pollMs: number; deadline: number; stop: () => boolean },
+  o: { pollMs: number; deadline: number; stop: () => boolean; sleep?: (ms: number) => Promise<void> },
 ): Promise<RunOperation> {
   let op = first;
   while (!op.done) {
     if (!op.name) throw new CloudError("Cloud Run returned an operation without a name.");
     if (o.stop() || Date.now() > o.deadline) return op;
-    await new Promise((r) => setTimeout(r, o.pollMs));
+    await (o.sleep ? o.sleep(o.pollMs) : new Promise((r) => setTimeout(r, o.pollMs)));
+    if (o.stop()) return op;
     op = await jobs.getOperation(op.name);
   }
   if (op.error)

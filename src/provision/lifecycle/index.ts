@@ -392,8 +392,8 @@ export async function verifyPool(
   api: PrefectApi,
   name: string,
   flags: Record<string, unknown>,
-  o: import("./verify-ecs.js").VerifyOptions,
-): Promise<import("./verify-ecs.js").VerifyReport> {
+  o: import("./verify-run.js").VerifyOptions,
+): Promise<import("./verify-run.js").VerifyReport> {
   const l = await load(ctx, api, name, flags);
   if (!l || l.poolMissing) throw notFound(name);
   const provider = providerFor(l.pool.type);

@@ -8,12 +8,11 @@
  */
 import { azureEndpoints, clientSecretToken, httpsRequest, trustedCas } from "../../clouds/azure.js";
 import { CloudError, WpError } from "../../errors.js";
-import { onInterrupt } from "../../interrupt.js";
 import { wpCommand } from "../../ui/io.js";
 import { BLOCK_TYPE } from "../aci/context.js";
 import type { LifecycleInput } from "./types.js";
 import { stringDefault, templateDefault } from "./types.js";
-import { LOG_LINES, VerifyInterrupted, type VerifyOptions, type VerifyReport } from "./verify-ecs.js";
+import { LOG_LINES, type VerifyOptions, type VerifyReport, verifyInterrupts } from "./verify-run.js";
 
 export const ACI_VERIFY_IMAGE = "mcr.microsoft.com/azurelinux/busybox:1.36";
 const API_VERSION = "2022-09-01";
@@ -109,14 +108,8 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
     throw new CloudError(`Azure ${method} ${path.split("/").slice(-2).join("/")}: ${err.message ?? a.status}`, code);
   }
 
-  let interrupted = false;
-  /** Ends the current wait between polls early (a signal should not wait out the poll interval). */
-  let wake = () => {};
-  const undo = onInterrupt(() => {
-    interrupted = true;
-    o.progress("wp: stopping the verification container group and cleaning up...");
-    wake();
-  });
+  const stop = verifyInterrupts(o.progress, "container group");
+  const STOPPED_MESSAGE = "Verification interrupted; the container group was deleted.";
   let created = false;
   const deadline = started + o.timeoutSeconds * 1000;
   try {
@@ -155,16 +148,10 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
     o.progress(`Created container group ${name} in ${group}; waiting for it to finish...`);
     let last = "";
     for (;;) {
-      if (interrupted) throw new VerifyInterrupted("Verification interrupted; the container group was deleted.");
+      stop.check(STOPPED_MESSAGE);
       if (Date.now() > deadline) throw timeout(o.timeoutSeconds);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, o.pollMs);
-        wake = () => {
-          clearTimeout(t);
-          r();
-        };
-      });
-      if (interrupted) continue;
+      await stop.sleep(o.pollMs);
+      stop.check(STOPPED_MESSAGE);
       const cg = await call("GET", cgPath);
       const props = (cg.body.properties ?? {}) as {
         instanceView?: { state?: string };
@@ -197,10 +184,10 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
     report.logs = content.split("\n").filter(Boolean).slice(-LOG_LINES);
     if (!report.logs.length)
       report.logsNote = logs ? "the container printed nothing" : "Azure returned no logs for the container";
+    stop.check(STOPPED_MESSAGE);
     report.ok = report.exitCode === 0;
     return report;
   } finally {
-    undo();
     if (created)
       await call("DELETE", cgPath).then(
         () => report.cleanedUp.push(`deleted container group ${name}`),
@@ -208,6 +195,7 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
           o.progress(`Could not delete container group ${name}: ${err instanceof Error ? err.message : String(err)}`),
       );
     report.seconds = Math.round((Date.now() - started) / 100) / 10;
+    stop.undo();
   }
 }
 

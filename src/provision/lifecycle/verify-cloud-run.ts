@@ -19,12 +19,11 @@ import {
   waitOperation,
 } from "../../clouds/gcp-run.js";
 import { CloudError, WpError } from "../../errors.js";
-import { onInterrupt } from "../../interrupt.js";
 import { wpCommand } from "../../ui/io.js";
 import { SERVICE_ACCOUNT } from "../cloud-run/names.js";
 import type { LifecycleInput } from "./types.js";
 import { stringDefault } from "./types.js";
-import { LOG_LINES, VerifyInterrupted, type VerifyOptions, type VerifyReport } from "./verify-ecs.js";
+import { LOG_LINES, type VerifyOptions, type VerifyReport, verifyInterrupts } from "./verify-run.js";
 
 export const CLOUD_RUN_VERIFY_IMAGE = "docker.io/library/busybox:stable";
 /** Longest log line kept (log text is untrusted; the command also escapes it). */
@@ -94,14 +93,11 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
       .replace(/^-+|-+$/g, "")
       .slice(0, 40) || "pool"
   }-${Math.random().toString(36).slice(2, 6)}`.replace(/^wp-verify--/, "wp-verify-");
-  let interrupted = false;
-  const undo = onInterrupt(() => {
-    interrupted = true;
-    o.progress("wp: stopping the verification job and cleaning up...");
-  });
+  const stop = verifyInterrupts(o.progress, "job");
+  const STOPPED_MESSAGE = "Verification interrupted; the job was deleted.";
   let created = false;
   const deadline = started + o.timeoutSeconds * 1000;
-  const wait = { pollMs: o.pollMs, deadline, stop: () => interrupted };
+  const wait = { pollMs: o.pollMs, deadline, stop: stop.stopped, sleep: stop.sleep };
   try {
     const createOp = await jobs
       .createJob(jobId, {
@@ -118,10 +114,8 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
       .catch(denied);
     created = true;
     const done = await waitOperation(jobs, createOp, wait);
-    if (!done.done)
-      throw interrupted
-        ? new VerifyInterrupted("Verification interrupted; the job was deleted.")
-        : timeout(o.timeoutSeconds);
+    stop.check(STOPPED_MESSAGE);
+    if (!done.done) throw timeout(o.timeoutSeconds);
     report.taskDefinition = `projects/${project}/locations/${region}/jobs/${jobId}`;
     o.progress(`Created Cloud Run job ${jobId}; running it...`);
     const runOp = await jobs.runJob(jobId).catch(denied);
@@ -131,9 +125,10 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
     let last = "RUNNING";
     o.progress(`Execution ${execName}: ${last}`);
     for (;;) {
-      if (interrupted) throw new VerifyInterrupted("Verification interrupted; the job was deleted.");
+      stop.check(STOPPED_MESSAGE);
       if (Date.now() > deadline) throw timeout(o.timeoutSeconds);
-      await new Promise((r) => setTimeout(r, o.pollMs));
+      await stop.sleep(o.pollMs);
+      stop.check(STOPPED_MESSAGE);
       const e = await jobs.getExecution(execName).catch(denied);
       if (e.completionTime) {
         last = (e.failedCount ?? 0) > 0 || (e.cancelledCount ?? 0) > 0 ? "FAILED" : "SUCCEEDED";
@@ -152,14 +147,14 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
       execution: execName,
       pollMs: o.pollMs,
       deadline: Math.min(deadline, Date.now() + LOG_WAIT_MS),
-      stop: () => interrupted,
+      stop: stop.stopped,
+      sleep: stop.sleep,
     });
     report.logs = read.logs;
     if (read.note) report.logsNote = read.note;
-    if (interrupted) throw new VerifyInterrupted("Verification interrupted; the job was deleted.");
+    stop.check(STOPPED_MESSAGE);
     return report;
   } finally {
-    undo();
     if (created) {
       // Deletion is an operation too: waited for (up to a minute), so the job is gone when wp exits.
       const cleanup = { pollMs: o.pollMs, deadline: Date.now() + 60_000, stop: () => false };
@@ -173,6 +168,7 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
         );
     }
     report.seconds = Math.round((Date.now() - started) / 100) / 10;
+    stop.undo();
   }
 }
 
@@ -210,7 +206,15 @@ export function entryText(e: LogEntry): string | null {
  */
 export async function readExecutionLogs(
   list: (req: ListLogEntriesRequest) => Promise<ListLogEntriesResponse>,
-  q: { project: string; jobId: string; execution: string; pollMs: number; deadline: number; stop: () => boolean },
+  q: {
+    project: string;
+    jobId: string;
+    execution: string;
+    pollMs: number;
+    deadline: number;
+    stop: () => boolean;
+    sleep?: (ms: number) => Promise<void>;
+  },
 ): Promise<{ logs: string[]; note?: string }> {
   const short = q.execution.split("/").pop() ?? q.execution;
   const base: ListLogEntriesRequest = {
@@ -243,8 +247,10 @@ export async function readExecutionLogs(
     // No entries but a token: the search did not finish; continue it. Otherwise start over on the next try.
     pageToken = page.nextPageToken || undefined;
     if (tries >= LOG_TRIES || q.stop() || Date.now() + q.pollMs > q.deadline) break;
-    await new Promise((r) => setTimeout(r, q.pollMs));
+    await (q.sleep ?? pause)(q.pollMs);
     if (q.stop()) break;
   }
   return { logs: [], note: `Cloud Logging holds no lines for execution ${short} yet` };
 }
+
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

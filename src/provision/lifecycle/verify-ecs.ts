@@ -8,54 +8,20 @@
  */
 import { type AwsSession, awsErrorCode, resolveAws } from "../../clouds/aws.js";
 import { CloudError, WpError } from "../../errors.js";
-import { onInterrupt } from "../../interrupt.js";
 import { wpCommand } from "../../ui/io.js";
 import { BLOCK_TYPE } from "../ecs/names.js";
 import type { LifecycleInput } from "./types.js";
 import { stringDefault, templateDefault } from "./types.js";
+import {
+  LOG_LINES,
+  type VerifyInterrupts,
+  type VerifyOptions,
+  type VerifyReport,
+  verifyInterrupts,
+} from "./verify-run.js";
 
-/** How many of the container's last log lines verify reports. */
-export const LOG_LINES = 10;
 export const VERIFY_IMAGE = "public.ecr.aws/docker/library/busybox:stable";
 const DENIED = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"]);
-
-export interface VerifyOptions {
-  dryRun: boolean;
-  timeoutSeconds: number;
-  pollMs: number;
-  /** Empty: each cloud's default tiny public image. */
-  image: string;
-  progress(line: string): void;
-}
-
-export interface VerifyReport {
-  workPool: string;
-  dryRun: boolean;
-  identity?: string;
-  cluster: string;
-  image: string;
-  command: string[];
-  subnets: string[];
-  taskDefinition?: string;
-  taskArn?: string;
-  lastStatus?: string;
-  exitCode?: number | null;
-  stoppedReason?: string;
-  /** The container's last log lines (at most LOG_LINES), where the cloud keeps them. */
-  logs: string[];
-  /** Why `logs` is empty, when it is (not kept, not readable by the block's identity, none written). */
-  logsNote?: string;
-  cleanedUp: string[];
-  /** What verify leaves on purpose, and why (e.g. the task's log stream, which the block may not delete). */
-  kept?: string[];
-  seconds: number;
-  ok: boolean;
-}
-
-/** Exit 130 after Ctrl-C, once what verify made is cleaned up. */
-export class VerifyInterrupted extends WpError {
-  override readonly exitCode = 130;
-}
 
 export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport> {
   const { pool } = input;
@@ -148,11 +114,8 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
   }
 
   const ecs = await session.ecs();
-  let interrupted = false;
-  const undo = onInterrupt(() => {
-    interrupted = true;
-    o.progress("wp: stopping the verification task and cleaning up...");
-  });
+  const stop = verifyInterrupts(o.progress, "task");
+  const STOPPED_MESSAGE = "Verification interrupted; the task was stopped and cleaned up.";
   let taskDefinitionArn: string | undefined;
   try {
     const td = await as("ecs:RegisterTaskDefinition", () =>
@@ -202,14 +165,15 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
     let last = task.lastStatus ?? "PROVISIONING";
     o.progress(`Task ${task.taskArn}: ${last}`);
     while (last !== "STOPPED") {
-      if (interrupted) throw new VerifyInterrupted("Verification interrupted; the task was stopped and cleaned up.");
+      stop.check(STOPPED_MESSAGE);
       if (Date.now() > deadline)
         throw new CloudError(
           `The task did not finish within ${o.timeoutSeconds}s (last status ${last}).`,
           "Timeout",
           "Pass --timeout to wait longer.",
         );
-      await new Promise((r) => setTimeout(r, o.pollMs));
+      await stop.sleep(o.pollMs);
+      stop.check(STOPPED_MESSAGE);
       const [t] = await as("ecs:DescribeTasks", () => ecs.describeTasks(cluster, [task.taskArn ?? ""]));
       const now = t?.lastStatus ?? last;
       if (now !== last) o.progress(`Task ${task.taskArn}: ${now} (${Math.round((Date.now() - started) / 1000)}s)`);
@@ -221,12 +185,12 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
       }
     }
     report.lastStatus = last;
-    if (logs.options) await readLogs(session, logs.options, task.taskArn, report, o, () => interrupted, as);
+    if (logs.options) await readLogs(session, logs.options, task.taskArn, report, o, stop, as);
+    stop.check(STOPPED_MESSAGE);
     report.ok = report.exitCode === 0;
     return report;
   } finally {
-    undo();
-    // Clean up what verify made, whatever happened.
+    // Clean up what verify made, whatever happened (signals still come to `stop` until it is done).
     if (report.taskArn && report.lastStatus !== "STOPPED") {
       await ecs.stopTask(cluster, report.taskArn, "wp verify cleanup").then(
         () => report.cleanedUp.push(`stopped task ${report.taskArn}`),
@@ -242,6 +206,7 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
       );
     }
     report.seconds = Math.round((Date.now() - started) / 100) / 10;
+    stop.undo();
   }
 }
 
@@ -293,15 +258,15 @@ async function readLogs(
   taskArn: string,
   report: VerifyReport,
   o: VerifyOptions,
-  stopped: () => boolean,
+  stop: VerifyInterrupts,
   as: <T>(action: string, fn: () => Promise<T>) => Promise<T>,
 ): Promise<void> {
   const group = options["awslogs-group"] ?? "prefect";
   const stream = `${STREAM_PREFIX}/${CONTAINER}/${taskArn.split("/").pop() ?? ""}`;
   const logs = await session.logs();
   let lines: string[] | null = null;
-  for (let attempt = 0; attempt < 3 && !stopped(); attempt++) {
-    if (attempt) await new Promise((r) => setTimeout(r, o.pollMs));
+  for (let attempt = 0; attempt < 3 && !stop.stopped(); attempt++) {
+    if (attempt) await stop.sleep(o.pollMs);
     try {
       lines = await as("logs:GetLogEvents", () => logs.lastEvents(group, stream, LOG_LINES));
     } catch (err) {
