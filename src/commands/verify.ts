@@ -53,7 +53,7 @@ export default defineCommand({
       const lines = [
         `Task ${safeText(r.taskArn ?? "?")} ran as ${safeText(r.identity ?? "?")} and stopped with exit code ${r.exitCode ?? "unknown"}${r.stoppedReason ? ` (${safeText(r.stoppedReason)})` : ""}.`,
         r.logs.length
-          ? `Last log lines:\n${r.logs.map((l) => `  ${safeText(l)}`).join("\n")}`
+          ? `Last log lines${r.logsNote ? ` (${safeText(r.logsNote)})` : ""}:\n${r.logs.map((l) => `  ${safeText(l)}`).join("\n")}`
           : `No log lines${r.logsNote ? `: ${safeText(r.logsNote)}` : "."}`,
         `Cleaned up: ${safeText(r.cleanedUp.join("; ") || "nothing")}.`,
         ...(r.kept?.length ? [`Kept: ${safeText(r.kept.join("; "))}.`] : []),

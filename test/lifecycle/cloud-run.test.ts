@@ -157,15 +157,32 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     const env = { ...fx.env, WP_VERIFY_POLL_MS: "5" };
     const listed = () => fx.sim.log.filter((r) => r.method === "POST" && r.path === "/v2/entries:list");
 
-    // Prefect's roles (run.developer, iam.serviceAccountUser) do not include logging.logEntries.list.
-    const denied = await runCli(["verify", "v", "-o", "json"], { env });
+    // Prefect's roles (run.developer, iam.serviceAccountUser) do not include logging.logEntries.list:
+    // the operator's own login (here the simulator's ADC, a project owner) reads them instead, and says so.
+    const mine = await runCli(["verify", "v", "-o", "json"], { env });
+    expect(mine.code, mine.stderr).toBe(0);
+    const rm = JSON.parse(mine.stdout);
+    expect(rm).toMatchObject({ ok: true, exitCode: 0, logs: ["wp verify: work pool v can run a job"] });
+    expect(rm.logsNote).toBe(
+      "read with your own Google credentials; the block's identity may not read logs (logging.logEntries.list; grant roles/logging.viewer to see them here)",
+    );
+    expect(listed().map((r) => r.status)).toEqual([403, 200]);
+    const mineText = await runCli(["verify", "v"], { env });
+    expect(mineText.stdout).toContain(
+      "Last log lines (read with your own Google credentials; the block's identity may not read logs",
+    );
+
+    // No login of the operator's either: verify still passes and says which permission is missing.
+    fx.sim.clearLog();
+    const alone = { ...env, GOOGLE_APPLICATION_CREDENTIALS: `${fx.home.dir}/no-adc.json` };
+    const denied = await runCli(["verify", "v", "-o", "json"], { env: alone });
     expect(denied.code, denied.stderr).toBe(0);
     const r0 = JSON.parse(denied.stdout);
     expect(r0).toMatchObject({ ok: true, exitCode: 0, logs: [] });
     expect(r0.logsNote).toContain("logging.logEntries.list");
     expect(r0.logsNote).toContain("roles/logging.viewer");
     expect(listed().map((r) => r.status)).toEqual([403]);
-    const deniedText = await runCli(["verify", "v"], { env });
+    const deniedText = await runCli(["verify", "v"], { env: alone });
     expect(deniedText.code, deniedText.stderr).toBe(0);
     expect(deniedText.stdout).toContain(
       "No log lines: the block's identity may not read logs (logging.logEntries.list; grant roles/logging.viewer",

@@ -5,9 +5,13 @@
  * public image whose command prints a line and exits; report success; delete the job, also after a
  * failure, a timeout or Ctrl-C. A refused call is reported as the exact IAM permission. The
  * execution's last stdout/stderr lines are read from Cloud Logging (which needs
- * logging.logEntries.list, not part of the roles Prefect grants: without it verify still succeeds
- * and says why there are no lines).
+ * logging.logEntries.list, not part of the roles Prefect grants: then they are read with the
+ * operator's own ADC or gcloud login if there is one, and without any verify still succeeds and
+ * says why there are no lines).
  */
+import { existsSync } from "node:fs";
+import { onPath, resolveGcp } from "../../clouds/gcp.js";
+import { adcPath, type Env } from "../../clouds/gcp-config.js";
 import {
   type CloudRunJobs,
   cloudRunJobs,
@@ -141,7 +145,7 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
     }
     report.lastStatus = last;
     report.ok = report.exitCode === 0;
-    const read = await readExecutionLogs((req) => listLogEntries(token, req, input.env), {
+    const query = {
       project,
       jobId,
       execution: execName,
@@ -149,7 +153,18 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
       deadline: Math.min(deadline, Date.now() + LOG_WAIT_MS),
       stop: stop.stopped,
       sleep: stop.sleep,
-    });
+    };
+    let read = await readExecutionLogs((req) => listLogEntries(token, req, input.env), query);
+    // Reading logs proves nothing about the pool: when the block may not, the operator's own login may.
+    const mine = read.denied ? await operatorToken(project, region, input.env) : null;
+    if (mine) {
+      const again = await readExecutionLogs((req) => listLogEntries(mine, req, input.env), query);
+      if (again.logs.length)
+        read = {
+          logs: again.logs,
+          note: `read with your own Google credentials; the block's identity ${NO_LOGS_READ}`,
+        };
+    }
     report.logs = read.logs;
     if (read.note) report.logsNote = read.note;
     stop.check(STOPPED_MESSAGE);
@@ -215,7 +230,7 @@ export async function readExecutionLogs(
     stop: () => boolean;
     sleep?: (ms: number) => Promise<void>;
   },
-): Promise<{ logs: string[]; note?: string }> {
+): Promise<{ logs: string[]; note?: string; denied?: true }> {
   const short = q.execution.split("/").pop() ?? q.execution;
   const base: ListLogEntriesRequest = {
     resourceNames: [`projects/${q.project}`],
@@ -230,10 +245,7 @@ export async function readExecutionLogs(
       page = await list(pageToken ? { ...base, pageToken } : base);
     } catch (err) {
       if (err instanceof CloudError && err.code === "PERMISSION_DENIED")
-        return {
-          logs: [],
-          note: "the block's identity may not read logs (logging.logEntries.list; grant roles/logging.viewer to see them here)",
-        };
+        return { logs: [], note: `the block's identity ${NO_LOGS_READ}`, denied: true };
       return {
         logs: [],
         note: `Cloud Logging could not be read (${err instanceof Error ? err.message : String(err)})`,
@@ -251,6 +263,21 @@ export async function readExecutionLogs(
     if (q.stop()) break;
   }
   return { logs: [], note: `Cloud Logging holds no lines for execution ${short} yet` };
+}
+
+const NO_LOGS_READ = "may not read logs (logging.logEntries.list; grant roles/logging.viewer to see them here)";
+
+/**
+ * The operator's own access token, from an ADC file or gcloud's login (never the metadata server,
+ * whose probe would cost seconds off Google Cloud); null when there is none or it does not work.
+ */
+async function operatorToken(project: string, region: string, env: Env): Promise<string | null> {
+  if (!existsSync(adcPath(env).path) && !onPath("gcloud", env)) return null;
+  try {
+    return await (await resolveGcp({ project, region, env })).accessToken();
+  } catch {
+    return null;
+  }
 }
 
 const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

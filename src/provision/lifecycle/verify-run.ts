@@ -29,7 +29,7 @@ export interface VerifyReport {
   stoppedReason?: string;
   /** The container's last log lines (at most LOG_LINES), where the cloud keeps them. */
   logs: string[];
-  /** Why `logs` is empty, when it is (not kept, not readable by the block's identity, none written). */
+  /** Why `logs` is empty (not kept, not readable, none written), or how they were read when not as the block. */
   logsNote?: string;
   cleanedUp: string[];
   /** What verify leaves on purpose, and why (e.g. the task's log stream, which the block may not delete). */
