@@ -2,42 +2,26 @@
  * `wp create … --type ecs:push --provision-infra` end to end through the CLI: embedded Prefect API,
  * the real AWS SDK against moto behind a recording proxy, a temp Docker config.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resolveAws } from "../../src/clouds/aws.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
-import { removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";
-import { makeHome, type RunResult, runCli, scriptedPrompter } from "../helpers/run-cli.js";
+import { awsWpEnv, removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";
+import { type RunResult, runCli, scriptedPrompter } from "../helpers/run-cli.js";
 
 const hasMoto = requireMoto("test/ecs/cli.test.ts (wp create --provision-infra against moto)");
 
 describe.skipIf(!hasMoto)("wp create --type ecs:push --provision-infra against moto", () => {
   const sim = useMoto();
-  let home: ReturnType<typeof makeHome>;
   let env: Record<string, string>;
 
   beforeEach(async () => {
     await removeDefaultVpc(sim.moto.url);
-    home = makeHome();
-    const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));
-    env = {
-      ...home.env,
-      AWS_ACCESS_KEY_ID: "testing",
-      AWS_SECRET_ACCESS_KEY: "testing",
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: sim.proxy.url,
-      AWS_CONFIG_FILE: "/nonexistent/aws-config",
-      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
-      DOCKER_CONFIG: docker,
-      DOCKER_HOST: `unix://${docker}/no-engine.sock`,
-    };
-    return () => {
-      home.cleanup();
-      rmSync(docker, { recursive: true, force: true });
-    };
+    const t = awsWpEnv(sim.proxy.url);
+    env = t.env;
+    return t.cleanup;
   });
 
   async function aws() {

@@ -3,16 +3,14 @@
  * (`node bin/wp.js`, so bin.ts's signal handling is what runs) against moto and the embedded API.
  * After every interruption a plain re-run must leave exactly one access key, held by the block.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { resolveAws } from "../../src/clouds/aws.js";
 import { blockKind, createBlock } from "../../src/prefect/blocks.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
-import { removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";
-import { makeHome } from "../helpers/run-cli.js";
+import { awsWpEnv, removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";
 import { requireBuilt, wpProcess } from "../helpers/wp-process.js";
 
 const hasMoto = requireMoto("test/ecs/interrupt.test.ts (signals in the credential step, concurrent runs)");
@@ -23,29 +21,15 @@ describe.skipIf(!hasMoto)("credentials survive interruption; concurrent runs con
     // `npm test` builds first; these tests run the built CLI.
     requireBuilt();
   });
-  let home: ReturnType<typeof makeHome>;
   let env: Record<string, string> & { WP_HOME: string };
 
   beforeEach(async () => {
-    home = makeHome();
-    const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));
-    env = {
+    const t = awsWpEnv(sim.moto.url, {
       PATH: process.env.PATH ?? "",
-      ...home.env,
-      AWS_ACCESS_KEY_ID: "testing",
-      AWS_SECRET_ACCESS_KEY: "testing",
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: sim.moto.url,
-      AWS_CONFIG_FILE: "/nonexistent/aws-config",
-      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      DOCKER_CONFIG: docker,
-      DOCKER_HOST: `unix://${docker}/no-engine.sock`,
-    };
-    return () => {
-      home.cleanup();
-      rmSync(docker, { recursive: true, force: true });
-    };
+    });
+    env = t.env;
+    return t.cleanup;
   });
 
   const create = (pool: string, extra: Record<string, string> = {}) =>

@@ -14,6 +14,7 @@ import type { PrefectApi } from "../../src/prefect/api.js";
 import { createEcsProvisioner } from "../../src/provision/ecs/index.js";
 import type { Provisioner, StepContext, StepResult, StepState } from "../../src/provision/types.js";
 import { FakePrefect } from "./fake-prefect.js";
+import { makeHome } from "./run-cli.js";
 
 export function motoAvailable(): boolean {
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
@@ -290,4 +291,36 @@ export function useEcsFixture(sim: { readonly proxy: RecordingProxy }) {
     return () => rmSync(fx.dockerDir, { recursive: true, force: true });
   });
   return fx;
+}
+
+/**
+ * wp's environment for one test against moto (or another AWS endpoint): a private home (makeHome),
+ * static credentials (moto's "testing" unless given), no shared AWS files, and a Docker config whose
+ * engine does not exist. `cleanup` removes the home and the Docker folder.
+ */
+export function awsWpEnv(
+  endpoint: string,
+  extra: Record<string, string> = {},
+): { env: Record<string, string> & { WP_HOME: string }; home: ReturnType<typeof makeHome>; cleanup(): void } {
+  const home = makeHome();
+  const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));
+  return {
+    home,
+    env: {
+      ...home.env,
+      AWS_ACCESS_KEY_ID: "testing",
+      AWS_SECRET_ACCESS_KEY: "testing",
+      AWS_REGION: "us-east-1",
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_CONFIG_FILE: "/nonexistent/aws-config",
+      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
+      DOCKER_CONFIG: docker,
+      DOCKER_HOST: `unix://${docker}/no-engine.sock`,
+      ...extra,
+    },
+    cleanup() {
+      home.cleanup();
+      rmSync(docker, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,19 +1,11 @@
-/**
- * The ECS pool's whole life through the CLI against moto: the provisioning record, `wp status`
- * (healthy, then each injected drift), `wp deprovision` of two pools that share resources (with an
- * adopted repository and the default VPC kept), a failed teardown re-run, and `wp rotate-credentials`.
- */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { resolveAws } from "../../src/clouds/aws.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
 import { deleteVpc } from "../../src/provision/lifecycle/ecs.js";
 import { recordName } from "../../src/provision/record.js";
-import { removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";
-import { makeHome, runCli, scriptedPrompter } from "../helpers/run-cli.js";
+import { awsWpEnv, removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";
+import { runCli, scriptedPrompter } from "../helpers/run-cli.js";
 
 const hasMoto = requireMoto("test/lifecycle/ecs.test.ts (status, deprovision, rotate-credentials against moto)");
 
@@ -25,27 +17,12 @@ interface StatusDoc {
 
 describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
   const sim = useMoto();
-  let home: ReturnType<typeof makeHome>;
   let env: Record<string, string>;
 
   beforeEach(async () => {
-    home = makeHome();
-    const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));
-    env = {
-      ...home.env,
-      AWS_ACCESS_KEY_ID: "testing",
-      AWS_SECRET_ACCESS_KEY: "testing",
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: sim.proxy.url,
-      AWS_CONFIG_FILE: "/nonexistent/aws-config",
-      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
-      DOCKER_CONFIG: docker,
-      DOCKER_HOST: `unix://${docker}/no-engine.sock`,
-    };
-    return () => {
-      home.cleanup();
-      rmSync(docker, { recursive: true, force: true });
-    };
+    const t = awsWpEnv(sim.proxy.url);
+    env = t.env;
+    return t.cleanup;
   });
 
   const wp = (argv: string[], opts: Parameters<typeof runCli>[1] = {}) =>

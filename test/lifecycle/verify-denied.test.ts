@@ -4,14 +4,11 @@
  * (unauthenticated) make an admin user and key; everything after is checked against IAM policies.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveAws } from "../../src/clouds/aws.js";
-import { isolateAwsEnv, requireMoto } from "../helpers/moto.js";
-import { makeHome, runCli } from "../helpers/run-cli.js";
+import { awsWpEnv, isolateAwsEnv, requireMoto } from "../helpers/moto.js";
+import { runCli } from "../helpers/run-cli.js";
 
 const hasMoto = requireMoto("test/lifecycle/verify-denied.test.ts (wp verify against moto with IAM enforced)");
 
@@ -67,20 +64,12 @@ describe.skipIf(!hasMoto)("wp verify with IAM enforced (moto)", () => {
   });
 
   it("passes with Prefect's policy; without ecs:RunTask it names the action and leaves nothing behind", async () => {
-    const home = makeHome();
-    const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));
-    const env = {
-      ...home.env,
+    const t = awsWpEnv(url, {
       AWS_ACCESS_KEY_ID: admin.accessKeyId,
       AWS_SECRET_ACCESS_KEY: admin.secretAccessKey,
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: url,
-      AWS_CONFIG_FILE: "/nonexistent/aws-config",
-      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
-      DOCKER_CONFIG: docker,
-      DOCKER_HOST: `unix://${docker}/no-engine.sock`,
       WP_VERIFY_POLL_MS: "10",
-    };
+    });
+    const env = t.env;
     const wp = (argv: string[]) => runCli(argv, { env });
     try {
       const created = await wp(["create", "v", "--type", "ecs:push", "--provision-infra", "--yes"]);
@@ -110,8 +99,7 @@ describe.skipIf(!hasMoto)("wp verify with IAM enforced (moto)", () => {
       );
       expect(active.taskDefinitionArns ?? []).toEqual([]);
     } finally {
-      home.cleanup();
-      rmSync(docker, { recursive: true, force: true });
+      t.cleanup();
     }
   });
 });

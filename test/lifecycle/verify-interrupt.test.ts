@@ -4,12 +4,10 @@
  * deregistered before wp exits 130.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { requireMoto, useMoto } from "../helpers/moto.js";
-import { makeHome, runCli } from "../helpers/run-cli.js";
+import { awsWpEnv, requireMoto, useMoto } from "../helpers/moto.js";
+import { runCli } from "../helpers/run-cli.js";
 
 const hasMoto = requireMoto("test/lifecycle/verify-interrupt.test.ts (wp verify interrupted, against moto)");
 const BIN = join(process.cwd(), "bin", "wp.js");
@@ -18,21 +16,8 @@ describe.skipIf(!hasMoto)("wp verify interrupted", () => {
   const sim = useMoto();
 
   it("Ctrl-C stops the task and deregisters the task definition, then exits 130", async () => {
-    const home = makeHome();
-    const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));
-    const env: Record<string, string> = {
-      ...home.env,
-      PATH: process.env.PATH ?? "",
-      AWS_ACCESS_KEY_ID: "testing",
-      AWS_SECRET_ACCESS_KEY: "testing",
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: sim.moto.url,
-      AWS_CONFIG_FILE: "/nonexistent/aws-config",
-      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
-      DOCKER_CONFIG: docker,
-      DOCKER_HOST: `unix://${docker}/no-engine.sock`,
-      WP_VERIFY_POLL_MS: "50",
-    };
+    const t = awsWpEnv(sim.moto.url, { PATH: process.env.PATH ?? "", WP_VERIFY_POLL_MS: "50" });
+    const env = t.env;
     let child: ReturnType<typeof spawn> | undefined;
     try {
       const created = await runCli(["create", "i", "--type", "ecs:push", "--provision-infra", "--yes"], { env });
@@ -84,8 +69,7 @@ describe.skipIf(!hasMoto)("wp verify interrupted", () => {
         method: "POST",
         body: JSON.stringify({ model_name: "ecs::task" }),
       }).catch(() => {});
-      home.cleanup();
-      rmSync(docker, { recursive: true, force: true });
+      t.cleanup();
     }
   });
 });

@@ -1,12 +1,3 @@
-/**
- * `wp verify` on ECS reads the test task's last log lines from CloudWatch Logs. moto runs no
- * container, so the test plays the awslogs driver: while moto keeps the task RUNNING (its state
- * manager set to advance by hand), it writes the lines into the stream the task definition names,
- * then lets the task stop.
- */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   CloudWatchLogsClient,
   CreateLogGroupCommand,
@@ -19,8 +10,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
 import { recordName } from "../../src/provision/record.js";
-import { requireMoto, useMoto } from "../helpers/moto.js";
-import { makeHome, runCli } from "../helpers/run-cli.js";
+import { awsWpEnv, requireMoto, useMoto } from "../helpers/moto.js";
+import { runCli } from "../helpers/run-cli.js";
 
 const hasMoto = requireMoto("test/lifecycle/verify-logs-ecs.test.ts (wp verify log lines, against moto)");
 const CLUSTER = "prefect-ecs-cluster";
@@ -29,24 +20,9 @@ describe.skipIf(!hasMoto)("wp verify reads the ECS task's log lines", () => {
   const sim = useMoto();
   let env: Record<string, string>;
   beforeEach(() => {
-    const home = makeHome();
-    const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));
-    env = {
-      ...home.env,
-      AWS_ACCESS_KEY_ID: "testing",
-      AWS_SECRET_ACCESS_KEY: "testing",
-      AWS_REGION: "us-east-1",
-      AWS_ENDPOINT_URL: sim.proxy.url,
-      AWS_CONFIG_FILE: "/nonexistent/aws-config",
-      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
-      DOCKER_CONFIG: docker,
-      DOCKER_HOST: `unix://${docker}/no-engine.sock`,
-      WP_VERIFY_POLL_MS: "20",
-    };
-    return () => {
-      home.cleanup();
-      rmSync(docker, { recursive: true, force: true });
-    };
+    const t = awsWpEnv(sim.proxy.url, { WP_VERIFY_POLL_MS: "20" });
+    env = t.env;
+    return t.cleanup;
   });
   const seen = new Set<string>();
   const admin = { region: "us-east-1", endpoint: "" };
