@@ -12,7 +12,7 @@ import { wpCommand } from "../../ui/io.js";
 import { BLOCK_TYPE } from "../aci/context.js";
 import type { LifecycleInput } from "./types.js";
 import { stringDefault, templateDefault } from "./types.js";
-import { LOG_LINES, type VerifyOptions, type VerifyReport, verifyInterrupts } from "./verify-run.js";
+import { LOG_LINES, newReport, type VerifyOptions, type VerifyReport, verifyInterrupts } from "./verify-run.js";
 
 export const ACI_VERIFY_IMAGE = "mcr.microsoft.com/azurelinux/busybox:1.36";
 const API_VERSION = "2022-09-01";
@@ -46,7 +46,6 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
   const ids = templateDefault(pool, "identities");
   const identities = Array.isArray(ids) ? ids.filter((x): x is string => typeof x === "string" && x !== "") : [];
   const image = o.image || ACI_VERIFY_IMAGE;
-  const command = ["sh", "-c", `echo "wp verify: work pool ${pool.name.replace(/[^\w.-]/g, "_")} can run a container"`];
   const name = `wp-verify-${
     pool.name
       .toLowerCase()
@@ -57,19 +56,8 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
   const groupPath = `/subscriptions/${subscription}/resourceGroups/${group}`;
   const cgPath = `${groupPath}/providers/Microsoft.ContainerInstance/containerGroups/${name}`;
   const started = Date.now();
-  const report: VerifyReport = {
-    workPool: pool.name,
-    dryRun: o.dryRun,
-    identity: clientId,
-    cluster: groupPath,
-    image,
-    command,
-    subnets: [],
-    logs: [],
-    cleanedUp: [],
-    seconds: 0,
-    ok: false,
-  };
+  const report = newReport(pool.name, o, { identity: clientId, cluster: groupPath, image, noun: "container" });
+  const { command } = report;
   if (o.dryRun) {
     report.ok = true;
     return report;

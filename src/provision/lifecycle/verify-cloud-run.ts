@@ -27,7 +27,7 @@ import { wpCommand } from "../../ui/io.js";
 import { SERVICE_ACCOUNT } from "../cloud-run/names.js";
 import type { LifecycleInput } from "./types.js";
 import { stringDefault } from "./types.js";
-import { LOG_LINES, type VerifyOptions, type VerifyReport, verifyInterrupts } from "./verify-run.js";
+import { LOG_LINES, newReport, type VerifyOptions, type VerifyReport, verifyInterrupts } from "./verify-run.js";
 
 export const CLOUD_RUN_VERIFY_IMAGE = "docker.io/library/busybox:stable";
 /** Longest log line kept (log text is untrusted; the command also escapes it). */
@@ -58,21 +58,14 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
     (typeof input.flags.region === "string" && input.flags.region) || stringDefault(pool, "region") || "us-central1";
   const runAs = stringDefault(pool, "service_account_name") ?? `${SERVICE_ACCOUNT}@${project}.iam.gserviceaccount.com`;
   const image = o.image || CLOUD_RUN_VERIFY_IMAGE;
-  const command = ["sh", "-c", `echo "wp verify: work pool ${pool.name.replace(/[^\w.-]/g, "_")} can run a job"`];
   const started = Date.now();
-  const report: VerifyReport = {
-    workPool: pool.name,
-    dryRun: o.dryRun,
+  const report = newReport(pool.name, o, {
     identity: email,
     cluster: `projects/${project}/locations/${region}`,
     image,
-    command,
-    subnets: [],
-    logs: [],
-    cleanedUp: [],
-    seconds: 0,
-    ok: false,
-  };
+    noun: "job",
+  });
+  const { command } = report;
   if (o.dryRun) {
     report.ok = true;
     return report;

@@ -14,6 +14,7 @@ import type { LifecycleInput } from "./types.js";
 import { stringDefault, templateDefault } from "./types.js";
 import {
   LOG_LINES,
+  newReport,
   type VerifyInterrupts,
   type VerifyOptions,
   type VerifyReport,
@@ -52,20 +53,9 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
   const cluster = stringDefault(pool, "cluster") ?? "default";
   const roleArn = stringDefault(pool, "execution_role_arn");
   const image = o.image || VERIFY_IMAGE;
-  const command = ["sh", "-c", `echo "wp verify: work pool ${pool.name.replace(/[^\w.-]/g, "_")} can run a task"`];
   const started = Date.now();
-  const report: VerifyReport = {
-    workPool: pool.name,
-    dryRun: o.dryRun,
-    cluster,
-    image,
-    command,
-    subnets: [],
-    logs: [],
-    cleanedUp: [],
-    seconds: 0,
-    ok: false,
-  };
+  const report = newReport(pool.name, o, { cluster, image, noun: "task" });
+  const { command } = report;
 
   /** Runs one call; a refusal names the action the block's identity lacks. */
   const as = async <T>(action: string, fn: () => Promise<T>): Promise<T> => {

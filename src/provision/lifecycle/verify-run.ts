@@ -38,6 +38,30 @@ export interface VerifyReport {
   ok: boolean;
 }
 
+/**
+ * A fresh report, and the test container's command: a shell that prints one line naming the pool
+ * (characters other than word characters, dots and dashes replaced, so the name cannot shape the command).
+ */
+export function newReport(
+  pool: string,
+  o: VerifyOptions,
+  f: { identity?: string; cluster: string; image: string; noun: string },
+): VerifyReport {
+  return {
+    workPool: pool,
+    dryRun: o.dryRun,
+    ...(f.identity ? { identity: f.identity } : {}),
+    cluster: f.cluster,
+    image: f.image,
+    command: ["sh", "-c", `echo "wp verify: work pool ${pool.replace(/[^\w.-]/g, "_")} can run a ${f.noun}"`],
+    subnets: [],
+    logs: [],
+    cleanedUp: [],
+    seconds: 0,
+    ok: false,
+  };
+}
+
 /** Exit 130 after Ctrl-C (143 after SIGTERM), once what verify made is cleaned up. */
 export class VerifyInterrupted extends WpError {
   constructor(
