@@ -13,9 +13,9 @@
  * held secret keeps the orphan (it is reported, never deleted); a held secret is never deleted.
  */
 import { CloudError, UsageError } from "../../errors.js";
-import { blockKind, createBlock } from "../../prefect/blocks.js";
-import { type CredentialSpec, orphansNote } from "../credential.js";
-import { settled } from "../ecs/names.js";
+import type { CredentialSpec } from "../credential.js";
+import { credentialStep } from "../credential-step.js";
+import { settled } from "../settled.js";
 import type { Step, StepContext } from "../types.js";
 import { type AciContext, BLOCK_TYPE, findApp, MAX_SECRETS, requireOutput } from "./context.js";
 
@@ -98,64 +98,39 @@ export async function checkSecretQuota(e: AciContext): Promise<void> {
   if ((await secretUse(e, tenant, app)).usable >= MAX_SECRETS) throw tooManySecrets(e, app.appId);
 }
 
-const orphanNote = (ids: string[]) => orphansNote("client secret", ids);
-
 export function credentialsStep(e: AciContext): Step {
-  const block = e.names.block;
-  return {
+  const app = (ctx: StepContext) => ({
+    id: requireOutput(ctx.outputs, "appObjectId"),
+    appId: requireOutput(ctx.outputs, "appId"),
+  });
+  const tenant = async () => (await e.azure()).subscription.tenantId;
+  /** The app's client id the plan found (for the limit's message). */
+  let planned: string | null = null;
+  return credentialStep({
     id: "prefect.aci-credentials",
-    resource: "Credentials block",
-    name: block,
-    target: "prefect",
+    blockType: BLOCK_TYPE,
+    block: e.names.block,
     after: ["azure.app-registration"],
-    async check(ctx) {
-      const [doc, app, azure] = await settled([
-        ctx.prefect.readBlockDocument(BLOCK_TYPE, block),
-        findApp(e),
-        e.azure(),
-      ]);
-      const use = app ? await secretUse(e, azure.subscription.tenantId, app) : { usable: 0, orphans: [] };
-      if (doc) {
-        ctx.outputs.set("blockDocumentId", doc.id);
-        if (use.orphans.length) return { action: "update", detail: orphanNote(use.orphans), id: doc.id };
-        return { action: "exists", id: doc.id };
-      }
-      if (app && use.usable >= MAX_SECRETS) throw tooManySecrets(e, app.appId);
-      const extra = use.orphans.length ? `; ${orphanNote(use.orphans)}` : "";
-      return { action: "create", detail: `new client secret for app registration ${e.names.app}${extra}` };
+    guard: e.guard,
+    noun: "client secret",
+    createDetail: `new client secret for app registration ${e.names.app}`,
+    limit: MAX_SECRETS,
+    // Only reached when the app exists (with no app, nothing counts against the limit).
+    tooMany: () => tooManySecrets(e, planned ?? ""),
+    use: async () => {
+      const [found, tenantId] = await settled([findApp(e), tenant()]);
+      planned = found?.appId ?? null;
+      return found ? secretUse(e, tenantId, found) : { usable: 0, orphans: [] };
     },
-    async apply(ctx: StepContext) {
-      const azure = await e.azure();
-      const tenantId = azure.subscription.tenantId;
-      const app = { id: requireOutput(ctx.outputs, "appObjectId"), appId: requireOutput(ctx.outputs, "appId") };
-      const spec = secretSpec(e, tenantId, app);
-      const [recovered, existing, kind] = await settled([
-        e.guard.recover(spec, ctx.note),
-        ctx.prefect.readBlockDocument(BLOCK_TYPE, block),
-        // Resolved before the secret: a missing type must not leave a secret behind.
-        blockKind(ctx.prefect, BLOCK_TYPE),
-      ]);
-      if (existing) {
-        ctx.outputs.set("blockDocumentId", existing.id);
-        return { action: recovered > 0 ? "update" : "exists", id: existing.id };
-      }
-      // Checked again under the lock: a secret added since the plan must not make a third.
-      const current = await azure.graph.getApp(app.id);
-      if ((current?.passwordCredentials.length ?? 0) >= MAX_SECRETS) throw tooManySecrets(e, app.appId);
-      const doc = await e.guard.mintInto(
-        spec,
-        (secret) => {
-          if (!secret.secretText) throw new CloudError("Microsoft Graph returned no secret text.", "NoSecretText");
-          return createBlock(ctx.prefect, kind, block, {
-            client_id: app.appId,
-            tenant_id: tenantId,
-            client_secret: secret.secretText,
-          });
-        },
-        ctx.note,
-      );
-      ctx.outputs.set("blockDocumentId", doc.id);
-      return { action: "create", id: doc.id };
+    spec: async (ctx) => secretSpec(e, await tenant(), app(ctx)),
+    // Checked again under the lock: a secret added since the plan must not make a third.
+    async beforeMint(ctx) {
+      const current = await (await e.azure()).graph.getApp(app(ctx).id);
+      if ((current?.passwordCredentials.length ?? 0) >= MAX_SECRETS) throw tooManySecrets(e, app(ctx).appId);
     },
-  };
+    blockData: async (secret, ctx) => {
+      if (!secret.secretText) throw new CloudError("Microsoft Graph returned no secret text.", "NoSecretText");
+      return { client_id: app(ctx).appId, tenant_id: await tenant(), client_secret: secret.secretText };
+    },
+  });
 }

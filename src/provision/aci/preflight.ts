@@ -15,7 +15,7 @@ import { azureErrorCode, azureStatus, tokenClaims } from "../../clouds/azure.js"
 import { allows } from "../../clouds/azure-arm.js";
 import { APP_CREATOR_ROLES } from "../../clouds/azure-graph.js";
 import { AuthError } from "../../errors.js";
-import { settled } from "../ecs/names.js";
+import { settled } from "../settled.js";
 import {
   type AciContext,
   BLOCK_TYPE,

@@ -9,9 +9,9 @@
  */
 import { GcpError, gcpCode, KEY_CONSTRAINT } from "../../clouds/gcp.js";
 import { CloudError, UsageError } from "../../errors.js";
-import { blockKind, createBlock } from "../../prefect/blocks.js";
-import { type CredentialSpec, orphansNote } from "../credential.js";
-import type { Step, StepContext } from "../types.js";
+import type { CredentialSpec } from "../credential.js";
+import { credentialStep } from "../credential-step.js";
+import type { Step, } from "../types.js";
 import { BLOCK_TYPE, type GcpContext, MAX_KEYS, retrying, serviceAccountEmail } from "./names.js";
 
 interface SaKey {
@@ -127,46 +127,19 @@ export async function checkKeyPreconditions(c: GcpContext): Promise<void> {
   if (use.usable >= MAX_KEYS) throw tooManyKeys(c);
 }
 
-const orphanNote = (ids: string[]) => orphansNote("key", ids);
-
 export function credentialsStep(c: GcpContext): Step {
-  const block = c.names.block;
-  return {
+  return credentialStep({
     id: "prefect.gcp-credentials",
-    resource: "Credentials block",
-    name: block,
-    target: "prefect",
+    blockType: BLOCK_TYPE,
+    block: c.names.block,
     after: ["gcp.service-account"],
-    async check(ctx) {
-      const [doc, use] = await Promise.all([ctx.prefect.readBlockDocument(BLOCK_TYPE, block), keyUse(c, ctx.note)]);
-      if (doc) {
-        ctx.outputs.set("blockDocumentId", doc.id);
-        if (use.orphans.length) return { action: "update", detail: orphanNote(use.orphans), id: doc.id };
-        return { action: "exists", id: doc.id };
-      }
-      if (use.usable >= MAX_KEYS) throw tooManyKeys(c);
-      const extra = use.orphans.length ? `; ${orphanNote(use.orphans)}` : "";
-      return { action: "create", detail: `new key for service account ${serviceAccountEmail(c)}${extra}` };
-    },
-    async apply(ctx: StepContext) {
-      const spec = keySpec(c, ctx.note);
-      const recovered = await c.guard.recover(spec, ctx.note);
-      const [existing, kind] = await Promise.all([
-        ctx.prefect.readBlockDocument(BLOCK_TYPE, block),
-        // Resolved before the key: a missing type must not leave a key behind.
-        blockKind(ctx.prefect, BLOCK_TYPE),
-      ]);
-      if (existing) {
-        ctx.outputs.set("blockDocumentId", existing.id);
-        return { action: recovered > 0 ? "update" : "exists", id: existing.id };
-      }
-      const doc = await c.guard.mintInto(
-        spec,
-        (key) => createBlock(ctx.prefect, kind, block, { service_account_info: key.info, project: c.project }),
-        ctx.note,
-      );
-      ctx.outputs.set("blockDocumentId", doc.id);
-      return { action: "create", id: doc.id };
-    },
-  };
+    guard: c.guard,
+    noun: "key",
+    createDetail: `new key for service account ${serviceAccountEmail(c)}`,
+    limit: MAX_KEYS,
+    tooMany: () => tooManyKeys(c),
+    use: (ctx) => keyUse(c, ctx.note),
+    spec: async (ctx) => keySpec(c, ctx.note),
+    blockData: (key) => ({ service_account_info: key.info, project: c.project }),
+  });
 }

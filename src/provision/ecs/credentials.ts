@@ -8,11 +8,12 @@
  */
 import { awsErrorCode } from "../../clouds/aws.js";
 import { UsageError } from "../../errors.js";
-import { blockKind, createBlock } from "../../prefect/blocks.js";
 import { shellQuote } from "../../ui/io.js";
-import { type CredentialSpec, orphansNote } from "../credential.js";
-import type { Step, StepContext } from "../types.js";
-import { BLOCK_TYPE, type EcsContext, MAX_ACCESS_KEYS, settled } from "./names.js";
+import type { CredentialSpec } from "../credential.js";
+import { credentialStep } from "../credential-step.js";
+import { settled } from "../settled.js";
+import type { Step, } from "../types.js";
+import { BLOCK_TYPE, type EcsContext, MAX_ACCESS_KEYS } from "./names.js";
 
 const NO_SUCH = ["NoSuchEntity", "NoSuchEntityException"];
 
@@ -91,55 +92,25 @@ export async function checkKeyQuota(e: EcsContext): Promise<void> {
   if ((await keyUse(e)).usable >= MAX_ACCESS_KEYS) throw tooManyKeys(e);
 }
 
-const orphanNote = (ids: string[]) => orphansNote("access key", ids);
-
 export function credentialsStep(e: EcsContext): Step {
-  const block = e.names.block;
-  return {
+  return credentialStep({
     id: "prefect.aws-credentials",
-    resource: "Credentials block",
-    name: block,
-    target: "prefect",
+    blockType: BLOCK_TYPE,
+    block: e.names.block,
     // The key belongs to the user; it does not wait for the user's policy (the work pool, written in
     // a later phase, waits for both).
     after: ["aws.iam-user"],
-    async check(ctx) {
-      const doc = await ctx.prefect.readBlockDocument(BLOCK_TYPE, block);
-      const use = await keyUse(e, !doc);
-      if (doc) {
-        ctx.outputs.set("blockDocumentId", doc.id);
-        if (use.orphans.length) return { action: "update", detail: orphanNote(use.orphans), id: doc.id };
-        return { action: "exists", id: doc.id };
-      }
-      if (use.usable >= MAX_ACCESS_KEYS) throw tooManyKeys(e);
-      const extra = use.orphans.length ? `; ${orphanNote(use.orphans)}` : "";
-      return { action: "create", detail: `new access key for IAM user ${e.names.iamUser}${extra}` };
-    },
-    async apply(ctx: StepContext) {
-      const spec = keySpec(e, await accountOf(e));
-      const [recovered, existing, kind] = await settled([
-        e.guard.recover(spec, ctx.note),
-        ctx.prefect.readBlockDocument(BLOCK_TYPE, block),
-        // Resolved before the key: a missing type must not leave a key behind.
-        blockKind(ctx.prefect, BLOCK_TYPE),
-      ]);
-      if (existing) {
-        ctx.outputs.set("blockDocumentId", existing.id);
-        return { action: recovered > 0 ? "update" : "exists", id: existing.id };
-      }
-      const region = (await e.aws()).region;
-      const doc = await e.guard.mintInto(
-        spec,
-        (key) =>
-          createBlock(ctx.prefect, kind, block, {
-            aws_access_key_id: key.id,
-            aws_secret_access_key: key.secretAccessKey,
-            region_name: region,
-          }),
-        ctx.note,
-      );
-      ctx.outputs.set("blockDocumentId", doc.id);
-      return { action: "create", id: doc.id };
-    },
-  };
+    guard: e.guard,
+    noun: "access key",
+    createDetail: `new access key for IAM user ${e.names.iamUser}`,
+    limit: MAX_ACCESS_KEYS,
+    tooMany: () => tooManyKeys(e),
+    use: (_ctx, blockMissing) => keyUse(e, blockMissing),
+    spec: async () => keySpec(e, await accountOf(e)),
+    blockData: async (key) => ({
+      aws_access_key_id: key.id,
+      aws_secret_access_key: key.secretAccessKey,
+      region_name: (await e.aws()).region,
+    }),
+  });
 }

@@ -3,6 +3,7 @@
 import type { IamApi } from "../../clouds/aws.js";
 import { awsErrorCode } from "../../clouds/aws.js";
 import { CloudError } from "../../errors.js";
+import { settled } from "../settled.js";
 import type { Step, StepContext, StepState } from "../types.js";
 import {
   createdOrNull,
@@ -13,7 +14,6 @@ import {
   EXECUTION_ROLE_POLICY_ARN,
   outputString,
   readOrCreate,
-  settled,
   tags,
 } from "./names.js";
 import {

@@ -11,12 +11,13 @@ import { blockRef, withDefaults } from "../../prefect/template.js";
 import type { JobTemplate } from "../../prefect/types.js";
 import { CredentialGuard } from "../credential.js";
 import { deploySample } from "../deploy-sample.js";
+import { settled } from "../settled.js";
 import type { Outputs, Provisioner, Step, Target } from "../types.js";
 import { clusterStep } from "./cluster.js";
 import { checkKeyQuota, credentialsStep } from "./credentials.js";
 import { dockerLoginStep, dockerTargetLabel, repositoryStep } from "./ecr.js";
 import { executionRoleStep, iamPolicyStep, iamUserStep } from "./iam.js";
-import { defaultNames, type EcsContext, type EcsNames, outputString, settled } from "./names.js";
+import { defaultNames, type EcsContext, type EcsNames, outputString } from "./names.js";
 import { findVpc, vpcStep } from "./vpc.js";
 
 export type { EcsNames } from "./names.js";

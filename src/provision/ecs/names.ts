@@ -84,20 +84,6 @@ export async function createOrExisting(create: () => Promise<unknown>, codes: st
 }
 
 /**
- * Like Promise.all, but waits until every promise has settled before throwing the first failure, so
- * no request of a failed step is still running when the step reports its failure.
- */
-export async function settled<T extends readonly unknown[] | []>(
-  values: T,
-): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
-  const results = await Promise.allSettled(values);
-  for (const r of results) if (r.status === "rejected") throw r.reason;
-  return results.map((r) => (r.status === "fulfilled" ? r.value : undefined)) as {
-    -readonly [K in keyof T]: Awaited<T[K]>;
-  };
-}
-
-/**
  * The resource, read unless the plan said it is missing, else created; an "already exists" code
  * (created by someone since the plan) means read it again. `created` tells whether this run made it.
  */

@@ -8,16 +8,9 @@
 import type { Vpc } from "@aws-sdk/client-ec2";
 import { awsErrorCode, type Ec2Api } from "../../clouds/aws.js";
 import { CloudError } from "../../errors.js";
+import { settled } from "../settled.js";
 import { subnetCidrs } from "./cidr.js";
-import {
-  createOrExisting,
-  type EcsContext,
-  MANAGER,
-  SECURITY_GROUP_DESCRIPTION,
-  settled,
-  TAG_MANAGER,
-  tags,
-} from "./names.js";
+import { createOrExisting, type EcsContext, MANAGER, SECURITY_GROUP_DESCRIPTION, TAG_MANAGER, tags } from "./names.js";
 
 const ANYWHERE = "0.0.0.0/0";
 
