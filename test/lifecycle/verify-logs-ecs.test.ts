@@ -107,7 +107,8 @@ describe.skipIf(!hasMoto)("wp verify reads the ECS task's log lines", () => {
     const r = JSON.parse(first.stdout);
     expect(r.logs).toEqual(lines.slice(2));
     expect(r.logsNote).toBeUndefined();
-    expect(r.kept.join(" ")).toMatch(/^log stream prefect:wp-verify\/prefect\/\S+ /);
+    expect(r.kept[0]).toMatch(/^log group prefect \(made by the task's log driver/);
+    expect(r.kept[1]).toMatch(/^log stream prefect:wp-verify\/prefect\/\S+ /);
 
     // The group exists now: no create-group; a line with terminal escapes is shown escaped.
     const second = await verifyWhile(["lg"], async ({ options, stream }) => {

@@ -11,7 +11,7 @@ import { GcpError, gcpCode, KEY_CONSTRAINT } from "../../clouds/gcp.js";
 import { CloudError, UsageError } from "../../errors.js";
 import type { CredentialSpec } from "../credential.js";
 import { credentialStep } from "../credential-step.js";
-import type { Step, } from "../types.js";
+import type { Step } from "../types.js";
 import { BLOCK_TYPE, type GcpContext, MAX_KEYS, retrying, serviceAccountEmail } from "./names.js";
 
 interface SaKey {

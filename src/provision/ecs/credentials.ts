@@ -12,7 +12,7 @@ import { shellQuote } from "../../ui/io.js";
 import type { CredentialSpec } from "../credential.js";
 import { credentialStep } from "../credential-step.js";
 import { settled } from "../settled.js";
-import type { Step, } from "../types.js";
+import type { Step } from "../types.js";
 import { BLOCK_TYPE, type EcsContext, MAX_ACCESS_KEYS } from "./names.js";
 
 const NO_SUCH = ["NoSuchEntity", "NoSuchEntityException"];

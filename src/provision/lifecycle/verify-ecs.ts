@@ -270,5 +270,10 @@ async function readLogs(
   if (lines === null) report.logsNote = `CloudWatch Logs holds no stream ${stream} in log group ${group}`;
   else if (!lines.length) report.logsNote = "the container printed nothing";
   if (lines !== null)
-    report.kept = [`log stream ${group}:${stream} (Prefect's policy does not let the block delete log streams)`];
+    report.kept = [
+      ...(options["awslogs-create-group"]
+        ? [`log group ${group} (made by the task's log driver; Prefect's ECS worker logs there too)`]
+        : []),
+      `log stream ${group}:${stream} (Prefect's policy does not let the block delete log streams)`,
+    ];
 }
