@@ -91,6 +91,14 @@ export interface Provider {
    * throws a UsageError for bad input. May return flag values it resolved (e.g. the region).
    */
   prepare?(flags: Record<string, unknown>, env: Env): Promise<Record<string, unknown>>;
+  /**
+   * On a terminal only, after `prepare` and before the names prompt: choices that need the cloud,
+   * asked first as Prefect does (the project, the subscription). Returns the flag values chosen.
+   */
+  choose?(
+    flags: Record<string, unknown>,
+    ui: { env: Env; prompts: Prompter; note(message: string): void },
+  ): Promise<Record<string, unknown>>;
   load(input: ProviderInput): Promise<Provisioner>;
 }
 

@@ -66,7 +66,18 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   const provider = requireProvider(o.type);
   const err = ctx.color.err;
   // The provider's own flags (region, profile) are resolved and checked before any prompt.
-  const flags = { ...o.flags, ...(await provider.prepare?.(o.flags, ctx.env)) };
+  const prepared = { ...o.flags, ...(await provider.prepare?.(o.flags, ctx.env)) };
+  const flags =
+    ctx.interactive && provider.choose
+      ? {
+          ...prepared,
+          ...(await provider.choose(prepared, {
+            env: ctx.env,
+            prompts: ctx.prompts,
+            note: (m) => ctx.info(err.dim(m)),
+          })),
+        }
+      : prepared;
   const { names, derivedBlockName } = await resolveNames(ctx, provider, { ...o, flags });
   // Progress and notes share one writer, so a note never breaks a spinner or a progress line.
   const live = applyProgress(ctx, o.json);

@@ -412,9 +412,15 @@ describe("choosing the subscription", () => {
   it("on a terminal, Prefect's picker shows name and id", async () => {
     const asked: Array<{ message: string; labels: string[] }> = [];
     const base = scriptedPrompter([false, true]);
+    const order: string[] = [];
     const prompter = {
       ...base,
+      confirm: (message: string, dflt: boolean) => {
+        order.push(message);
+        return base.confirm(message, dflt);
+      },
       select: async <T>(message: string, choices: Array<{ label: string; hint?: string; value: T }>) => {
+        order.push(message);
         asked.push({ message, labels: choices.map((c) => `${c.label} ${c.hint}`) });
         return choices[1]!.value;
       },
@@ -424,7 +430,9 @@ describe("choosing the subscription", () => {
       prompter,
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(asked[0]?.message).toBe("Please select which Azure subscription to use:");
+    // As Prefect asks: the subscription first, then whether to customise the names.
+    expect(order[0]).toBe("Please select which Azure subscription to use:");
+    expect(order[1]).toMatch(/^Would you like to customize the resource names/);
     expect(asked[0]?.labels).toEqual([
       "Sim Subscription 00000000-1111-2222-3333-444444444444",
       "Other 99999999-8888-7777-6666-555555555555",

@@ -349,16 +349,17 @@ describe("wp create --type cloud-run*:push --provision-infra against the GCP sim
   it("on a terminal: Prefect's project picker, then custom names at the prompts", async () => {
     fx.sim.addProject("second-project", "Second");
     const prompter = scriptedPrompter([
+      "second-project",
       true,
       "custom-service-account",
       "custom-credentials",
       "custom-repository",
-      "second-project",
       true,
     ]);
     const r = await wp(["create", "t", "--type", "cloud-run-v2:push", "--provision-infra"], { tty: true, prompter });
     expect(r.code, r.stderr).toBe(0);
-    expect(prompter.asked).toContain("Please select which GCP project to use");
+    // As Prefect asks: the project first, then whether to customise the names.
+    expect(prompter.asked.indexOf("Please select which GCP project to use")).toBe(0);
     expect(prompter.asked).toContain("Please enter a name for the service account");
     const p = fx.sim.project("second-project");
     expect(p.serviceAccounts.has("custom-service-account@second-project.iam.gserviceaccount.com")).toBe(true);

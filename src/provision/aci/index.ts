@@ -69,6 +69,13 @@ export function defaultNames(pool: string): AciNames {
   };
 }
 
+/** On a terminal, before the names prompt (the provider's choose): the subscription's id, picked when there are several. */
+export async function chooseSubscription(ui: { env: Env; prompts: Prompter }): Promise<string> {
+  const auth = await azureAuth(ui.env);
+  return (await pickSubscription(await listSubscriptions(auth), undefined, { interactive: true, prompts: ui.prompts }))
+    .id;
+}
+
 /** The subscription: --subscription by id or name, else the only one, else a picker on a terminal. */
 export async function pickSubscription(
   subs: AzureSubscription[],

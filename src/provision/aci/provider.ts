@@ -176,6 +176,11 @@ export const aciProvider: Provider = {
     if (registry) checkName("Registry name", "--registry-name", registry, AZURE_NAME_RULES.registry);
     return { location: checkLocation(str("location") ?? DEFAULT_LOCATION) };
   },
+  async choose(flags, ui) {
+    if (typeof flags.subscription === "string" && flags.subscription) return {};
+    const { chooseSubscription } = await import("./index.js");
+    return { subscription: await chooseSubscription(ui) };
+  },
   async load(input) {
     const { createAciProvisionerFromInput } = await import("./index.js");
     return createAciProvisionerFromInput(input);

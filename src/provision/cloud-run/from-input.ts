@@ -1,6 +1,7 @@
 /**
  * Adapts the CLI's provider input to createCloudRunProvisioner: the project (resolved by the
- * provider's prepare, else Prefect's project picker on a terminal, else exit 2 naming --project).
+ * provider's prepare, or Prefect's project picker on a terminal — pickProject, from the provider's
+ * choose — else exit 2 naming --project).
  */
 import { UsageError } from "../../errors.js";
 import { checkName, type ProviderInput } from "../provider.js";
@@ -18,16 +19,12 @@ export async function createCloudRunProvisionerFromInput(input: ProviderInput): 
   }
   const str = (k: string) => (typeof input.flags[k] === "string" && input.flags[k] ? String(input.flags[k]) : "");
   const region = str("region") || "us-central1";
-  let project = str("project");
-  if (!project || (input.interactive && str("projectSource") !== "--project")) {
-    if (!input.interactive) {
-      throw new UsageError(
-        "No GCP project is set.",
-        "Pass --project, or set GOOGLE_CLOUD_PROJECT (or gcloud's core/project).",
-      );
-    }
-    project = await pickProject(input, region, project);
-  }
+  const project = str("project");
+  if (!project)
+    throw new UsageError(
+      "No GCP project is set.",
+      "Pass --project, or set GOOGLE_CLOUD_PROJECT (or gcloud's core/project).",
+    );
   return createCloudRunProvisioner({
     poolName: input.poolName,
     prefect: input.prefect,
@@ -40,7 +37,11 @@ export async function createCloudRunProvisionerFromInput(input: ProviderInput): 
 }
 
 /** Prefect's picker: "Please select which GCP project to use", the current default first. */
-async function pickProject(input: ProviderInput, region: string, current: string): Promise<string> {
+export async function pickProject(
+  input: Pick<ProviderInput, "env" | "prompts" | "note">,
+  region: string,
+  current: string,
+): Promise<string> {
   const { resolveGcp } = await import("../../clouds/gcp.js");
   input.note("Fetching your GCP projects...");
   const gcp = await resolveGcp({ project: current || "-", region, env: input.env });

@@ -68,6 +68,14 @@ export const cloudRunProvider: Provider = {
     checkGcpRegion(region.value, region.source);
     return { project: project?.value, projectSource: project?.source, region: region.value };
   },
+  async choose(flags, ui) {
+    // An explicit --project is not asked again; one from the environment is the picker's default.
+    if (flags.projectSource === "--project") return {};
+    const { pickProject } = await import("./from-input.js");
+    const current = typeof flags.project === "string" ? flags.project : "";
+    const region = typeof flags.region === "string" ? flags.region : "us-central1";
+    return { project: await pickProject(ui, region, current), projectSource: "the picker" };
+  },
   async load(input) {
     const { createCloudRunProvisionerFromInput } = await import("./from-input.js");
     return createCloudRunProvisionerFromInput(input);
