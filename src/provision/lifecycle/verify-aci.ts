@@ -167,11 +167,16 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
       }
     }
     report.lastStatus = last;
-    const logs = await call("GET", `${cgPath}/containers/${CONTAINER}/logs`).catch(() => null);
+    // Unreadable logs leave the verdict alone: the run itself proved (or disproved) the pool.
+    let unreadable = "";
+    const logs = await call("GET", `${cgPath}/containers/${CONTAINER}/logs`).catch((err: unknown) => {
+      unreadable = err instanceof Error ? err.message : String(err);
+      return null;
+    });
     const content = typeof logs?.body.content === "string" ? logs.body.content : "";
     report.logs = content.split("\n").filter(Boolean).slice(-LOG_LINES);
     if (!report.logs.length)
-      report.logsNote = logs ? "the container printed nothing" : "Azure returned no logs for the container";
+      report.logsNote = logs ? "the container printed nothing" : `the logs could not be read (${unreadable})`;
     stop.check(STOPPED_MESSAGE);
     report.ok = report.exitCode === 0;
     return report;
