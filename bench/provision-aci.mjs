@@ -60,15 +60,19 @@ async function scenario(name, extra) {
       "json",
       ...extra,
     ];
-    const summary = async (label) => {
+    const summary = async (label, argv = args, runEnv = env) => {
       sim.clearLog();
-      const { wallMs } = await run(args, env);
+      const { wallMs } = await run(argv, runEnv);
       const requests = sim.state.log.length;
       const mutating = sim.mutations().length;
       log(`${name} ${label}: ${wallMs} ms, ${requests} Azure requests (${mutating} mutating)`);
       return { wallMs, requests, mutating };
     };
-    return { create: await summary("create"), rerun: await summary("rerun") };
+    const create = await summary("create");
+    const rerun = await summary("rerun");
+    if (extra.length) return { create, rerun };
+    const verifyEnv = { ...env, WP_VERIFY_POLL_MS: String(LATENCY_MS) };
+    return { create, rerun, verify: await summary("verify", ["verify", "bench-pool", "-o", "json"], verifyEnv) };
   } finally {
     await sim.close();
     rmSync(home, { recursive: true, force: true });

@@ -40,6 +40,7 @@ async function run(label, args, env, sim) {
   const wallMs = Math.round(performance.now() - t0);
   if (code !== 0) throw new Error(`${label}: wp exited ${code}\n${stderr}`);
   const report = JSON.parse(stdout);
+  if (report.ok === false) throw new Error(`${label}: verify failed:\n${stdout}`);
   const failed = (report.results ?? []).filter((r) => r.status === "failed");
   if (failed.length) throw new Error(`${label}: failed steps: ${JSON.stringify(failed)}`);
   const requests = sim.log.filter((r) => r.path !== "/token").length;
@@ -72,7 +73,11 @@ async function scenario(name, GcpSim, extra) {
     };
     const args = ["create", "bench-pool", "--type", "cloud-run-v2:push", "--provision-infra", "--yes"];
     const all = [...args, "--project", "wp-sim-project", "-o", "json", ...extra];
-    return { create: await run(`${name} create`, all, env, sim), rerun: await run(`${name} rerun`, all, env, sim) };
+    const create = await run(`${name} create`, all, env, sim);
+    const rerun = await run(`${name} rerun`, all, env, sim);
+    if (extra.length) return { create, rerun };
+    const verifyEnv = { ...env, WP_VERIFY_POLL_MS: String(LATENCY_MS) };
+    return { create, rerun, verify: await run(`${name} verify`, ["verify", "bench-pool", "-o", "json"], verifyEnv, sim) };
   } finally {
     await sim.stop();
     rmSync(home, { recursive: true, force: true });

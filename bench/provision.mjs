@@ -124,6 +124,26 @@ async function startProxy(target) {
   return proxy;
 }
 
+/**
+ * moto's RunTask fails (HTTP 500) in a VPC without DNS hostnames: it reads an ENI's private DNS name,
+ * which moto only sets when the VPC has them. Real AWS does not need them for a Fargate task with a
+ * public IP, and wp (like Prefect) leaves the attribute alone; the benchmark turns it on for moto only.
+ */
+async function enableDnsHostnames(motoUrl) {
+  const { EC2Client, DescribeVpcsCommand, ModifyVpcAttributeCommand } = await import("@aws-sdk/client-ec2");
+  const ec2 = new EC2Client({
+    endpoint: motoUrl,
+    region: "us-east-1",
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+  });
+  try {
+    for (const v of (await ec2.send(new DescribeVpcsCommand({}))).Vpcs ?? [])
+      await ec2.send(new ModifyVpcAttributeCommand({ VpcId: v.VpcId, EnableDnsHostnames: { Value: true } }));
+  } finally {
+    ec2.destroy();
+  }
+}
+
 async function resetMoto(motoUrl) {
   const res = await fetch(`${motoUrl}/moto-api/reset`, { method: "POST" });
   if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);
@@ -202,7 +222,9 @@ async function runCli(label, args, env, proxy) {
   } catch {
     throw new Error(`${label}: stdout is not JSON:\n${stdout}\n${stderr}`);
   }
-  const results = report.results ?? report.provision?.results;
+  // `wp verify -o json` has no steps: its verdict is `ok`.
+  if (report.ok === false) throw new Error(`${label}: verify failed:\n${stdout}`);
+  const results = report.results ?? report.provision?.results ?? (report.ok === true ? [] : undefined);
   if (!Array.isArray(results)) throw new Error(`${label}: no results in the JSON output:\n${stdout}`);
   const failed = results.filter((r) => r.status === "failed");
   if (failed.length) throw new Error(`${label}: failed steps: ${JSON.stringify(failed)}`);
@@ -239,7 +261,12 @@ async function scenario(name, motoUrl, proxy, extra) {
   const create = await runCli(`${name} create`, args, env, proxy);
   log(`${name}: re-run`);
   const rerun = await runCli(`${name} rerun`, args, env, proxy);
-  return { create, rerun };
+  if (extra.length) return { create, rerun };
+  await enableDnsHostnames(motoUrl);
+  log(`${name}: verify`);
+  const verifyEnv = { ...env, WP_VERIFY_POLL_MS: String(LATENCY_MS) };
+  const verify = await runCli(`${name} verify`, ["verify", "bench-pool", "-o", "json"], verifyEnv, proxy);
+  return { create, rerun, verify };
 }
 
 async function main() {
