@@ -77,7 +77,11 @@ async function scenario(name, GcpSim, extra) {
     const rerun = await run(`${name} rerun`, all, env, sim);
     if (extra.length) return { create, rerun };
     const verifyEnv = { ...env, WP_VERIFY_POLL_MS: String(LATENCY_MS) };
-    return { create, rerun, verify: await run(`${name} verify`, ["verify", "bench-pool", "-o", "json"], verifyEnv, sim) };
+    return {
+      create,
+      rerun,
+      verify: await run(`${name} verify`, ["verify", "bench-pool", "-o", "json"], verifyEnv, sim),
+    };
   } finally {
     await sim.stop();
     rmSync(home, { recursive: true, force: true });
