@@ -8,14 +8,15 @@ import { defineCommand } from "./spec.js";
 export default defineCommand({
   name: "verify",
   args: ["<name>"],
-  summary: "Prove the pool can run work: start a tiny task with the block's credentials, wait, clean up",
+  summary: "Prove the pool can run work: a tiny task with the block's credentials, its exit code and logs, cleaned up",
   json: true,
   options: [
     { flags: "--dry-run", description: "show what would be started, start nothing" },
     { flags: "--timeout <seconds>", description: "how long to wait for the task to finish (default 600)" },
     {
       flags: "--image <image>",
-      description: "image of the test task (default: busybox, from public.ecr.aws on ECS, docker.io on Cloud Run)",
+      description:
+        "image of the test task (default: busybox, from public.ecr.aws on ECS, docker.io on Cloud Run, mcr.microsoft.com on ACI)",
     },
     ...lifecycleOptions(),
   ],
