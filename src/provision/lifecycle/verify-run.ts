@@ -89,7 +89,7 @@ export function verifyInterrupts(progress: (line: string) => void, what: string)
       for (const wake of [...wakers]) wake();
     } else if (count === 2)
       progress(`wp: still cleaning up; press Ctrl-C once more to stop at once (the ${what} may be left).`);
-    else exitNow(s);
+    else exitNow(signal ?? s); // the first signal decides the exit code, as elsewhere in wp
   });
   return {
     /** True once a signal came. */
