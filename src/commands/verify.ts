@@ -46,6 +46,7 @@ export default defineCommand({
           `Would start, as ${safeText(r.identity ?? "?")}, one test task on ${safeText(r.cluster)}:`,
           `  image ${safeText(r.image)}, command ${safeText(JSON.stringify(r.command))}`,
           ...(r.subnets.length ? [`  subnets ${safeText(r.subnets.join(", "))}`] : []),
+          r.logsFrom ? `  logs read from ${safeText(r.logsFrom)}` : `  no logs: ${safeText(r.logsNote ?? "not kept")}`,
           "then wait for it to finish and delete what it made.",
           "Dry run: nothing was started.",
         ].join("\n"),

@@ -133,6 +133,7 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     expect(fx.sim.runJobs.size).toBe(0);
     const dry = await runCli(["verify", "v", "--dry-run"], { env });
     expect(dry.stdout).toContain("Dry run: nothing was started.");
+    expect(dry.stdout).toContain("  logs read from Cloud Logging (the execution's stdout and stderr)\n");
 
     const p = fx.sim.project(PROJECT);
     const developer = p.policy.bindings?.find((b) => b.role === "roles/run.developer");

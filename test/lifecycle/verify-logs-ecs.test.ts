@@ -92,6 +92,9 @@ describe.skipIf(!hasMoto)("wp verify reads the ECS task's log lines", () => {
     const created = await runCli(["create", "lg", "--type", "ecs:push", "--provision-infra", "--yes"], { env });
     expect(created.code, created.stderr).toBe(0);
 
+    const dry = await runCli(["verify", "lg", "--dry-run"], { env });
+    expect(dry.stdout).toContain("  logs read from CloudWatch Logs group prefect, stream prefix wp-verify\n");
+
     // No log group yet: the execution role wp set up creates it (awslogs-create-group).
     const lines = Array.from({ length: 12 }, (_, i) => `line ${i + 1}`);
     const first = await verifyWhile(["lg", "-o", "json"], async ({ options, stream }) => {
@@ -143,6 +146,8 @@ describe.skipIf(!hasMoto)("wp verify reads the ECS task's log lines", () => {
     } finally {
       api.close();
     }
+    const dry = await runCli(["verify", "nl", "--dry-run"], { env });
+    expect(dry.stdout).toContain("  no logs: log group prefect does not exist");
     const v = await verifyWhile(["nl"], async ({ options }) => {
       expect(options).toBeUndefined();
     });

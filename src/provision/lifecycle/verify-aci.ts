@@ -58,6 +58,7 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
   const started = Date.now();
   const report = newReport(pool.name, o, { identity: clientId, cluster: groupPath, image, noun: "container" });
   const { command } = report;
+  report.logsFrom = "the container's logs (Azure Container Instances)";
   if (o.dryRun) {
     report.ok = true;
     return report;

@@ -66,6 +66,7 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
     noun: "job",
   });
   const { command } = report;
+  report.logsFrom = "Cloud Logging (the execution's stdout and stderr)";
   if (o.dryRun) {
     report.ok = true;
     return report;

@@ -96,6 +96,8 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
     );
   const logs = await logPlan(session, input, as);
   if (!logs.options && logs.note) report.logsNote = logs.note;
+  if (logs.options)
+    report.logsFrom = `CloudWatch Logs group ${logs.options["awslogs-group"]}, stream prefix ${STREAM_PREFIX}`;
   const family = `wp-verify-${pool.name.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 200)}`;
   if (o.dryRun) {
     report.seconds = (Date.now() - started) / 1000;

@@ -27,6 +27,8 @@ export interface VerifyReport {
   lastStatus?: string;
   exitCode?: number | null;
   stoppedReason?: string;
+  /** Where the container's output is read from, e.g. "CloudWatch Logs group prefect" (none: `logsNote` says why). */
+  logsFrom?: string;
   /** The container's last log lines (at most LOG_LINES), where the cloud keeps them. */
   logs: string[];
   /** Why `logs` is empty (not kept, not readable, none written), or how they were read when not as the block. */
