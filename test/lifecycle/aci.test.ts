@@ -211,6 +211,7 @@ describe("the life of ACI push pools against the Azure simulator", () => {
     expect(vText.stdout).toContain("Work pool 'r' can run work.");
     const vDry = await wp(["verify", "r", "--dry-run"]);
     expect(vDry.stdout).toContain("Dry run: nothing was started.");
+    expect(vDry.stdout).toContain("  logs read from the container's logs (Azure Container Instances)\n");
     expect(ctx.sim.state.containerGroups).toEqual([]);
     // Without Contributor on the group, the refused action is named and nothing is left behind.
     const s0 = ctx.sim.state;
