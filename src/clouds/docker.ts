@@ -37,7 +37,7 @@ export interface LoginResult {
   note: string;
 }
 
-interface DockerConfig {
+export interface DockerConfig {
   auths?: Record<string, { auth?: string } & Record<string, unknown>>;
   credsStore?: string;
   credHelpers?: Record<string, string>;
@@ -56,7 +56,16 @@ export function dockerConfigPath(env: Env): string {
   return join(env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker"), "config.json");
 }
 
-async function readConfig(path: string): Promise<DockerConfig> {
+/** Writes the Docker config file whole (a private temp file renamed over it, so a reader never sees half). */
+export async function writeDockerConfig(path: string, config: DockerConfig): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(config, null, "\t")}\n`, { mode: 0o600 });
+  await rename(tmp, path);
+}
+
+/** The Docker config file at `path` ({} when missing); a one-line UsageError when it is not a JSON object. */
+export async function readDockerConfig(path: string): Promise<DockerConfig> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -94,7 +103,7 @@ function ecrExpiry(password: string): number | undefined {
  */
 export async function storedLogin(registry: string, o: DockerOptions): Promise<{ found: boolean; detail: string }> {
   const path = dockerConfigPath(o.env);
-  const config = await readConfig(path);
+  const config = await readDockerConfig(path);
   const helper = helperFor(config, registry);
   if (helper === "ecr-login") return { found: true, detail: "amazon-ecr-credential-helper" };
   if (helper) {
@@ -122,7 +131,7 @@ export async function dockerLogin(login: RegistryLogin, o: DockerOptions): Promi
     );
   }
   const path = dockerConfigPath(o.env);
-  const config = await readConfig(path);
+  const config = await readDockerConfig(path);
   const helper = helperFor(config, login.registry);
   let storedIn: string;
   if (helper === "ecr-login") {
@@ -137,10 +146,7 @@ export async function dockerLogin(login: RegistryLogin, o: DockerOptions): Promi
   } else {
     const auth = Buffer.from(`${login.username}:${login.password}`).toString("base64");
     config.auths = { ...config.auths, [login.registry]: { ...config.auths?.[login.registry], auth } };
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(config, null, "\t")}\n`, { mode: 0o600 });
-    await rename(tmp, path);
+    await writeDockerConfig(path, config);
     storedIn = path;
   }
   const note =

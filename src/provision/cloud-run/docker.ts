@@ -4,30 +4,18 @@
  * short-lived OAuth access token stored as `docker login -u oauth2accesstoken` would store it (in
  * the configured credential store, else config.json), never passed in argv.
  */
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
-import { type DockerOptions, dockerConfigPath, dockerLogin, storedLogin } from "../../clouds/docker.js";
+import { stat } from "node:fs/promises";
+import {
+  type DockerOptions,
+  dockerConfigPath,
+  dockerLogin,
+  readDockerConfig,
+  storedLogin,
+  writeDockerConfig,
+} from "../../clouds/docker.js";
 import { onPath } from "../../clouds/gcp.js";
-import { UsageError } from "../../errors.js";
 
 const GOOGLE_HELPERS = ["gcloud", "gcr"];
-
-async function readConfig(path: string): Promise<Record<string, unknown> & { credHelpers?: Record<string, string> }> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return {};
-    throw err;
-  }
-  try {
-    const doc: unknown = JSON.parse(text || "{}");
-    if (typeof doc === "object" && doc !== null && !Array.isArray(doc)) return doc as Record<string, unknown>;
-  } catch {
-    // below
-  }
-  throw new UsageError(`${path} is not valid JSON.`, "Fix or remove it, then run again.");
-}
 
 /** gcloud and its Docker credential helper are both installed. */
 function gcloudHelper(o: DockerOptions): boolean {
@@ -37,7 +25,7 @@ function gcloudHelper(o: DockerOptions): boolean {
 /** Read-only: can Docker already push to `registry`? */
 export async function dockerAuthState(registry: string, o: DockerOptions): Promise<{ found: boolean; detail: string }> {
   const path = dockerConfigPath(o.env);
-  const helper = (await readConfig(path)).credHelpers?.[registry];
+  const helper = (await readDockerConfig(path)).credHelpers?.[registry];
   if (helper && GOOGLE_HELPERS.includes(helper)) return { found: true, detail: `credential helper ${helper}` };
   const stored = await storedLogin(registry, o);
   if (stored.found && !(await staleToken(registry, path))) return stored;
@@ -54,7 +42,7 @@ export async function dockerAuthState(registry: string, o: DockerOptions): Promi
  * token's (a later write makes it look younger, never older), so an old file means renew it.
  */
 async function staleToken(registry: string, path: string): Promise<boolean> {
-  const config = (await readConfig(path)) as { auths?: Record<string, { auth?: string }> };
+  const config = (await readDockerConfig(path)) as { auths?: Record<string, { auth?: string }> };
   const auth = config.auths?.[registry]?.auth ?? config.auths?.[`https://${registry}`]?.auth;
   if (!auth || !Buffer.from(auth, "base64").toString("utf8").startsWith("oauth2accesstoken:")) return false;
   const age = Date.now() - (await stat(path)).mtimeMs;
@@ -69,12 +57,9 @@ export async function storeDockerAuth(
 ): Promise<string> {
   if (gcloudHelper(o)) {
     const path = dockerConfigPath(o.env);
-    const config = await readConfig(path);
+    const config = await readDockerConfig(path);
     config.credHelpers = { ...config.credHelpers, [registry]: "gcloud" };
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(config, null, "\t")}\n`, { mode: 0o600 });
-    await rename(tmp, path);
+    await writeDockerConfig(path, config);
     return `Docker uses gcloud's credential helper for ${registry} (${path}).`;
   }
   const token = await accessToken();

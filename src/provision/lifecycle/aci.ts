@@ -19,6 +19,7 @@ import type { CredentialSpec } from "../credential.js";
 import type { RecordResource } from "../record.js";
 import {
   blockRefOf,
+  credentialsBlockTeardown,
   decideTeardown,
   dockerLoginItem,
   type Lifecycle,
@@ -385,37 +386,27 @@ export function aciLifecycle(input: LifecycleInput): Lifecycle {
 
       // 1. The credentials block, with its client secret (unless another block holds the same one).
       if (input.block) {
-        const blockId = input.block.id;
-        const base = {
-          step: "prefect.aci-credentials",
-          resource: "Credentials block",
-          name: input.block.name ?? blockId,
-          id: blockId,
-        };
         const heldElsewhere = app ? await hintsHeldElsewhere(app.appId) : null;
         const hint = hintOf(b.secret);
         const mine =
           app && hint && heldElsewhere && !heldElsewhere.has(hint)
             ? secretsOfBlock(app.passwordCredentials, b.secret)
             : [];
-        if (entry("prefect.aci-credentials")?.created !== true)
-          items.push({
-            ...base,
-            action: "keep",
-            reason: record ? "adopted: wp did not create it" : "no record says wp created it",
-          });
-        else
-          items.push({
-            ...base,
-            action: "delete",
-            ...(mine.length ? { reason: `with client secret ${mine.map((c) => c.keyId).join(", ")}` } : {}),
-            run: async () => {
-              for (const c of mine) if (app) await s.graph.removePassword(app.id, c.keyId);
-              await input.api.deleteBlockDocument(blockId).catch((err: unknown) => {
-                if (!(err instanceof WpError && /not found/i.test(err.message))) throw err;
-              });
-            },
-          });
+        items.push(
+          ...credentialsBlockTeardown(
+            input,
+            "prefect.aci-credentials",
+            entry("prefect.aci-credentials")?.created === true,
+            app && mine.length
+              ? {
+                  reason: `with client secret ${mine.map((c) => c.keyId).join(", ")}`,
+                  revoke: async () => {
+                    for (const c of mine) await s.graph.removePassword(app.id, c.keyId);
+                  },
+                }
+              : undefined,
+          ),
+        );
       }
 
       // 2. Role assignments: AcrPull on the registry, Contributor on the group.

@@ -23,6 +23,7 @@ import type { CredentialSpec } from "../credential.js";
 import type { RecordResource } from "../record.js";
 import {
   blockRefOf,
+  credentialsBlockTeardown,
   decideTeardown,
   dockerLoginItem,
   type Lifecycle,
@@ -224,34 +225,22 @@ export function cloudRunLifecycle(input: LifecycleInput): Lifecycle {
       const key = await blockKey();
       const holders = await otherKeyHolders(saEmail);
       // 1. The block and its key.
-      if (input.block) {
-        const blockId = input.block.id;
-        const base = {
-          step: "prefect.gcp-credentials",
-          resource: "Credentials block",
-          name: input.block.name ?? blockId,
-          id: blockId,
-        };
-        if (!createdByWp("prefect.gcp-credentials"))
-          items.push({
-            ...base,
-            action: "keep",
-            reason: record ? "adopted: wp did not create it" : "no record says wp created it",
-          });
-        else
-          items.push({
-            ...base,
-            action: "delete",
-            ...(key.keyId ? { reason: `with key ${key.keyId}` } : {}),
-            run: async () => {
-              if (key.keyId && key.email)
-                await g.deleteKey(`projects/${project}/serviceAccounts/${key.email}/keys/${key.keyId}`);
-              await input.api.deleteBlockDocument(blockId).catch((err: unknown) => {
-                if (!(err instanceof WpError && /not found/i.test(err.message))) throw err;
-              });
-            },
-          });
-      }
+      items.push(
+        ...credentialsBlockTeardown(
+          input,
+          "prefect.gcp-credentials",
+          createdByWp("prefect.gcp-credentials"),
+          key.keyId
+            ? {
+                reason: `with key ${key.keyId}`,
+                revoke: async () => {
+                  if (key.email)
+                    await g.deleteKey(`projects/${project}/serviceAccounts/${key.email}/keys/${key.keyId}`);
+                },
+              }
+            : undefined,
+        ),
+      );
       const sa = await g.getServiceAccount(saEmail);
       const saUsers = [...new Set([...usedBy("gcp.service-account", saEmail, "service_account_name"), ...holders])];
       const decide = decideTeardown;

@@ -24,6 +24,7 @@ import { EXECUTION_LOG_ACTIONS, missingActions, missingEcsPolicyParts } from "..
 import type { RecordResource } from "../record.js";
 import {
   blockRefOf,
+  credentialsBlockTeardown,
   decideTeardown,
   dockerLoginItem,
   type Lifecycle,
@@ -335,34 +336,19 @@ export function ecsLifecycle(input: LifecycleInput): Lifecycle {
         const blockCreated = entry("prefect.aws-credentials")?.created === true;
         const key = await blockKey();
         const keyOnUser = keys.some((k) => k.AccessKeyId === key.keyId);
-        const blockId = input.block.id;
+        const revocable = keyOnUser && key.keyId && !heldElsewhere.has(key.keyId) ? key.keyId : "";
         items.push(
-          blockCreated
-            ? {
-                step: "prefect.aws-credentials",
-                resource: "Credentials block",
-                name: input.block.name ?? blockId,
-                id: blockId,
-                action: "delete",
-                ...(keyOnUser && key.keyId && !heldElsewhere.has(key.keyId)
-                  ? { reason: `with access key ${key.keyId}` }
-                  : {}),
-                run: async () => {
-                  if (keyOnUser && key.keyId && !heldElsewhere.has(key.keyId))
-                    await iam.deleteAccessKey(names.iamUser, key.keyId).catch(gone(NO_SUCH));
-                  await input.api.deleteBlockDocument(blockId).catch((err: unknown) => {
-                    if (!(err instanceof WpError && /not found/i.test(err.message))) throw err;
-                  });
-                },
-              }
-            : {
-                step: "prefect.aws-credentials",
-                resource: "Credentials block",
-                name: input.block.name ?? blockId,
-                id: blockId,
-                action: "keep",
-                reason: record ? "adopted: wp did not create it" : "no record says wp created it",
-              },
+          ...credentialsBlockTeardown(
+            input,
+            "prefect.aws-credentials",
+            blockCreated,
+            revocable
+              ? {
+                  reason: `with access key ${revocable}`,
+                  revoke: () => iam.deleteAccessKey(names.iamUser, revocable).catch(gone(NO_SUCH)),
+                }
+              : undefined,
+          ),
         );
       }
 

@@ -14,7 +14,14 @@ import { messageOf } from "../engine.js";
 import { acquireLocks } from "../lock.js";
 import { listRecords, type ProvisioningRecord, readRecord, type StoredRecord, writeRecord } from "../record.js";
 import { providerFor } from "../registry.js";
-import { blockRefOf, type Lifecycle, type LifecycleInput, type StatusItem, type TeardownItem } from "./types.js";
+import {
+  blockRefOf,
+  ignoreNotFound,
+  type Lifecycle,
+  type LifecycleInput,
+  type StatusItem,
+  type TeardownItem,
+} from "./types.js";
 
 export type { StatusItem, TeardownItem } from "./types.js";
 
@@ -324,11 +331,6 @@ export async function deprovision(
   }
   render(report, "done");
   return report;
-}
-
-function ignoreNotFound(err: unknown): void {
-  if (err instanceof WpError && /not found|404/i.test(err.message)) return;
-  throw err;
 }
 
 /** Marks kept resources as created in the records of the pools that still use them. */

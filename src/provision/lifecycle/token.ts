@@ -7,7 +7,14 @@
 import { findCoiledToken } from "../../clouds/coiled.js";
 import { findModalToken } from "../../clouds/modal.js";
 import { UsageError } from "../../errors.js";
-import type { Lifecycle, LifecycleInput, RotateResult, StatusItem, TeardownItem } from "./types.js";
+import {
+  credentialsBlockTeardown,
+  type Lifecycle,
+  type LifecycleInput,
+  type RotateResult,
+  type StatusItem,
+  type TeardownItem,
+} from "./types.js";
 
 const SPECS = {
   modal: {
@@ -75,18 +82,7 @@ export function tokenLifecycle(providerId: "modal" | "coiled", input: LifecycleI
       ];
     },
     async teardown(): Promise<TeardownItem[]> {
-      const block = input.block;
-      if (!block) return [];
-      const base = { step: spec.step, resource: "Credentials block", name: block.name ?? block.id, id: block.id };
-      if (!created())
-        return [
-          {
-            ...base,
-            action: "keep",
-            reason: input.record ? "adopted: wp did not create it" : "no record says wp created it",
-          },
-        ];
-      return [{ ...base, action: "delete", run: () => input.api.deleteBlockDocument(block.id) }];
+      return credentialsBlockTeardown(input, spec.step, created());
     },
     async rotate(): Promise<RotateResult> {
       const block = input.block;

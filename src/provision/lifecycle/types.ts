@@ -4,6 +4,7 @@
  * shares (the pool, its credentials block, the record) and owns ordering, locking and records.
  */
 import type { Env } from "../../clouds/aws.js";
+import { ApiError } from "../../errors.js";
 import type { PrefectApi } from "../../prefect/api.js";
 import type { BlockDocument, WorkPool } from "../../prefect/types.js";
 import type { CredentialGuard } from "../credential.js";
@@ -117,6 +118,46 @@ export function decideTeardown(
   }
   if (keep) return { ...base, action: "keep", reason: keep };
   return { ...base, action: "delete", run };
+}
+
+/** A deletion's "already gone" (Prefect answered 404) is success; anything else is thrown. */
+export function ignoreNotFound(err: unknown): void {
+  if (err instanceof ApiError && err.status === 404) return;
+  throw err;
+}
+
+/**
+ * The pool's credentials block in a teardown: kept unless wp created it; else deleted, after the
+ * credential it holds when `credential` says so (its words for the plan, and how to revoke it).
+ */
+export function credentialsBlockTeardown(
+  input: LifecycleInput,
+  step: string,
+  created: boolean,
+  credential?: { reason: string; revoke(): Promise<void> },
+): TeardownItem[] {
+  const block = input.block;
+  if (!block) return [];
+  const base = { step, resource: "Credentials block", name: block.name ?? block.id, id: block.id };
+  if (!created)
+    return [
+      {
+        ...base,
+        action: "keep",
+        reason: input.record ? "adopted: wp did not create it" : "no record says wp created it",
+      },
+    ];
+  return [
+    {
+      ...base,
+      action: "delete",
+      ...(credential ? { reason: credential.reason } : {}),
+      run: async () => {
+        await credential?.revoke();
+        await input.api.deleteBlockDocument(block.id).catch(ignoreNotFound);
+      },
+    },
+  ];
 }
 
 /** The status line of the Docker login to a registry: ok, or missing with the fix. */
