@@ -1,3 +1,4 @@
+import { providerFor, providerOptions } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { wantsJson } from "../context.js";
 import { UsageError } from "../errors.js";
@@ -12,7 +13,6 @@ import {
   pullTypeFor,
   workerStartCommand,
 } from "../prefect/worker-types.js";
-import { providerFor, providerOptions } from "../provision/registry.js";
 import { pyRepr, safeText, wpCommand } from "../ui/io.js";
 import { checkNotReserved, checkPoolName, poolDetails, readTemplateFile } from "./common.js";
 import { renderProvisionReport } from "./provision-output.js";
@@ -74,7 +74,7 @@ export default defineCommand({
     const typeDefault = (): JobTemplate => defaultTemplateFor(types, type) ?? {};
 
     if (provisionInfra) {
-      const { provision, failureOf } = await import("../provision/run.js");
+      const { provision, failureOf } = await import("../engine/run.js");
       // Provision from the file, else the pool's current template, else the type's default.
       const current = existing?.base_job_template;
       const base = fileTemplate ?? (current && Object.keys(current).length > 0 ? current : typeDefault());

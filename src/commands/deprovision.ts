@@ -1,8 +1,8 @@
+import { lifecycleOptions } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { wantsJson } from "../context.js";
+import type { DeprovisionReport } from "../engine/lifecycle.js";
 import { WpError } from "../errors.js";
-import type { DeprovisionReport } from "../provision/lifecycle/index.js";
-import { lifecycleOptions } from "../provision/registry.js";
 import { pyRepr, wpCommand } from "../ui/io.js";
 import { checkPoolName } from "./common.js";
 import { defineCommand, type OptionSpec } from "./spec.js";
@@ -23,7 +23,7 @@ export async function runDeprovision(
   const json = wantsJson(opts);
   const api = await ctx.prefect();
   const [{ deprovision }, { renderTeardownPlan }] = await Promise.all([
-    import("../provision/lifecycle/index.js"),
+    import("../engine/lifecycle.js"),
     import("./lifecycle-output.js"),
   ]);
   const report = await deprovision(

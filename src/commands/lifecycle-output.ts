@@ -1,6 +1,6 @@
 /** Text rendering of `wp status` and `wp deprovision` (every value escaped). */
 import type { Ctx } from "../context.js";
-import type { DeprovisionReport, StatusReport } from "../provision/lifecycle/index.js";
+import type { DeprovisionReport, StatusReport } from "../engine/lifecycle.js";
 import { pyRepr, safeText } from "../ui/io.js";
 
 const MARK = { ok: "✓", drift: "!", missing: "✗", "not checked": "?" } as const;

@@ -1,6 +1,6 @@
+import { providerOptions } from "../clouds/registry.js";
 import { wantsJson } from "../context.js";
 import { UsageError } from "../errors.js";
-import { providerOptions } from "../provision/registry.js";
 import { pyRepr } from "../ui/io.js";
 import { checkPoolName, poolDetails, requirePool } from "./common.js";
 import { renderProvisionReport } from "./provision-output.js";
@@ -23,7 +23,7 @@ export default defineCommand({
     const poolName = checkPoolName(name);
     const api = await ctx.prefect();
     const pool = await requirePool(api, poolName);
-    const { provision, failureOf, requireProvider } = await import("../provision/run.js");
+    const { provision, failureOf, requireProvider } = await import("../engine/run.js");
     try {
       requireProvider(pool.type);
     } catch (err) {

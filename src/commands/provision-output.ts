@@ -1,5 +1,5 @@
 import type { Ctx } from "../context.js";
-import type { ProvisionReport } from "../provision/run.js";
+import type { ProvisionReport } from "../engine/run.js";
 import { safeText } from "../ui/io.js";
 
 /** JSON: one document with plan, results and pool. Text: the next steps (plan and progress went to stderr). */

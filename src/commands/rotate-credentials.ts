@@ -1,5 +1,5 @@
+import { lifecycleOptions } from "../clouds/registry.js";
 import { wantsJson } from "../context.js";
-import { lifecycleOptions } from "../provision/registry.js";
 import { pyRepr, safeText } from "../ui/io.js";
 import { checkPoolName } from "./common.js";
 import { defineCommand } from "./spec.js";
@@ -15,7 +15,7 @@ export default defineCommand({
     const json = wantsJson(opts);
     const poolName = checkPoolName(name);
     const api = await ctx.prefect();
-    const { rotateCredentials } = await import("../provision/lifecycle/index.js");
+    const { rotateCredentials } = await import("../engine/lifecycle.js");
     const r = await rotateCredentials(ctx, api, poolName, opts);
     if (json) {
       ctx.printJson(r);

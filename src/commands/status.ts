@@ -1,6 +1,6 @@
+import { lifecycleOptions } from "../clouds/registry.js";
 import { wantsJson } from "../context.js";
 import { WpError } from "../errors.js";
-import { lifecycleOptions } from "../provision/registry.js";
 import { pyRepr } from "../ui/io.js";
 import { checkPoolName } from "./common.js";
 import { defineCommand } from "./spec.js";
@@ -17,7 +17,7 @@ export default defineCommand({
     const json = wantsJson(opts);
     const poolName = checkPoolName(name);
     const api = await ctx.prefect();
-    const { poolStatus } = await import("../provision/lifecycle/index.js");
+    const { poolStatus } = await import("../engine/lifecycle.js");
     const report = await poolStatus(ctx, api, poolName, opts);
     if (json) ctx.printJson(report);
     else ctx.print(renderStatus(ctx, report));

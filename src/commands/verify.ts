@@ -1,6 +1,6 @@
+import { lifecycleOptions } from "../clouds/registry.js";
 import { wantsJson } from "../context.js";
 import { UsageError, WpError } from "../errors.js";
-import { lifecycleOptions } from "../provision/registry.js";
 import { pyRepr, safeText } from "../ui/io.js";
 import { checkPoolName } from "./common.js";
 import { defineCommand } from "./spec.js";
@@ -29,7 +29,7 @@ export default defineCommand({
       throw new UsageError(`--timeout must be a whole number of seconds from 1 to 86400, not ${pyRepr(raw)}.`);
     const image = typeof opts.image === "string" ? opts.image.trim() : "";
     const api = await ctx.prefect();
-    const { verifyPool } = await import("../provision/lifecycle/index.js");
+    const { verifyPool } = await import("../engine/lifecycle.js");
     const r = await verifyPool(ctx, api, poolName, opts, {
       dryRun: opts.dryRun === true,
       timeoutSeconds: Number(raw),

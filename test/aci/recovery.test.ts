@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createAciProvisioner } from "../../src/clouds/azure/index.js";
+import { CredentialGuard } from "../../src/engine/credential.js";
+import type { Provisioner, StepContext, StepResult, StepState } from "../../src/engine/types.js";
 import { UsageError } from "../../src/errors.js";
-import { createAciProvisioner } from "../../src/provision/aci/index.js";
-import { CredentialGuard } from "../../src/provision/credential.js";
-import type { Provisioner, StepContext, StepResult, StepState } from "../../src/provision/types.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
 import { type AzureSim, startAzureSim } from "../sim/azure/server.mjs";
 import { inventory, ONE_OF_EVERYTHING } from "./helpers.js";

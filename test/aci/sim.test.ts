@@ -8,9 +8,9 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { azureAuth } from "../../src/clouds/azure.js";
-import { armApi, listSubscriptions } from "../../src/clouds/azure-arm.js";
-import { graphApi } from "../../src/clouds/azure-graph.js";
+import { armApi, listSubscriptions } from "../../src/clouds/azure/arm.js";
+import { graphApi } from "../../src/clouds/azure/graph.js";
+import { azureAuth } from "../../src/clouds/azure/sdk.js";
 import { type AzureSim, startAzureSim } from "../sim/azure/server.mjs";
 
 const FIXTURES = join(process.cwd(), "test", "sim", "azure", "fixtures");

@@ -1,14 +1,14 @@
 /** Pure parts of the ACI provisioner: name rules, locations, role-assignment names, ARM wildcards, the subscription choice, the template. */
 import { describe, expect, it } from "vitest";
-import { tokenClaims } from "../../src/clouds/azure.js";
-import { allows } from "../../src/clouds/azure-arm.js";
+import { allows } from "../../src/clouds/azure/arm.js";
+import { assignmentName } from "../../src/clouds/azure/context.js";
+import { aciJobTemplate, pickSubscription } from "../../src/clouds/azure/index.js";
+import { AZURE_NAME_RULES, checkLocation } from "../../src/clouds/azure/provider.js";
+import { tokenClaims } from "../../src/clouds/azure/sdk.js";
+import { registryName } from "../../src/clouds/azure/steps.js";
+import { checkName } from "../../src/engine/provider.js";
 import { UsageError } from "../../src/errors.js";
 import { bundledWorkerMetadata, defaultTemplateFor, flattenWorkerTypes } from "../../src/prefect/worker-types.js";
-import { assignmentName } from "../../src/provision/aci/context.js";
-import { aciJobTemplate, pickSubscription } from "../../src/provision/aci/index.js";
-import { AZURE_NAME_RULES, checkLocation } from "../../src/provision/aci/provider.js";
-import { registryName } from "../../src/provision/aci/steps.js";
-import { checkName } from "../../src/provision/provider.js";
 
 const ok = (rule: keyof typeof AZURE_NAME_RULES, v: string) => () => checkName("x", "--x", v, AZURE_NAME_RULES[rule]);
 

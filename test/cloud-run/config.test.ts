@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { checkGcpRegion, resolveProject, resolveRegion } from "../../src/clouds/gcp-config.js";
+import { checkGcpRegion, resolveProject, resolveRegion } from "../../src/clouds/gcp/config.js";
 import { scratch } from "../helpers/gcp-sim.js";
 
 describe("GCP project and region resolution", () => {

@@ -6,9 +6,9 @@
  * cloud-api-contracts.md §2.0.
  */
 import { describe, expect, it } from "vitest";
-import { createCloudRunProvisioner } from "../../src/provision/cloud-run/index.js";
-import { CredentialGuard } from "../../src/provision/credential.js";
-import type { StepContext } from "../../src/provision/types.js";
+import { createCloudRunProvisioner } from "../../src/clouds/gcp/index.js";
+import { CredentialGuard } from "../../src/engine/credential.js";
+import type { StepContext } from "../../src/engine/types.js";
 import { type Api, schemas, validate, validateErrorEnvelope } from "../helpers/discovery.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
 import { PROJECT, useGcpSim } from "../helpers/gcp-sim.js";

@@ -4,9 +4,13 @@
  * and how verify polls for lines that are not ingested yet.
  */
 import { describe, expect, it } from "vitest";
-import { type ListLogEntriesRequest, type ListLogEntriesResponse, listLogEntries } from "../../src/clouds/gcp-run.js";
+import {
+  type ListLogEntriesRequest,
+  type ListLogEntriesResponse,
+  listLogEntries,
+} from "../../src/clouds/gcp/run-api.js";
+import { executionLogFilter, readExecutionLogs } from "../../src/clouds/gcp/verify.js";
 import { CloudError } from "../../src/errors.js";
-import { executionLogFilter, readExecutionLogs } from "../../src/provision/lifecycle/verify-cloud-run.js";
 import { validate } from "../helpers/discovery.js";
 import { PROJECT, useGcpSim } from "../helpers/gcp-sim.js";
 import { parseLogFilter } from "../sim/gcp/server.js";

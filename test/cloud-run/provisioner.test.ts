@@ -6,13 +6,13 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GcpError, resolveGcp, toGcpError } from "../../src/clouds/gcp.js";
+import { dockerAuthState } from "../../src/clouds/gcp/docker.js";
+import { cloudRunJobTemplate, createCloudRunProvisioner } from "../../src/clouds/gcp/index.js";
+import { GcpError, resolveGcp, toGcpError } from "../../src/clouds/gcp/sdk.js";
+import { missingRoles, withMember } from "../../src/clouds/gcp/steps.js";
+import { CredentialGuard } from "../../src/engine/credential.js";
+import type { Provisioner, StepContext } from "../../src/engine/types.js";
 import { AuthError } from "../../src/errors.js";
-import { dockerAuthState } from "../../src/provision/cloud-run/docker.js";
-import { cloudRunJobTemplate, createCloudRunProvisioner } from "../../src/provision/cloud-run/index.js";
-import { missingRoles, withMember } from "../../src/provision/cloud-run/steps.js";
-import { CredentialGuard } from "../../src/provision/credential.js";
-import type { Provisioner, StepContext } from "../../src/provision/types.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
 import { fakeExecutable, PROJECT, scratch, useGcpSim } from "../helpers/gcp-sim.js";
 
@@ -290,8 +290,8 @@ describe("start-up stays lean", () => {
       const loaded = readFileSync(log, "utf8");
       expect(loaded).toContain("/dist/main.js");
       expect(loaded).not.toMatch(/googleapis|google-auth-library|gaxios/);
-      expect(loaded).not.toContain("/dist/clouds/gcp");
-      expect(loaded).not.toContain("/dist/provision/cloud-run/index.js");
+      expect(loaded).toContain("/dist/clouds/gcp/provider.js");
+      expect(loaded).not.toMatch(/\/dist\/clouds\/gcp\/(sdk|run-api|config|index|steps|credentials)\.js/);
       appendFileSync(log, "");
     } finally {
       s.cleanup();

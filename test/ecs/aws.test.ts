@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { endpointFromEnv, resolveAws, toCloudError } from "../../src/clouds/aws.js";
+import { endpointFromEnv, resolveAws, toCloudError } from "../../src/clouds/aws/sdk.js";
 import { AuthError, CloudError, UsageError } from "../../src/errors.js";
 import { isolateAwsEnv } from "../helpers/moto.js";
 
@@ -101,7 +101,7 @@ describe("region", () => {
   });
 
   it("the region table matches the installed AWS SDK's partitions", async () => {
-    const { AWS_REGIONS } = await import("../../src/clouds/aws-config.js");
+    const { AWS_REGIONS } = await import("../../src/clouds/aws/config.js");
     const file = "../../node_modules/@aws-sdk/core/dist-es/submodules/client/util-endpoints/lib/aws/partitions.js";
     const data = Object.values(await import(file))[0] as { partitions: Array<{ id: string; regions: object }> };
     const sdk = Object.fromEntries(
@@ -119,7 +119,7 @@ describe("region", () => {
 
 describe("SDK log output", () => {
   it("warnings become one line each through wp; debug and info are dropped", async () => {
-    const { sdkLogger } = await import("../../src/clouds/aws.js");
+    const { sdkLogger } = await import("../../src/clouds/aws/sdk.js");
     const lines: string[] = [];
     const logger = sdkLogger((l) => lines.push(l));
     logger.debug("request", { secret: "x" });

@@ -1,13 +1,13 @@
 /** Pure parts of the ECS provisioner: CIDR search, policy document checks, job template. */
 import { describe, expect, it } from "vitest";
-import { nextFreeCidr, overlaps, subnetCidrs } from "../../src/provision/ecs/cidr.js";
-import { ecsJobTemplate } from "../../src/provision/ecs/index.js";
+import { nextFreeCidr, overlaps, subnetCidrs } from "../../src/clouds/aws/cidr.js";
+import { ecsJobTemplate } from "../../src/clouds/aws/index.js";
 import {
   ecsPolicyDocument,
   mergeEcsPolicy,
   missingEcsPolicyParts,
   PREFECT_ECS_ACTIONS,
-} from "../../src/provision/ecs/policy.js";
+} from "../../src/clouds/aws/policy.js";
 
 describe("nextFreeCidr", () => {
   it("starts at 172.31.0.0/16", () => {

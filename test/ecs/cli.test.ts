@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { resolveAws } from "../../src/clouds/aws.js";
+import { resolveAws } from "../../src/clouds/aws/sdk.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
 import { awsWpEnv, removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEcsProvisioner } from "../../src/provision/ecs/index.js";
-import { applySteps, planSteps } from "../../src/provision/engine.js";
-import type { Step, StepContext } from "../../src/provision/types.js";
+import { createEcsProvisioner } from "../../src/clouds/aws/index.js";
+import { applySteps, planSteps } from "../../src/engine/engine.js";
+import type { Step, StepContext } from "../../src/engine/types.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
 import { isolateAwsEnv, type Moto, requireMoto, startMoto } from "../helpers/moto.js";
 

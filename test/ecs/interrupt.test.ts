@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { resolveAws } from "../../src/clouds/aws.js";
+import { resolveAws } from "../../src/clouds/aws/sdk.js";
 import { blockKind, createBlock } from "../../src/prefect/blocks.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";

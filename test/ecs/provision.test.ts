@@ -2,8 +2,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolveAws } from "../../src/clouds/aws.js";
-import { ecsNextSteps } from "../../src/provision/ecs/index.js";
+import { ecsNextSteps } from "../../src/clouds/aws/index.js";
+import { resolveAws } from "../../src/clouds/aws/sdk.js";
 import { removeDefaultVpc, requireMoto, runSteps, useEcsFixture, useMoto } from "../helpers/moto.js";
 
 const SUITE = "test/ecs/provision.test.ts (ECS provisioner against moto)";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { resolveAws } from "../../src/clouds/aws.js";
+import { PREFECT_ECS_ACTIONS } from "../../src/clouds/aws/policy.js";
+import { resolveAws } from "../../src/clouds/aws/sdk.js";
 import { UsageError } from "../../src/errors.js";
-import { PREFECT_ECS_ACTIONS } from "../../src/provision/ecs/policy.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
 import { removeDefaultVpc, requireMoto, runSteps, useEcsFixture, useMoto } from "../helpers/moto.js";
 

@@ -10,9 +10,9 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, beforeEach } from "vitest";
+import { createEcsProvisioner } from "../../src/clouds/aws/index.js";
+import type { Provisioner, StepContext, StepResult, StepState } from "../../src/engine/types.js";
 import type { PrefectApi } from "../../src/prefect/api.js";
-import { createEcsProvisioner } from "../../src/provision/ecs/index.js";
-import type { Provisioner, StepContext, StepResult, StepState } from "../../src/provision/types.js";
 import { FakePrefect } from "./fake-prefect.js";
 import { makeHome } from "./run-cli.js";
 

@@ -3,9 +3,9 @@
  * drifts, `wp deprovision` of two pools sharing the service account and repository, `wp rotate-credentials`.
  */
 import { describe, expect, it } from "vitest";
+import { recordName } from "../../src/engine/record.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
-import { recordName } from "../../src/provision/record.js";
 import { PROJECT, useGcpSim } from "../helpers/gcp-sim.js";
 import { runCli } from "../helpers/run-cli.js";
 

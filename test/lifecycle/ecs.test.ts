@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { resolveAws } from "../../src/clouds/aws.js";
+import { deleteVpc } from "../../src/clouds/aws/lifecycle.js";
+import { resolveAws } from "../../src/clouds/aws/sdk.js";
+import { recordName } from "../../src/engine/record.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
-import { deleteVpc } from "../../src/provision/lifecycle/ecs.js";
-import { recordName } from "../../src/provision/record.js";
 import { awsWpEnv, removeDefaultVpc, requireMoto, useMoto } from "../helpers/moto.js";
 import { runCli, scriptedPrompter } from "../helpers/run-cli.js";
 

@@ -1,9 +1,9 @@
 /** The provisioning record: merging runs, block names, and wp's block type checksum. */
 import { describe, expect, it } from "vitest";
+import type { StepOutcome } from "../../src/engine/engine.js";
+import { mergeRecord, recordName } from "../../src/engine/record.js";
 import { blockSchemaChecksum } from "../../src/prefect/checksum.js";
 import { WP_BLOCK_TYPES } from "../../src/prefect/wp-blocks.js";
-import type { StepOutcome } from "../../src/provision/engine.js";
-import { mergeRecord, recordName } from "../../src/provision/record.js";
 
 const out = (id: string, status: StepOutcome["status"], resourceId?: string): StepOutcome => ({
   id,

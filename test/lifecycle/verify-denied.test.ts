@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveAws } from "../../src/clouds/aws.js";
+import { resolveAws } from "../../src/clouds/aws/sdk.js";
 import { awsWpEnv, isolateAwsEnv, requireMoto } from "../helpers/moto.js";
 import { runCli } from "../helpers/run-cli.js";
 

@@ -7,9 +7,9 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { DescribeTaskDefinitionCommand, ECSClient, ListTasksCommand } from "@aws-sdk/client-ecs";
 import { beforeEach, describe, expect, it } from "vitest";
+import { recordName } from "../../src/engine/record.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
-import { recordName } from "../../src/provision/record.js";
 import { awsWpEnv, requireMoto, useMoto } from "../helpers/moto.js";
 import { runCli } from "../helpers/run-cli.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderPlan } from "../../src/provision/render.js";
+import { renderPlan } from "../../src/engine/render.js";
 import { palette, stripAnsi } from "../../src/ui/io.js";
 import { displayWidth } from "../../src/ui/table.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderSummary } from "../../src/provision/render.js";
+import { renderSummary } from "../../src/engine/render.js";
 import { jsonText, palette, pyRepr, safeText, shellQuote, stripAnsi, wpCommand } from "../../src/ui/io.js";
 import { formatElapsed } from "../../src/ui/progress.js";
 import { rowsOf } from "../../src/ui/prompts.js";

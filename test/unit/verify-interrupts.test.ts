@@ -5,8 +5,8 @@
  * (installSignalHandlers, then process.emit), so no real signal reaches the test process.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import { VerifyInterrupted, verifyInterrupts } from "../../src/engine/verify-run.js";
 import { installSignalHandlers } from "../../src/interrupt.js";
-import { VerifyInterrupted, verifyInterrupts } from "../../src/provision/lifecycle/verify-run.js";
 
 const exits: number[] = [];
 const before = { int: process.listeners("SIGINT"), term: process.listeners("SIGTERM") };

@@ -1,0 +1,138 @@
+/**
+ * The VPC step. As in Prefect: an available default VPC means nothing to do (and no `vpc_id`); a
+ * VPC tagged Name=<vpc name> is reused; otherwise wp creates one with the first free /16 from
+ * 172.31.0.0/16. A wp-managed VPC that a failed run left incomplete shows as "update".
+ */
+import type { Vpc } from "@aws-sdk/client-ec2";
+import type { Step, StepState } from "../../engine/types.js";
+import { CloudError, UsageError } from "../../errors.js";
+import { nextFreeCidr } from "./cidr.js";
+import { DEFAULT_VPC_QUOTA, type EcsContext, MANAGER, TAG_MANAGER, tags } from "./names.js";
+import { cidrOf, emptyNetwork, ensureNetwork, inspectNetwork, type Network, networkGaps, vpcIdOf } from "./network.js";
+
+type Found =
+  | { kind: "default"; vpc: Vpc }
+  | { kind: "named"; vpc: Vpc }
+  | { kind: "none"; cidr: string; count: number };
+
+/** Read-only: which VPC the pool will use. Throws when a new VPC would exceed the regional quota. */
+export async function findVpc(e: EcsContext): Promise<Found> {
+  const session = await e.aws();
+  const ec2 = await session.ec2();
+  // One DescribeVpcs: the default VPC, the named one and the CIDRs in use all come from the full list.
+  const vpcs = await ec2.describeVpcs();
+  const defaultVpc = vpcs.find((v) => v.IsDefault && v.State === "available");
+  if (defaultVpc) return { kind: "default", vpc: defaultVpc };
+  const named = vpcs.find((v) => v.Tags?.some((t) => t.Key === "Name" && t.Value === e.names.vpc));
+  if (named) return { kind: "named", vpc: named };
+  if (vpcs.length >= DEFAULT_VPC_QUOTA) {
+    // Only a full region needs the account's real quota (it may have been raised).
+    const applied = e.vpcQuota ?? (await session.vpcQuota());
+    const quota = applied ?? DEFAULT_VPC_QUOTA;
+    if (vpcs.length >= quota) {
+      const source = applied === null ? "AWS's default (Service Quotas could not be read)" : "from Service Quotas";
+      throw new UsageError(
+        `Region ${session.region} already has ${vpcs.length} VPCs and the quota is ${quota} per region (${source}), ` +
+          `so creating VPC ${e.names.vpc} would fail.`,
+        "Delete an unused VPC, tag an existing one Name=<name> and pass --vpc-name <name>, or request a higher quota.",
+      );
+    }
+  }
+  const cidrs = vpcs.flatMap((v) => (v.CidrBlock ? [v.CidrBlock] : []));
+  return { kind: "none", cidr: nextFreeCidr(cidrs), count: vpcs.length };
+}
+
+const managed = (vpc: Vpc) => vpc.Tags?.some((t) => t.Key === TAG_MANAGER && t.Value === MANAGER) ?? false;
+
+export function vpcStep(e: EcsContext): Step {
+  /**
+   * What this run's check saw; its apply starts from there rather than describing the VPCs again
+   * (the network's writes tolerate "already exists"; a re-run converges after any failure).
+   */
+  let seen: { found: Found; network?: Network } | undefined;
+  return {
+    id: "aws.vpc",
+    resource: "VPC",
+    name: e.names.vpc,
+    target: "aws",
+    async check(ctx): Promise<StepState> {
+      seen = undefined;
+      const found = await findVpc(e);
+      seen = { found };
+      if (found.kind === "none") {
+        return { action: "create", detail: `CIDR ${found.cidr}, internet gateway, 3 subnets, security group` };
+      }
+      const id = vpcIdOf(found.vpc);
+      if (found.kind === "default")
+        return {
+          action: "exists",
+          name: `default VPC ${id}`,
+          detail: `used instead of creating ${e.names.vpc}`,
+          id,
+        };
+      ctx.outputs.set("vpcId", id);
+      if (managed(found.vpc)) {
+        const network = await inspectNetwork(await (await e.aws()).ec2(), found.vpc, e);
+        seen = { found, network };
+        const gaps = networkGaps(network, e);
+        if (gaps.length) return { action: "update", detail: `missing ${gaps.join(", ")}`, id };
+      }
+      return { action: "exists", id };
+    },
+    async apply(ctx, state) {
+      const ec2 = await (await e.aws()).ec2();
+      // Start from what the check saw, except before creating: a VPC's name is only a tag, so
+      // look again right before CreateVpc (another machine's run may have made it since the plan).
+      const known = seen;
+      seen = undefined;
+      const planned = known?.found;
+      const found = planned && planned.kind !== "none" ? planned : await findVpc(e);
+      let vpc: Vpc;
+      let action: "create" | "update" | "exists" = "exists";
+      if (found.kind === "named") {
+        vpc = found.vpc;
+        if (managed(vpc)) {
+          const network = (state.action === "update" && known?.network) || (await inspectNetwork(ec2, vpc, e));
+          if (networkGaps(network, e).length) {
+            await ensureNetwork(ec2, vpc, cidrOf(vpc), network, e, ctx.note);
+            action = "update";
+          }
+        }
+      } else if (found.kind === "none") {
+        ctx.note(`Creating VPC ${e.names.vpc} with CIDR ${found.cidr}`);
+        const created = createVpc(e, found.cidr, ctx.signal);
+        // The network's lookups (zones, a gateway to reuse) overlap the VPC's creation.
+        await ensureNetwork(ec2, created, found.cidr, emptyNetwork(found.cidr), e, ctx.note);
+        vpc = await created;
+        action = "create";
+      } else {
+        return { action: "exists", id: vpcIdOf(found.vpc) };
+      }
+      const id = vpcIdOf(vpc);
+      ctx.outputs.set("vpcId", id);
+      return { action, id };
+    },
+  };
+}
+
+/** Creates the VPC and waits until it is `available`. */
+async function createVpc(e: EcsContext, cidr: string, signal?: AbortSignal): Promise<Vpc> {
+  const ec2 = await (await e.aws()).ec2();
+  const vpc = await ec2.createVpc({
+    CidrBlock: cidr,
+    TagSpecifications: [{ ResourceType: "vpc", Tags: tags(e.pool, { Name: e.names.vpc }) }],
+  });
+  return vpc.State === "available" ? vpc : waitAvailable(e, vpcIdOf(vpc), signal);
+}
+
+/** A new VPC is briefly `pending`; subnets can only be added once it is `available`. */
+async function waitAvailable(e: EcsContext, vpcId: string, signal?: AbortSignal): Promise<Vpc> {
+  const ec2 = await (await e.aws()).ec2();
+  for (let i = 0; i < 120; i++) {
+    const [vpc] = await ec2.describeVpcs([{ Name: "vpc-id", Values: [vpcId] }]);
+    if (vpc?.State === "available") return vpc;
+    signal?.throwIfAborted();
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new CloudError(`VPC ${vpcId} did not become available within a minute.`, "VpcNotAvailable");
+}

@@ -1,0 +1,224 @@
+/**
+ * Microsoft Graph v1.0, narrowly: app registrations, their client secrets, service principals, and
+ * what the permission preflight reads. Plain HTTPS with a token for the Graph endpoint from the same
+ * credential as ARM; errors carry Graph's `error.code` (never matched by message text).
+ */
+import { type AzureAuth, AzureHttpError, httpsRequest, type RetryOptions, retrying, tokenFor } from "./sdk.js";
+
+export interface PasswordCredential {
+  keyId: string;
+  /** The first characters of the secret (Graph's `hint`). */
+  hint: string;
+  startDateTime?: string;
+  endDateTime?: string;
+  displayName?: string | null;
+}
+
+export interface GraphApp {
+  /** Object id. */
+  id: string;
+  /** Client id. */
+  appId: string;
+  displayName: string;
+  passwordCredentials: PasswordCredential[];
+}
+
+export interface GraphServicePrincipal {
+  id: string;
+  appId: string;
+}
+
+export interface NewSecret {
+  keyId: string;
+  secretText: string;
+  hint: string;
+}
+
+/** Directory role template ids that may create app registrations even when users may not. */
+export const APP_CREATOR_ROLES: Record<string, string> = {
+  "62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+  "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
+  "158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
+  "cf1c38e5-3621-4004-a7cb-879624dced7c": "Application Developer",
+};
+
+export interface GraphApi {
+  token(): Promise<string>;
+  findApps(displayName: string): Promise<GraphApp[]>;
+  getApp(objectId: string): Promise<GraphApp | null>;
+  /** The app registration with this client id. */
+  findAppByAppId(appId: string): Promise<GraphApp | null>;
+  /** Deletes an app registration (with its service principal and secrets); one already gone is success. */
+  deleteApp(objectId: string): Promise<void>;
+  createApp(displayName: string, notes: string, tags: string[]): Promise<GraphApp>;
+  addPassword(objectId: string, displayName: string): Promise<NewSecret>;
+  /** A secret already gone is not an error. */
+  removePassword(objectId: string, keyId: string): Promise<void>;
+  findServicePrincipal(appId: string): Promise<GraphServicePrincipal | null>;
+  /** Creates the app's service principal; one created meanwhile is returned instead. */
+  createServicePrincipal(appId: string): Promise<GraphServicePrincipal>;
+  allowedToCreateApps(): Promise<boolean>;
+  /** Directory role template ids assigned to `principalId`. */
+  directoryRoles(principalId: string): Promise<string[]>;
+}
+
+const q = (v: string) => `'${v.replace(/'/g, "''")}'`;
+
+export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
+  const base = `${auth.endpoints.graph}/v1.0`;
+  let token: Promise<string> | undefined;
+  const getToken = () => {
+    token ??= tokenFor(auth, auth.endpoints.graph);
+    return token;
+  };
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const send = async () =>
+      httpsRequest(`${base}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${await getToken()}`,
+          accept: "application/json",
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ca: auth.ca,
+      });
+    let answer = await send();
+    // Throttled or briefly unavailable: wait as told (Retry-After, at most 30 s), up to 3 times.
+    for (let i = 0; i < 3 && [429, 503, 504].includes(answer.status); i++) {
+      const after = Number(answer.headers["retry-after"]);
+      await new Promise((r) => setTimeout(r, Math.min(Number.isFinite(after) ? after * 1000 : 2000 * 2 ** i, 30_000)));
+      answer = await send();
+    }
+    if (answer.status >= 200 && answer.status < 300) return (answer.text ? JSON.parse(answer.text) : {}) as T;
+    let code = `HTTP${answer.status}`;
+    let message = answer.text.slice(0, 300);
+    let details: string[] = [];
+    try {
+      const e = (
+        JSON.parse(answer.text) as { error?: { code?: string; message?: string; details?: { code?: string }[] } }
+      ).error;
+      code = e?.code ?? code;
+      message = e?.message ?? message;
+      details = (e?.details ?? []).map((d) => d.code ?? "").filter(Boolean);
+    } catch {
+      // not JSON: keep the status
+    }
+    // A detail code is more precise (NoBackingApplicationObject under Request_BadRequest).
+    throw new AzureHttpError(
+      `Microsoft Graph ${method} ${path.split("?")[0]}: ${message}`,
+      details[0] ?? code,
+      answer.status,
+    );
+  }
+
+  const app = (a: GraphApp): GraphApp => ({
+    id: a.id,
+    appId: a.appId,
+    displayName: a.displayName,
+    passwordCredentials: (a.passwordCredentials ?? []).map((p) => ({
+      keyId: p.keyId,
+      hint: p.hint ?? "",
+      ...(p.startDateTime ? { startDateTime: p.startDateTime } : {}),
+      ...(p.endDateTime ? { endDateTime: p.endDateTime } : {}),
+      displayName: p.displayName ?? null,
+    })),
+  });
+  const notYet = (codes: string[]) => (err: unknown) => err instanceof AzureHttpError && codes.includes(err.code ?? "");
+
+  return {
+    token: getToken,
+    async findApps(displayName) {
+      const r = await call<{ value: GraphApp[] }>(
+        "GET",
+        `/applications?$filter=${encodeURIComponent(`displayName eq ${q(displayName)}`)}`,
+      );
+      return r.value.map(app);
+    },
+    async getApp(objectId) {
+      try {
+        return app(await call<GraphApp>("GET", `/applications/${encodeURIComponent(objectId)}`));
+      } catch (err) {
+        if (err instanceof AzureHttpError && err.code === "Request_ResourceNotFound") return null;
+        throw err;
+      }
+    },
+    async findAppByAppId(appId) {
+      const r = await call<{ value: GraphApp[] }>(
+        "GET",
+        `/applications?$filter=${encodeURIComponent(`appId eq ${q(appId)}`)}`,
+      );
+      const a = r.value[0];
+      return a ? app(a) : null;
+    },
+    async deleteApp(objectId) {
+      try {
+        await call("DELETE", `/applications/${encodeURIComponent(objectId)}`);
+      } catch (err) {
+        if (err instanceof AzureHttpError && err.code === "Request_ResourceNotFound") return;
+        throw err;
+      }
+    },
+    async createApp(displayName, notes, tags) {
+      return app(await call<GraphApp>("POST", "/applications", { displayName, notes, tags }));
+    },
+    async addPassword(objectId, displayName) {
+      // Right after the app is created, Graph may not see it yet (404): retried.
+      const s = await retrying(
+        "Client secret",
+        () =>
+          call<NewSecret>("POST", `/applications/${encodeURIComponent(objectId)}/addPassword`, {
+            passwordCredential: { displayName },
+          }),
+        notYet(["Request_ResourceNotFound"]),
+        retry,
+      );
+      return { keyId: s.keyId, secretText: s.secretText, hint: s.hint };
+    },
+    async removePassword(objectId, keyId) {
+      const current = await this.getApp(objectId);
+      if (!current?.passwordCredentials.some((p) => p.keyId === keyId)) return;
+      await call("POST", `/applications/${encodeURIComponent(objectId)}/removePassword`, { keyId });
+    },
+    async findServicePrincipal(appId) {
+      const r = await call<{ value: GraphServicePrincipal[] }>(
+        "GET",
+        `/servicePrincipals?$filter=${encodeURIComponent(`appId eq ${q(appId)}`)}`,
+      );
+      const sp = r.value[0];
+      return sp ? { id: sp.id, appId: sp.appId } : null;
+    },
+    async createServicePrincipal(appId) {
+      try {
+        const sp = await retrying(
+          "Service principal",
+          () => call<GraphServicePrincipal>("POST", "/servicePrincipals", { appId }),
+          notYet(["NoBackingApplicationObject"]),
+          retry,
+        );
+        return { id: sp.id, appId: sp.appId };
+      } catch (err) {
+        if (err instanceof AzureHttpError && err.code === "Request_MultipleObjectsWithSameKeyValue") {
+          const found = await this.findServicePrincipal(appId);
+          if (found) return found;
+        }
+        throw err;
+      }
+    },
+    async allowedToCreateApps() {
+      const p = await call<{ defaultUserRolePermissions?: { allowedToCreateApps?: boolean } }>(
+        "GET",
+        "/policies/authorizationPolicy",
+      );
+      return p.defaultUserRolePermissions?.allowedToCreateApps === true;
+    },
+    async directoryRoles(principalId) {
+      const r = await call<{ value: Array<{ roleDefinitionId: string }> }>(
+        "GET",
+        `/roleManagement/directory/roleAssignments?$filter=${encodeURIComponent(`principalId eq ${q(principalId)}`)}`,
+      );
+      return r.value.map((a) => a.roleDefinitionId);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/** Cloud Run provisioner names and fixed values, as Prefect's `cloud_run.py` defines them. */
+
+import type { CredentialGuard } from "../../engine/credential.js";
+import type { PrefectApi } from "../../prefect/api.js";
+import type { DockerOptions } from "../docker.js";
+import type { GcpApi } from "./sdk.js";
+
+export interface CloudRunNames {
+  serviceAccount: string;
+  repository: string;
+  /** Prefect credentials block, `<pool>-push-pool-credentials` by default. */
+  block: string;
+}
+
+export const SERVICE_ACCOUNT = "prefect-cloud-run";
+export const SERVICE_ACCOUNT_DISPLAY_NAME = "Prefect Cloud Run Service Account";
+export const REPOSITORY = "prefect-images";
+export const REPOSITORY_DESCRIPTION = "Docker images of Prefect flows (created by wp)";
+export const ROLES = ["roles/iam.serviceAccountUser", "roles/run.developer"];
+export const SERVICES = [
+  { id: "run.googleapis.com", title: "Cloud Run API", step: "gcp.run-api" },
+  { id: "artifactregistry.googleapis.com", title: "Artifact Registry API", step: "gcp.artifactregistry-api" },
+];
+export const BLOCK_TYPE = "gcp-credentials";
+/** Google allows 10 keys per service account. */
+export const MAX_KEYS = 10;
+export const LABEL_POOL = "prefect-io-work-pool";
+export const LABEL_MANAGER = "managed-by";
+export const MANAGER = "wp";
+
+export function defaultNames(pool: string): CloudRunNames {
+  return { serviceAccount: SERVICE_ACCOUNT, repository: REPOSITORY, block: `${pool}-push-pool-credentials` };
+}
+
+/** A label value Google accepts: lowercase letters, digits, `_` and `-`, at most 63 characters. */
+export function labelValue(v: string): string {
+  return v
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "-")
+    .slice(0, 63);
+}
+
+/** What every Cloud Run step shares. */
+export interface GcpContext {
+  pool: string;
+  names: CloudRunNames;
+  project: string;
+  region: string;
+  gcp(): Promise<GcpApi>;
+  prefect: PrefectApi;
+  docker: DockerOptions;
+  guard: CredentialGuard;
+  /** First retry delay (ms) for Google's eventual consistency. */
+  retryMs: number;
+}
+
+export const serviceAccountEmail = (c: GcpContext) => `${c.names.serviceAccount}@${c.project}.iam.gserviceaccount.com`;
+export const registryHost = (c: GcpContext) => `${c.region}-docker.pkg.dev`;
+export const dockerNamespace = (c: GcpContext) => `${registryHost(c)}/${c.project}/${c.names.repository}`;
+
+/** Retries `fn` while `retryable` says so (eventual consistency right after a create or an enable). */
+export async function retrying<T>(
+  fn: () => Promise<T>,
+  retryable: (err: unknown) => string | null,
+  note: (m: string) => void,
+  o: { attempts?: number; delayMs?: number } = {},
+): Promise<T> {
+  const attempts = o.attempts ?? 8;
+  let delay = o.delayMs ?? 1000;
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const why = retryable(err);
+      if (!why || i >= attempts) throw err;
+      note(`${why}; retrying in ${Math.round(delay / 100) / 10}s...`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 15_000);
+    }
+  }
+}
+
+/** Start delay of the retries above (WP_GCP_POLL_MS shortens it in tests). */
+export function retryDelay(env: Record<string, string | undefined>): number {
+  return Number(env.WP_GCP_POLL_MS) || 1000;
+}

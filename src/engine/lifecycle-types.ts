@@ -1,0 +1,169 @@
+/**
+ * The pool's life after provisioning: `wp status`, `wp deprovision`, `wp rotate-credentials`. Each
+ * provider answers for its own resources (lifecycle/<provider>.ts); index.ts adds what every pool
+ * shares (the pool, its credentials block, the record) and owns ordering, locking and records.
+ */
+
+import { ApiError } from "../errors.js";
+import type { PrefectApi } from "../prefect/api.js";
+import type { Env } from "../prefect/settings.js";
+import type { BlockDocument, WorkPool } from "../prefect/types.js";
+import type { CredentialGuard } from "./credential.js";
+import type { StoredRecord } from "./record.js";
+
+/** ok: exists and matches; drift: exists but does not match what the pool needs; missing: gone. */
+export type Health = "ok" | "drift" | "missing" | "not checked";
+
+export interface StatusItem {
+  resource: string;
+  name: string;
+  id?: string;
+  state: Health;
+  /** What is wrong, or what was checked. */
+  detail?: string;
+  /** The command or action that fixes it. */
+  fix?: string;
+}
+
+export interface TeardownItem {
+  /** Step id of the resource (as in the record), e.g. "aws.iam-user". */
+  step: string;
+  resource: string;
+  name: string;
+  id?: string;
+  /** delete: wp deletes it; keep: left in place (reason says why); gone: already deleted. */
+  action: "delete" | "keep" | "gone";
+  reason?: string;
+  /** Pools that still use a kept resource wp created: it is handed over to their records. */
+  usedBy?: string[];
+  /** Performs the deletion (idempotent: "already gone" is success). */
+  run?: () => Promise<void>;
+}
+
+export interface RotateResult {
+  block: string;
+  /** The credential now in the block (an id, never a secret). */
+  newId: string;
+  /** The credential deleted, when there was one. */
+  oldId?: string;
+  /** How the new credential was checked. */
+  checked: string;
+}
+
+/** What the generic layer hands to a provider's lifecycle. */
+export interface LifecycleInput {
+  pool: WorkPool;
+  api: PrefectApi;
+  /** This pool's record, when one was written. */
+  record: StoredRecord | null;
+  /** Every other pool on the API, and their records (to keep what they still use). */
+  otherPools: WorkPool[];
+  otherRecords: StoredRecord[];
+  /** The credentials block the template references (null: missing or not referenced). */
+  block: BlockDocument | null;
+  flags: Record<string, unknown>;
+  env: Env;
+  guard: CredentialGuard;
+  note(message: string): void;
+}
+
+export interface Lifecycle {
+  /** The credentials block type and the template variable that references it. */
+  blockType: string;
+  /** Account/region lines for the report (read-only). */
+  target(): Promise<string>;
+  lockScopes(): Promise<string[]>;
+  /** What cannot be known without a record, said plainly (empty when a record exists). */
+  unknowns(): string[];
+  status(): Promise<StatusItem[]>;
+  /** The provider's part of the teardown plan, in deletion order (the block first). */
+  teardown(o: { force: boolean }): Promise<TeardownItem[]>;
+  rotate(): Promise<RotateResult>;
+}
+
+/** A template variable's default. */
+export function templateDefault(pool: WorkPool, name: string): unknown {
+  const vars = (pool.base_job_template as { variables?: { properties?: Record<string, { default?: unknown }> } })
+    ?.variables;
+  return vars?.properties?.[name]?.default;
+}
+
+/** The block document id a template variable references (`{"$ref": {"block_document_id": …}}`). */
+export function blockRefOf(pool: WorkPool, variable: string): string | undefined {
+  const v = templateDefault(pool, variable) as { $ref?: { block_document_id?: unknown } } | undefined;
+  const id = v?.$ref?.block_document_id;
+  return typeof id === "string" && id ? id : undefined;
+}
+
+export const stringDefault = (pool: WorkPool, name: string): string | undefined => {
+  const v = templateDefault(pool, name);
+  return typeof v === "string" && v ? v : undefined;
+};
+
+/**
+ * What a teardown does with one resource: `gone` when it no longer exists; `keep` when wp did not create
+ * it (adopted), another pool still uses it, or `keep` gives a reason; else `delete` with `run`.
+ */
+export function decideTeardown(
+  base: Omit<TeardownItem, "action">,
+  exists: boolean,
+  created: boolean,
+  users: string[],
+  run: () => Promise<void>,
+  keep?: string,
+): TeardownItem {
+  if (!exists) return { ...base, action: "gone" };
+  if (!created) return { ...base, action: "keep", reason: "adopted: wp did not create it" };
+  if (users.length) {
+    return { ...base, action: "keep", reason: `still used by ${users.map((u) => `'${u}'`).join(", ")}`, usedBy: users };
+  }
+  if (keep) return { ...base, action: "keep", reason: keep };
+  return { ...base, action: "delete", run };
+}
+
+/** A deletion's "already gone" (Prefect answered 404) is success; anything else is thrown. */
+export function ignoreNotFound(err: unknown): void {
+  if (err instanceof ApiError && err.status === 404) return;
+  throw err;
+}
+
+/**
+ * The pool's credentials block in a teardown: kept unless wp created it; else deleted, after the
+ * credential it holds when `credential` says so (its words for the plan, and how to revoke it).
+ */
+export function credentialsBlockTeardown(
+  input: LifecycleInput,
+  step: string,
+  created: boolean,
+  credential?: { reason: string; revoke(): Promise<void> },
+): TeardownItem[] {
+  const block = input.block;
+  if (!block) return [];
+  const base = { step, resource: "Credentials block", name: block.name ?? block.id, id: block.id };
+  if (!created)
+    return [
+      {
+        ...base,
+        action: "keep",
+        reason: input.record ? "adopted: wp did not create it" : "no record says wp created it",
+      },
+    ];
+  return [
+    {
+      ...base,
+      action: "delete",
+      ...(credential ? { reason: credential.reason } : {}),
+      run: async () => {
+        await credential?.revoke();
+        await input.api.deleteBlockDocument(block.id).catch(ignoreNotFound);
+      },
+    },
+  ];
+}
+
+/** The status line of the Docker login to a registry: ok, or missing with the fix. */
+export function dockerLoginItem(registry: string, login: { found: boolean; detail: string }, fix?: string): StatusItem {
+  return login.found
+    ? { resource: "Docker login", name: registry, state: "ok", detail: login.detail }
+    : { resource: "Docker login", name: registry, state: "missing", detail: login.detail, ...(fix ? { fix } : {}) };
+}

@@ -1,0 +1,154 @@
+/**
+ * What a provider folder declares (types, flags, resource names with their cloud's naming rules,
+ * prompts) and the name-rule mechanism every cloud uses. Cheap to import: no SDK, no provisioner
+ * code (each provider's `load` imports that when it runs).
+ */
+import type { OptionSpec } from "../commands/spec.js";
+import { UsageError } from "../errors.js";
+import type { PrefectApi } from "../prefect/api.js";
+import type { Env } from "../prefect/settings.js";
+import { pyRepr } from "../ui/io.js";
+import type { Prompter } from "../ui/prompts.js";
+import type { CredentialGuard } from "./credential.js";
+import type { Lifecycle, LifecycleInput } from "./lifecycle-types.js";
+import type { Provisioner } from "./types.js";
+import type { VerifyOptions, VerifyReport } from "./verify-run.js";
+
+/** A cloud's rule for one kind of resource name. */
+export interface NameRule {
+  min: number;
+  max: number;
+  /** The whole name must match. */
+  pattern: RegExp;
+  /** The rule in words, for the error: "letters, digits and + = , . @ _ -". */
+  allowed: string;
+  /** Extra refusals, e.g. a reserved prefix; returns the reason or null. */
+  refuse?(value: string): string | null;
+}
+
+/** Throws a one-line UsageError when `value` breaks `rule`; `what` names the resource ("IAM user name"). */
+export function checkName(what: string, flag: string, value: string, rule: NameRule): void {
+  const length = [...value].length;
+  let reason: string | null = null;
+  if (length < rule.min || length > rule.max) {
+    reason = rule.min === rule.max ? `must be ${rule.min} characters` : `must be ${rule.min}–${rule.max} characters`;
+    reason += ` long (it has ${length})`;
+  } else if (!rule.pattern.test(value)) reason = `may contain only ${rule.allowed}`;
+  else reason = rule.refuse?.(value) ?? null;
+  if (reason) throw new UsageError(`${what} ${pyRepr(value)} is not valid: it ${reason}.`, `Pass a valid ${flag}.`);
+}
+
+/** Prefect's block document names: lowercase letters, digits and dashes. */
+export const BLOCK_NAME_RULE: NameRule = {
+  min: 1,
+  max: 255,
+  pattern: /^[a-z0-9-]+$/,
+  allowed: "lowercase letters, digits and dashes",
+};
+
+export interface NameOption {
+  /** Key in the provider's names object, e.g. "iamUser". */
+  key: string;
+  /** CLI flag, e.g. "--iam-user-name <name>". */
+  flag: string;
+  /** Commander's camelCase property for the flag. */
+  prop: string;
+  /** Prefect's prompt text on a terminal. */
+  prompt: string;
+  /** What the name is, for errors: "IAM user name". */
+  what: string;
+  rule: NameRule;
+  defaultFor(pool: string): string;
+}
+
+export interface ProviderInput {
+  poolName: string;
+  names: Record<string, string>;
+  /** The block name was derived from the pool name (not given with a flag or at a prompt). */
+  derivedBlockName: boolean;
+  flags: Record<string, unknown>;
+  env: Env;
+  prefect: PrefectApi;
+  interactive: boolean;
+  prompts: Prompter;
+  note(message: string): void;
+  /** Mints credentials safely (see credential.ts). */
+  guard: CredentialGuard;
+}
+
+export interface Provider {
+  id: string;
+  /** Human name of the cloud, e.g. "AWS ECS". */
+  title: string;
+  types: string[];
+  /** Credentials block type the provisioner writes. */
+  blockType: string;
+  /** Provider-wide flags (region, profiles). */
+  options: OptionSpec[];
+  names: NameOption[];
+  /** The prompt asking whether to customise names (Prefect's wording). */
+  customizePrompt?: string;
+  /**
+   * Checks and resolves the provider's own flags (region, profile) before any prompt or request;
+   * throws a UsageError for bad input. May return flag values it resolved (e.g. the region).
+   */
+  prepare?(flags: Record<string, unknown>, env: Env): Promise<Record<string, unknown>>;
+  /**
+   * On a terminal only, after `prepare` and before the names prompt: choices that need the cloud,
+   * asked first as Prefect does (the project, the subscription). Returns the flag values chosen.
+   */
+  choose?(
+    flags: Record<string, unknown>,
+    ui: { env: Env; prompts: Prompter; note(message: string): void },
+  ): Promise<Record<string, unknown>>;
+  load(input: ProviderInput): Promise<Provisioner>;
+  /** The job template variable that references the credentials block. */
+  blockVariable: string;
+  /** The pool's life after provisioning (status, teardown, rotation); loaded when used. */
+  lifecycle(input: LifecycleInput): Promise<Lifecycle>;
+  /** `wp verify`: runs a minimal task with the block's credentials; absent where nothing can be run. */
+  verify?(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport>;
+}
+
+/** `--some-flag` → `someFlag`, as commander names the property. */
+const propOf = (flag: string) => flag.replace(/^--/, "").replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/** A fixed-default resource name option. */
+export function nameOption(
+  key: string,
+  flag: string,
+  o: { prompt: string; what: string; rule: NameRule; fixed: string },
+): NameOption {
+  return {
+    key,
+    flag: `${flag} <name>`,
+    prop: propOf(flag),
+    prompt: o.prompt,
+    what: o.what,
+    rule: o.rule,
+    defaultFor: () => o.fixed,
+  };
+}
+
+/** `<pool>-<suffix>` made a valid block name: lowercase letters, digits and single dashes. */
+export function blockName(pool: string, suffix: string): string {
+  const base = pool
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/-+/g, "-")
+    .replace(/^-|-$/g, "");
+  return base ? `${base}-${suffix}` : suffix;
+}
+
+/** The credentials block name option, default `<pool>-<suffix>`. */
+export function blockNameOption(suffix: string, prompt: string): NameOption {
+  return {
+    key: "block",
+    flag: "--credentials-block-name <name>",
+    prop: "credentialsBlockName",
+    prompt,
+    what: "Block name",
+    rule: BLOCK_NAME_RULE,
+    defaultFor: (pool) => blockName(pool, suffix),
+  };
+}
