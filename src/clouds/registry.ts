@@ -5,6 +5,8 @@
  */
 import type { OptionSpec } from "../commands/spec.js";
 import type { Provider } from "../engine/provider.js";
+import { UsageError } from "../errors.js";
+import { pyRepr } from "../ui/io.js";
 import { ecsProvider } from "./aws/provider.js";
 import { aciProvider } from "./azure/provider.js";
 import { coiledProvider } from "./coiled/provider.js";
@@ -17,6 +19,19 @@ export const providers: Provider[] = [ecsProvider, aciProvider, cloudRunProvider
 
 export function providerFor(type: string): Provider | undefined {
   return providers.find((p) => p.types.includes(type));
+}
+
+/** The provider for a type, or a usage error listing the types that can be provisioned. */
+export function requireProvider(type: string): Provider {
+  const provider = providerFor(type);
+  if (!provider) {
+    const supported = providers.flatMap((p) => p.types).join(", ");
+    throw new UsageError(
+      `Automatic infrastructure provisioning is not supported for ${pyRepr(type)} work pools.`,
+      `Types that can be provisioned: ${supported}.`,
+    );
+  }
+  return provider;
 }
 
 /** A prompt as a flag description: "Enter a name for the IAM user (manages ECS tasks)" → "name for the IAM user". */

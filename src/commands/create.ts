@@ -1,4 +1,4 @@
-import { providerFor, providerOptions } from "../clouds/registry.js";
+import { providerFor, providerOptions, requireProvider } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { wantsJson } from "../context.js";
 import { UsageError } from "../errors.js";
@@ -79,6 +79,7 @@ export default defineCommand({
       const current = existing?.base_job_template;
       const base = fileTemplate ?? (current && Object.keys(current).length > 0 ? current : typeDefault());
       const report = await provision(ctx, api, {
+        provider: requireProvider(type),
         poolName,
         type,
         baseTemplate: base,

@@ -1,7 +1,7 @@
-import { lifecycleOptions } from "../clouds/registry.js";
+import { lifecycleOptions, providerFor } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { wantsJson } from "../context.js";
-import type { DeprovisionReport } from "../engine/lifecycle.js";
+import type { DeprovisionReport } from "../engine/teardown.js";
 import { WpError } from "../errors.js";
 import { pyRepr, wpCommand } from "../ui/io.js";
 import { checkPoolName } from "./common.js";
@@ -23,12 +23,13 @@ export async function runDeprovision(
   const json = wantsJson(opts);
   const api = await ctx.prefect();
   const [{ deprovision }, { renderTeardownPlan }] = await Promise.all([
-    import("../engine/lifecycle.js"),
+    import("../engine/teardown.js"),
     import("./lifecycle-output.js"),
   ]);
   const report = await deprovision(
     ctx,
     api,
+    providerFor,
     poolName,
     opts,
     {

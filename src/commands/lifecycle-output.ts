@@ -1,6 +1,7 @@
 /** Text rendering of `wp status` and `wp deprovision` (every value escaped). */
 import type { Ctx } from "../context.js";
-import type { DeprovisionReport, StatusReport } from "../engine/lifecycle.js";
+import type { StatusReport } from "../engine/lifecycle.js";
+import type { DeprovisionReport } from "../engine/teardown.js";
 import { pyRepr, safeText } from "../ui/io.js";
 
 const MARK = { ok: "✓", drift: "!", missing: "✗", "not checked": "?" } as const;

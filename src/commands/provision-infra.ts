@@ -1,4 +1,4 @@
-import { providerOptions } from "../clouds/registry.js";
+import { providerOptions, requireProvider } from "../clouds/registry.js";
 import { wantsJson } from "../context.js";
 import { UsageError } from "../errors.js";
 import { pyRepr } from "../ui/io.js";
@@ -15,6 +15,10 @@ export default defineCommand({
   options: [
     { flags: "--dry-run", description: "show the plan, change nothing" },
     { flags: "--sequential", description: "apply steps one after another" },
+    {
+      flags: "--overwrite",
+      description: "use the names and settings given as flags where they contradict the pool's provisioning record",
+    },
     ...providerOptions(),
   ],
   examples: ["wp provision-infra my-ecs-pool --region eu-west-1", "wp provision-infra my-ecs-pool --dry-run -o json"],
@@ -23,9 +27,10 @@ export default defineCommand({
     const poolName = checkPoolName(name);
     const api = await ctx.prefect();
     const pool = await requirePool(api, poolName);
-    const { provision, failureOf, requireProvider } = await import("../engine/run.js");
+    const { provision, failureOf } = await import("../engine/run.js");
+    let provider: ReturnType<typeof requireProvider>;
     try {
-      requireProvider(pool.type);
+      provider = requireProvider(pool.type);
     } catch (err) {
       if (!pool.type.endsWith(":push") && err instanceof UsageError) {
         throw new UsageError(
@@ -37,6 +42,7 @@ export default defineCommand({
     }
     const template = pool.base_job_template ?? {};
     const report = await provision(ctx, api, {
+      provider,
       poolName,
       type: pool.type,
       baseTemplate: template,

@@ -10,6 +10,8 @@ import type { Env } from "../prefect/settings.js";
 import type { BlockDocument, WorkPool } from "../prefect/types.js";
 import type { CredentialGuard } from "./credential.js";
 import type { StoredRecord } from "./record.js";
+import type { Provisioner } from "./types.js";
+import type { Leftover, VerifyJournal } from "./verify-journal.js";
 
 /** ok: exists and matches; drift: exists but does not match what the pool needs; missing: gone. */
 export type Health = "ok" | "drift" | "missing" | "not checked";
@@ -59,12 +61,20 @@ export interface LifecycleInput {
   /** Every other pool on the API, and their records (to keep what they still use). */
   otherPools: WorkPool[];
   otherRecords: StoredRecord[];
+  /** The template variable that references the credentials block. */
+  blockVariable: string;
   /** The credentials block the template references (null: missing or not referenced). */
   block: BlockDocument | null;
   flags: Record<string, unknown>;
   env: Env;
   guard: CredentialGuard;
   note(message: string): void;
+  /** The names the pool's resources have (record, else template, else defaults). */
+  names: Record<string, string>;
+  /** The pool's resources, built with those names and the record's settings (read mode). */
+  provisioner: Provisioner;
+  /** Verify's temporary resources: journaled before they are created (verify-journal.ts). */
+  journal: VerifyJournal;
 }
 
 export interface Lifecycle {
@@ -75,10 +85,13 @@ export interface Lifecycle {
   lockScopes(): Promise<string[]>;
   /** What cannot be known without a record, said plainly (empty when a record exists). */
   unknowns(): string[];
-  status(): Promise<StatusItem[]>;
-  /** The provider's part of the teardown plan, in deletion order (the block first). */
-  teardown(o: { force: boolean }): Promise<TeardownItem[]>;
+  /** Status beyond the resources' reads (a provider not yet walking its resources answers all of it here). */
+  status?(): Promise<StatusItem[]>;
+  /** The provider's own teardown plan, in deletion order; absent: the engine walks the resources (resource.ts). */
+  teardown?(o: { force: boolean }): Promise<TeardownItem[]>;
   rotate(): Promise<RotateResult>;
+  /** Deletes a temporary resource an interrupted `wp verify` left (idempotent: already gone is success). */
+  removeLeftover?(leftover: Leftover): Promise<void>;
 }
 
 /** A template variable's default. */
@@ -147,6 +160,11 @@ export function credentialsBlockTeardown(
         action: "keep",
         reason: input.record ? "adopted: wp did not create it" : "no record says wp created it",
       },
+    ];
+  const users = input.otherPools.filter((p) => blockRefOf(p, input.blockVariable) === block.id).map((p) => p.name);
+  if (users.length)
+    return [
+      { ...base, action: "keep", reason: `still used by ${users.map((u) => `'${u}'`).join(", ")}`, usedBy: users },
     ];
   return [
     {

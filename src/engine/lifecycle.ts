@@ -4,7 +4,6 @@
  * resources (lifecycle/<provider>.ts, loaded when used). Commands render what these return.
  */
 
-import { providerFor } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { AbortError, UsageError, WpError } from "../errors.js";
 import { wpHome } from "../home.js";
@@ -12,17 +11,15 @@ import type { PrefectApi } from "../prefect/api.js";
 import type { WorkPool } from "../prefect/types.js";
 import { pyRepr, wpCommand } from "../ui/io.js";
 import { CredentialGuard } from "./credential.js";
-import { messageOf } from "./engine.js";
-import {
-  blockRefOf,
-  ignoreNotFound,
-  type Lifecycle,
-  type LifecycleInput,
-  type StatusItem,
-  type TeardownItem,
-} from "./lifecycle-types.js";
+import { blockRefOf, type Lifecycle, type LifecycleInput, type StatusItem } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
-import { listRecords, type ProvisioningRecord, readRecord, type StoredRecord, writeRecord } from "./record.js";
+import type { Provider } from "./provider.js";
+import { listRecords, readRecord, type StoredRecord } from "./record.js";
+import { type Resource, statusItem } from "./resource.js";
+import { checkPhases, poolPhases } from "./run.js";
+import type { StepContext } from "./types.js";
+import { VerifyJournal } from "./verify-journal.js";
+import type { VerifyOptions, VerifyReport } from "./verify-run.js";
 
 export type { StatusItem, TeardownItem } from "./lifecycle-types.js";
 
@@ -31,18 +28,56 @@ interface Loaded {
   /** The pool itself is gone (a teardown that deleted it, or a plain `wp delete`); its record is left. */
   poolMissing: boolean;
   record: StoredRecord | null;
+  provider: Provider;
   lifecycle: Lifecycle;
   input: LifecycleInput;
   blockRef?: string;
   variable: string;
 }
 
-async function load(ctx: Ctx, api: PrefectApi, name: string, flags: Record<string, unknown>): Promise<Loaded | null> {
+/** Finds the provider that serves a pool type (the commands pass the clouds' registry). */
+export type ProviderLookup = (type: string) => Provider | undefined;
+
+/** The names a pool's resources have: the record's, else what its template shows, else the defaults. */
+function poolNames(provider: Provider, pool: WorkPool, record: StoredRecord | null): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const n of provider.names) names[n.key] = n.defaultFor(pool.name);
+  const known =
+    record && Object.keys(record.record.names).length ? record.record.names : provider.namesFromTemplate?.(pool);
+  return { ...names, ...(known ?? {}) };
+}
+
+/** The record's settings (region, project, …) under the provider's flags; a flag that contradicts the record is an error. */
+function poolFlags(provider: Provider, record: StoredRecord | null, flags: Record<string, unknown>) {
+  const out: Record<string, unknown> = { ...flags };
+  for (const [prop, key] of Object.entries(provider.recorded ?? {})) {
+    const recorded = record?.record.context[key];
+    if (!recorded) continue;
+    const given = flags[prop];
+    if (typeof given !== "string") out[prop] = recorded;
+    else if (given !== recorded) {
+      const flag = `--${prop.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw new UsageError(
+        `${flag} ${pyRepr(given)} contradicts the pool's provisioning record, which has ${key} ${pyRepr(recorded)}.`,
+        `Drop ${flag}: wp reads the pool's resources where the record says they are.`,
+      );
+    }
+  }
+  return out;
+}
+
+async function load(
+  ctx: Ctx,
+  api: PrefectApi,
+  find: ProviderLookup,
+  name: string,
+  flags: Record<string, unknown>,
+): Promise<Loaded | null> {
   const [found, record] = await Promise.all([api.readWorkPool(name), readRecord(api, name)]);
   if (!found && !record) return null;
   const pool: WorkPool =
     found ?? ({ id: "", name, type: record?.record.pool_type ?? "", base_job_template: {} } as unknown as WorkPool);
-  const provider = providerFor(pool.type);
+  const provider = find(pool.type);
   if (!provider) {
     throw new UsageError(
       `Work pool ${pyRepr(name)} is a ${pyRepr(pool.type)} pool; wp manages the infrastructure of provisioned push pools only.`,
@@ -50,6 +85,7 @@ async function load(ctx: Ctx, api: PrefectApi, name: string, flags: Record<strin
     );
   }
   const variable = provider.blockVariable;
+  const resolved = poolFlags(provider, record, flags);
   const [others, records] = await Promise.all([api.listWorkPools(), listRecords(api)]);
   const ref = blockRefOf(pool, variable);
   let block = ref ? await api.readBlockDocumentById(ref) : null;
@@ -61,6 +97,24 @@ async function load(ctx: Ctx, api: PrefectApi, name: string, flags: Record<strin
     )?.id;
     if (id) block = await api.readBlockDocumentById(id);
   }
+  const note = (m: string) => ctx.info(ctx.color.err.dim(m));
+  const guard = new CredentialGuard({ home: wpHome(ctx.env) });
+  const names = poolNames(provider, pool, record);
+  // A pool without recorded names uses the block its template references.
+  if (!record?.record.names.block && block?.name) names.block = block.name;
+  const provisioner = await provider.load({
+    mode: "read",
+    poolName: name,
+    names,
+    derivedBlockName: false,
+    flags: resolved,
+    env: ctx.env,
+    prefect: api,
+    interactive: false,
+    prompts: ctx.prompts,
+    note,
+    guard,
+  });
   const input: LifecycleInput = {
     pool,
     api,
@@ -68,15 +122,20 @@ async function load(ctx: Ctx, api: PrefectApi, name: string, flags: Record<strin
     otherPools: others.filter((p) => p.name !== name),
     otherRecords: records.filter((r) => r.record.work_pool !== name),
     block,
-    flags,
+    blockVariable: variable,
+    flags: resolved,
     env: ctx.env,
-    guard: new CredentialGuard({ home: wpHome(ctx.env) }),
-    note: (m) => ctx.info(ctx.color.err.dim(m)),
+    guard,
+    note,
+    names,
+    provisioner,
+    journal: new VerifyJournal(wpHome(ctx.env)),
   };
   return {
     pool,
     poolMissing: !found,
     record,
+    provider,
     lifecycle: await provider.lifecycle(input),
     input,
     ...(ref ? { blockRef: ref } : {}),
@@ -103,11 +162,58 @@ export interface StatusReport {
 export async function poolStatus(
   ctx: Ctx,
   api: PrefectApi,
+  find: ProviderLookup,
   name: string,
   flags: Record<string, unknown>,
 ): Promise<StatusReport> {
-  const l = await load(ctx, api, name, flags);
+  const l = await load(ctx, api, find, name, flags);
   if (!l || l.poolMissing) throw notFound(name);
+  const items = l.lifecycle.status ? await legacyStatus(l) : await resourceStatus(l);
+  items.push(...(await verifyLeftovers(l)));
+  return {
+    workPool: name,
+    type: l.pool.type,
+    target: await l.lifecycle.target(),
+    source: l.record ? "record" : "inferred",
+    ...(l.record?.record.updated ? { recordUpdated: l.record.record.updated } : {}),
+    unknowns: l.lifecycle.unknowns(),
+    resources: items,
+    healthy: items.every((i) => i.state === "ok" || i.state === "not checked"),
+  };
+}
+
+/** Reads every resource of the pool with the same modules provisioning applies (resource.ts). */
+async function resourceStatus(l: Loaded): Promise<StatusItem[]> {
+  const { phases, ctx } = await readPool(l);
+  const states = await checkPhases(phases, ctx, 8);
+  const items = phases.flat().flatMap((r) => {
+    const state = states.get(r.id);
+    // The block type is shared by every pool: reported only when it needs registering.
+    if (!state || (r.id === "prefect.block-type" && state.action === "exists")) return [];
+    return [statusItem(l.pool.name, r, state)];
+  });
+  // The pool first, as a report about the pool reads.
+  return [...items.filter((i) => i.resource === "Work pool"), ...items.filter((i) => i.resource !== "Work pool")];
+}
+
+/** The pool's resources in their phases, and a read context, after the provider's read-only preflight. */
+export async function readPool(l: Loaded): Promise<{ phases: Resource[][]; ctx: StepContext }> {
+  await l.input.provisioner.targets();
+  const phases = poolPhases(l.provider, l.input.provisioner, {
+    poolName: l.pool.name,
+    type: l.pool.type,
+    existing: l.pool,
+    mayUpdate: true,
+    paused: l.pool.is_paused ?? false,
+    baseTemplate: l.pool.base_job_template ?? {},
+    written: { pool: null },
+  });
+  return { phases, ctx: { prefect: l.input.api, outputs: new Map(), note: l.input.note } };
+}
+
+/** A provider that still reads its own resources: the block as the template references it, then the provider's items. */
+async function legacyStatus(l: Loaded): Promise<StatusItem[]> {
+  const name = l.pool.name;
   const fix = wpCommand("provision-infra", name);
   const items: StatusItem[] = [{ resource: "Work pool", name, id: l.pool.id, state: "ok", detail: l.pool.type }];
   if (!l.blockRef)
@@ -135,205 +241,18 @@ export async function poolStatus(
       state: "ok",
       detail: `referenced by the template's ${l.variable}`,
     });
-  items.push(...(await l.lifecycle.status()));
-  return {
-    workPool: name,
-    type: l.pool.type,
-    target: await l.lifecycle.target(),
-    source: l.record ? "record" : "inferred",
-    ...(l.record?.record.updated ? { recordUpdated: l.record.record.updated } : {}),
-    unknowns: l.lifecycle.unknowns(),
-    resources: items,
-    healthy: items.every((i) => i.state === "ok" || i.state === "not checked"),
-  };
+  items.push(...((await l.lifecycle.status?.()) ?? []));
+  return items;
 }
 
-export interface DeprovisionOptions {
-  dryRun: boolean;
-  force: boolean;
-  keepPool: boolean;
-  json: boolean;
-  /** Question asked on a terminal before deleting. */
-  confirm?: string;
-}
-
-export interface DeprovisionReport {
-  workPool: string;
-  target: string;
-  dryRun: boolean;
-  unknowns: string[];
-  plan: Array<Omit<TeardownItem, "run">>;
-  results: Array<{
-    resource: string;
-    name: string;
-    id?: string;
-    status: "deleted" | "failed" | "skipped";
-    error?: string;
-  }>;
-  /** Nothing was left to delete. */
-  nothingToDo: boolean;
-}
-
-const planned = ({ run: _run, ...rest }: TeardownItem) => rest;
-
-export async function deprovision(
+export async function rotateCredentials(
   ctx: Ctx,
   api: PrefectApi,
+  find: ProviderLookup,
   name: string,
   flags: Record<string, unknown>,
-  o: DeprovisionOptions,
-  render: (report: DeprovisionReport, phase: "plan" | "done") => void,
-): Promise<DeprovisionReport> {
-  const l = await load(ctx, api, name, flags);
-  if (!l) {
-    const report: DeprovisionReport = {
-      workPool: name,
-      target: api.label,
-      dryRun: o.dryRun,
-      unknowns: [],
-      plan: [],
-      results: [],
-      nothingToDo: true,
-    };
-    render(report, "done");
-    return report;
-  }
-  const makePlan = async (): Promise<TeardownItem[]> => {
-    const items = await l.lifecycle.teardown({ force: o.force });
-    const recordId = l.record?.id;
-    items.push(
-      recordId
-        ? {
-            step: "wp.record",
-            resource: "Provisioning record",
-            name: `block ${l.record?.record.work_pool ?? name}`,
-            id: recordId,
-            action: "delete",
-            run: () => api.deleteBlockDocument(recordId).catch(ignoreNotFound),
-          }
-        : { step: "wp.record", resource: "Provisioning record", name, action: "gone" },
-    );
-    if (l.poolMissing) items.push({ step: "prefect.work-pool", resource: "Work pool", name, action: "gone" });
-    else if (o.keepPool)
-      items.push({
-        step: "prefect.work-pool",
-        resource: "Work pool",
-        name,
-        id: l.pool.id,
-        action: "keep",
-        reason: "--keep-pool",
-      });
-    else
-      items.push({
-        step: "prefect.work-pool",
-        resource: "Work pool",
-        name,
-        id: l.pool.id,
-        action: "delete",
-        run: () => api.deleteWorkPool(name).catch(ignoreNotFound),
-      });
-    return items;
-  };
-  let items = await makePlan();
-  const target = await l.lifecycle.target();
-  const report: DeprovisionReport = {
-    workPool: name,
-    target,
-    dryRun: o.dryRun,
-    unknowns: l.lifecycle.unknowns(),
-    plan: items.map(planned),
-    results: [],
-    nothingToDo: !items.some((i) => i.action === "delete"),
-  };
-  if (o.dryRun || report.nothingToDo) {
-    render(report, "done");
-    return report;
-  }
-  render(report, "plan");
-  if (!ctx.global.yes) {
-    if (!ctx.interactive)
-      throw new UsageError(
-        "This plan deletes resources and there is no terminal to confirm it.",
-        "Pass --yes to delete them, or --dry-run to only show the plan.",
-      );
-    if (!(await ctx.prompts.confirm(o.confirm ?? "Delete these resources?", false)))
-      throw new AbortError("Deprovisioning cancelled; nothing was deleted.");
-  }
-  let waited = false;
-  const release = await acquireLocks([...(await l.lifecycle.lockScopes()), `Prefect API ${api.url}`], {
-    home: wpHome(ctx.env),
-    waiting: (m) => {
-      waited = true;
-      ctx.info(m);
-    },
-  });
-  try {
-    if (waited) {
-      items = await makePlan();
-      report.plan = items.map(planned);
-    }
-    // Resources kept for other pools that this pool created pass to those pools' records, so the
-    // last pool's teardown removes them.
-    const handOver = items.filter(
-      (i) =>
-        i.action === "keep" &&
-        i.usedBy?.length &&
-        l.record?.record.resources.some((r) => r.step === i.step && r.created),
-    );
-    if (handOver.length) await handOverTo(api, l.input.otherRecords, handOver);
-    let failed = false;
-    for (const item of items) {
-      if (item.action !== "delete" || !item.run) continue;
-      const base = { resource: item.resource, name: item.name, ...(item.id ? { id: item.id } : {}) };
-      if (failed) {
-        report.results.push({ ...base, status: "skipped" });
-        continue;
-      }
-      try {
-        await item.run();
-        report.results.push({ ...base, status: "deleted" });
-        if (!o.json) ctx.info(`${ctx.color.err.green("✓")} Deleted ${item.resource} ${item.name}`);
-      } catch (err) {
-        failed = true;
-        report.results.push({ ...base, status: "failed", error: messageOf(err) });
-        if (!o.json) ctx.info(`${ctx.color.err.red("✗")} ${item.resource} ${item.name}: ${messageOf(err)}`);
-      }
-    }
-  } finally {
-    release();
-  }
-  render(report, "done");
-  return report;
-}
-
-/** Marks kept resources as created in the records of the pools that still use them. */
-async function handOverTo(api: PrefectApi, records: StoredRecord[], items: TeardownItem[]): Promise<void> {
-  for (const r of records) {
-    const record: ProvisioningRecord = structuredClone(r.record);
-    let changed = false;
-    for (const item of items) {
-      if (!item.usedBy?.includes(record.work_pool)) continue;
-      const entry = record.resources.find((x) => x.step === item.step);
-      if (entry && !entry.created) {
-        entry.created = true;
-        changed = true;
-      } else if (!entry) {
-        record.resources.push({
-          step: item.step,
-          kind: item.resource,
-          name: item.name,
-          ...(item.id ? { id: item.id } : {}),
-          created: true,
-        });
-        changed = true;
-      }
-    }
-    if (changed) await writeRecord(api, record, r.id);
-  }
-}
-
-export async function rotateCredentials(ctx: Ctx, api: PrefectApi, name: string, flags: Record<string, unknown>) {
-  const l = await load(ctx, api, name, flags);
+) {
+  const l = await load(ctx, api, find, name, flags);
   if (!l || l.poolMissing) throw notFound(name);
   if (!l.input.block) {
     throw new WpError(
@@ -361,20 +280,49 @@ export async function rotateCredentials(ctx: Ctx, api: PrefectApi, name: string,
   }
 }
 
-/** `wp verify`: runs a minimal task with the block's credentials (ECS, Cloud Run, ACI). */
+/** `wp verify`: first removes what an interrupted verify left, then runs a minimal task with the block's credentials. */
 export async function verifyPool(
   ctx: Ctx,
   api: PrefectApi,
+  find: ProviderLookup,
   name: string,
   flags: Record<string, unknown>,
-  o: import("./verify-run.js").VerifyOptions,
-): Promise<import("./verify-run.js").VerifyReport> {
-  const l = await load(ctx, api, name, flags);
+  o: VerifyOptions,
+): Promise<VerifyReport> {
+  const l = await load(ctx, api, find, name, flags);
   if (!l || l.poolMissing) throw notFound(name);
-  const verify = providerFor(l.pool.type)?.verify;
-  if (verify) return verify(l.input, o);
-  throw new UsageError(
-    `wp verify runs a test task on ECS, Cloud Run and Azure Container Instances pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
-    `Use \`${wpCommand("status", name)}\` to check the pool's block.`,
-  );
+  const verify = l.provider.verify;
+  if (!verify)
+    throw new UsageError(
+      `wp verify runs a test task on ECS, Cloud Run and Azure Container Instances pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
+      `Use \`${wpCommand("status", name)}\` to check the pool's block.`,
+    );
+  if (!o.dryRun) await removeLeftovers(l);
+  return verify(l.input, o);
 }
+
+/** What interrupted verifies left, as status items (`wp verify` or `wp deprovision` removes them). */
+async function verifyLeftovers(l: Loaded): Promise<StatusItem[]> {
+  return l.input.journal.leftovers(l.pool.name).map((e) => ({
+    resource: e.kind,
+    name: e.name,
+    ...(e.id ? { id: e.id } : {}),
+    state: "drift" as const,
+    detail: `left by a wp verify interrupted at ${e.started}`,
+    fix: wpCommand("verify", l.pool.name),
+  }));
+}
+
+/** Deletes what interrupted verifies left (idempotent), then forgets them. */
+export async function removeLeftovers(l: Loaded): Promise<void> {
+  const remove = l.lifecycle.removeLeftover;
+  if (!remove) return;
+  for (const e of l.input.journal.leftovers(l.pool.name)) {
+    l.input.note(`Deleting ${e.kind} ${e.name}, left by an interrupted wp verify...`);
+    await remove(e);
+    l.input.journal.done(e);
+  }
+}
+
+export type { Loaded as LoadedPool };
+export { load as loadPool, notFound };

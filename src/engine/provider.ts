@@ -7,6 +7,7 @@ import type { OptionSpec } from "../commands/spec.js";
 import { UsageError } from "../errors.js";
 import type { PrefectApi } from "../prefect/api.js";
 import type { Env } from "../prefect/settings.js";
+import type { WorkPool } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
 import type { Prompter } from "../ui/prompts.js";
 import type { CredentialGuard } from "./credential.js";
@@ -62,6 +63,8 @@ export interface NameOption {
 }
 
 export interface ProviderInput {
+  /** provision: plan and apply; read: status, deprovision, rotation and verify read the same resources (no limit refusals, no prompts). */
+  mode: "provision" | "read";
   poolName: string;
   names: Record<string, string>;
   /** The block name was derived from the pool name (not given with a flag or at a prompt). */
@@ -102,6 +105,13 @@ export interface Provider {
     ui: { env: Env; prompts: Prompter; note(message: string): void },
   ): Promise<Record<string, unknown>>;
   load(input: ProviderInput): Promise<Provisioner>;
+  /**
+   * Provider flags kept in the pool's record, by the record context key holding the resolved value
+   * (e.g. { region: "region" }): later commands use the record's value, and a flag that contradicts it is an error.
+   */
+  recorded?: Record<string, string>;
+  /** For a pool with no record: the names its template shows (e.g. the cluster), over the defaults. */
+  namesFromTemplate?(pool: WorkPool): Record<string, string>;
   /** The job template variable that references the credentials block. */
   blockVariable: string;
   /** The pool's life after provisioning (status, teardown, rotation); loaded when used. */

@@ -38,6 +38,8 @@ export interface ProvisioningRecord {
   provider: string;
   /** Account/project and region the resources live in. */
   context: Record<string, string>;
+  /** The resource names the pool was provisioned with (the provider's name keys): later commands use these. */
+  names: Record<string, string>;
   resources: RecordResource[];
   updated: string;
 }
@@ -48,6 +50,18 @@ const NOT_RECORDED = (step: string) =>
 
 /** Outputs worth keeping (ids and names only; outputs never hold secrets, but only these are written). */
 const CONTEXT_KEYS = ["accountId", "region", "project", "vpcId", "clusterName", "executionRoleArn", "repositoryUri"];
+
+export interface RunToRecord {
+  pool: string;
+  type: string;
+  provider: string;
+  outcomes: StepOutcome[];
+  outputs: Map<string, unknown>;
+  /** The names the run used. */
+  names?: Record<string, string>;
+  /** Further output keys to keep in the context (the provider's recorded settings). */
+  contextKeys?: string[];
+}
 
 /** The record's block name: a valid block name derived from the pool, with a hash when the pool name had to change. */
 export function recordName(pool: string): string {
@@ -69,9 +83,15 @@ function parse(doc: BlockDocument): ProvisioningRecord | null {
     pool_type: typeof d.pool_type === "string" ? d.pool_type : "",
     provider: typeof d.provider === "string" ? d.provider : "",
     context: typeof d.context === "object" && d.context !== null ? d.context : {},
+    names: stringsOf(d.names),
     resources: d.resources.filter((r): r is RecordResource => typeof r?.step === "string"),
     updated: typeof d.updated === "string" ? d.updated : "",
   };
+}
+
+function stringsOf(v: unknown): Record<string, string> {
+  if (typeof v !== "object" || v === null) return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
 export interface StoredRecord {
@@ -98,10 +118,7 @@ export async function listRecords(api: PrefectApi): Promise<StoredRecord[]> {
 }
 
 /** Merges a run's outcomes into the previous record: created stays created; new resources come in as created or adopted. */
-export function mergeRecord(
-  previous: ProvisioningRecord | null,
-  o: { pool: string; type: string; provider: string; outcomes: StepOutcome[]; outputs: Map<string, unknown> },
-): ProvisioningRecord {
+export function mergeRecord(previous: ProvisioningRecord | null, o: RunToRecord): ProvisioningRecord {
   const byStep = new Map((previous?.resources ?? []).map((r) => [r.step, r]));
   for (const out of o.outcomes) {
     if (NOT_RECORDED(out.id) || out.status === "failed" || out.status === "skipped") continue;
@@ -115,7 +132,7 @@ export function mergeRecord(
     });
   }
   const context: Record<string, string> = { ...(previous?.context ?? {}) };
-  for (const k of CONTEXT_KEYS) {
+  for (const k of new Set([...CONTEXT_KEYS, ...(o.contextKeys ?? [])])) {
     const v = o.outputs.get(k);
     if (typeof v === "string" && v) context[k] = v;
   }
@@ -124,6 +141,7 @@ export function mergeRecord(
     pool_type: o.type,
     provider: o.provider,
     context,
+    names: { ...(previous?.names ?? {}), ...o.names },
     resources: [...byStep.values()],
     updated: new Date().toISOString(),
   };
@@ -142,10 +160,7 @@ export async function writeRecord(api: PrefectApi, record: ProvisioningRecord, e
 }
 
 /** Records a provisioning run: merged with the previous record; nothing is written when nothing was recorded. */
-export async function recordRun(
-  api: PrefectApi,
-  o: { pool: string; type: string; provider: string; outcomes: StepOutcome[]; outputs: Map<string, unknown> },
-): Promise<ProvisioningRecord | null> {
+export async function recordRun(api: PrefectApi, o: RunToRecord): Promise<ProvisioningRecord | null> {
   const previous = await readRecord(api, o.pool);
   const record = mergeRecord(previous?.record ?? null, o);
   if (record.resources.length === 0) return null;

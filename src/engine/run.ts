@@ -3,7 +3,6 @@
  * Prefect checks → cloud preflight → plan → confirm → apply (block type, cloud steps, pool) → summary.
  */
 
-import { type Provider, providerFor, providers } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { AbortError, UsageError, WpError } from "../errors.js";
 import { wpHome } from "../home.js";
@@ -16,13 +15,15 @@ import { applyProgress } from "./apply-progress.js";
 import { CredentialGuard } from "./credential.js";
 import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } from "./engine.js";
 import { acquireLocks } from "./lock.js";
-import { blockTypeStep, workPoolStep } from "./prefect-steps.js";
-import { checkName } from "./provider.js";
-import { recordRun } from "./record.js";
+import { blockTypeStep, type PoolStepInput, workPoolStep } from "./prefect-steps.js";
+import { checkName, type Provider } from "./provider.js";
+import { type ProvisioningRecord, readRecord, recordRun } from "./record.js";
 import { countActions, renderPlan, renderSummary } from "./render.js";
-import type { Step, StepContext, StepState, Target } from "./types.js";
+import type { Resource } from "./resource.js";
+import type { Provisioner, Step, StepContext, StepState, Target } from "./types.js";
 
 export interface ProvisionOptions {
+  provider: Provider;
   poolName: string;
   type: string;
   baseTemplate: JobTemplate;
@@ -50,41 +51,18 @@ export interface ProvisionReport {
   recorded?: number;
 }
 
-/** The provider for a type, or a usage error listing the types that can be provisioned. */
-export function requireProvider(type: string): Provider {
-  const provider = providerFor(type);
-  if (!provider) {
-    const supported = providers.flatMap((p) => p.types).join(", ");
-    throw new UsageError(
-      `Automatic infrastructure provisioning is not supported for ${pyRepr(type)} work pools.`,
-      `Types that can be provisioned: ${supported}.`,
-    );
-  }
-  return provider;
-}
-
 export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise<ProvisionReport> {
-  const provider = requireProvider(o.type);
+  const provider = o.provider;
   const err = ctx.color.err;
-  // The provider's own flags (region, profile) are resolved and checked before any prompt.
-  const prepared = { ...o.flags, ...(await provider.prepare?.(o.flags, ctx.env)) };
-  const flags =
-    ctx.interactive && provider.choose
-      ? {
-          ...prepared,
-          ...(await provider.choose(prepared, {
-            env: ctx.env,
-            prompts: ctx.prompts,
-            note: (m) => ctx.info(err.dim(m)),
-          })),
-        }
-      : prepared;
-  const { names, derivedBlockName } = await resolveNames(ctx, provider, { ...o, flags });
+  const record = (await readRecord(api, o.poolName))?.record ?? null;
+  const flags = await resolveFlags(ctx, o, record);
+  const { names, derivedBlockName } = await resolveNames(ctx, provider, { ...o, flags }, record);
   // Progress and notes share one writer, so a note never breaks a spinner or a progress line.
   const live = applyProgress(ctx, o.json);
   const note = (m: string) => live.note(m);
   const home = wpHome(ctx.env);
   const provisioner = await provider.load({
+    mode: "provision",
     poolName: o.poolName,
     names,
     derivedBlockName,
@@ -104,28 +82,18 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   const targets: Target[] = [...(await provisioner.targets()), { key: "prefect", label: api.label }];
 
   const written: { pool: WorkPool | null } = { pool: null };
-  const phases: Step[][] = [
-    [blockTypeStep(provider.blockType)],
-    provisioner.steps(),
-    [
-      workPoolStep({
-        poolName: o.poolName,
-        type: o.type,
-        existing: o.existing,
-        mayUpdate: o.mayUpdate,
-        paused: o.paused,
-        template: (outputs) => provisioner.jobTemplate(o.baseTemplate, outputs),
-        written,
-      }),
-    ],
-  ];
+  const phases = poolPhases(provider, provisioner, {
+    poolName: o.poolName,
+    type: o.type,
+    existing: o.existing,
+    mayUpdate: o.mayUpdate,
+    paused: o.paused,
+    baseTemplate: o.baseTemplate,
+    written,
+  });
   const stepCtx: StepContext = { prefect: api, outputs: new Map(), note, signal: interruptSignal };
   const concurrency = o.sequential ? 1 : 8;
-  const check = async () => {
-    const states = new Map<string, StepState>();
-    for (const phase of phases) for (const [k, v] of await planSteps(phase, stepCtx, concurrency)) states.set(k, v);
-    return states;
-  };
+  const check = () => checkPhases(phases, stepCtx, concurrency);
   let states = await check();
   const steps = phases.flat();
   const plan = steps.map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
@@ -190,7 +158,14 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
     }
     // The record of what exists for this pool, next to it in Prefect (also after a failure: what
     // was created must be known to `wp deprovision`). It never fails the run.
-    const recorded = { pool: o.poolName, type: o.type, provider: provider.id, outcomes: report.results };
+    const recorded = {
+      pool: o.poolName,
+      type: o.type,
+      provider: provider.id,
+      outcomes: report.results,
+      names,
+      contextKeys: Object.values(provider.recorded ?? {}),
+    };
     await recordRun(api, { ...recorded, outputs: stepCtx.outputs }).then(
       (record) => {
         if (record) report.recorded = record.resources.length;
@@ -222,6 +197,34 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   return report;
 }
 
+/**
+ * Every resource of a pool, in the phases a run applies them: the credentials block type; the
+ * provider's resources; the work pool with its template filled in from their outputs.
+ */
+export function poolPhases(
+  provider: Provider,
+  provisioner: Provisioner,
+  pool: Omit<PoolStepInput, "template"> & { baseTemplate: JobTemplate },
+): Resource[][] {
+  const { baseTemplate, ...rest } = pool;
+  return [
+    [blockTypeStep(provider.blockType)],
+    provisioner.steps(),
+    [workPoolStep({ ...rest, template: (outputs) => provisioner.jobTemplate(baseTemplate, outputs) })],
+  ];
+}
+
+/** Reads every resource, phase by phase (a later phase's reads may use an earlier one's outputs). */
+export async function checkPhases(
+  phases: Step[][],
+  ctx: StepContext,
+  concurrency: number,
+): Promise<Map<string, StepState>> {
+  const states = new Map<string, StepState>();
+  for (const phase of phases) for (const [k, v] of await planSteps(phase, ctx, concurrency)) states.set(k, v);
+  return states;
+}
+
 /** Throws the first failure of a report as one error line (after the report was rendered). */
 export function failureOf(report: ProvisionReport): WpError | null {
   const failed = report.results.find((r) => r.status === "failed");
@@ -232,23 +235,67 @@ export function failureOf(report: ProvisionReport): WpError | null {
   );
 }
 
+/** A provider flag or name given on the command line that contradicts the pool's record: exit 2 unless --overwrite. */
+function contradiction(flag: string, given: string, recorded: string, what: string): UsageError {
+  return new UsageError(
+    `${flag} ${pyRepr(given)} contradicts the pool's provisioning record, which has ${what} ${pyRepr(recorded)}.`,
+    `Drop ${flag} to use the record's value, or pass --overwrite to use ${pyRepr(given)}.`,
+  );
+}
+
+const flagName = (prop: string) => `--${prop.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/**
+ * The provider's flags: the record's values where the command line gives none (a re-run lands where
+ * the first run did), then resolved and checked by the provider before any prompt.
+ */
+async function resolveFlags(
+  ctx: Ctx,
+  o: ProvisionOptions,
+  record: ProvisioningRecord | null,
+): Promise<Record<string, unknown>> {
+  const provider = o.provider;
+  const given: Record<string, unknown> = { ...o.flags };
+  for (const [prop, key] of Object.entries(provider.recorded ?? {})) {
+    const recorded = record?.context[key];
+    if (!recorded) continue;
+    const value = given[prop];
+    if (typeof value !== "string") given[prop] = recorded;
+    else if (value !== recorded && o.flags.overwrite !== true)
+      throw contradiction(flagName(prop), value, recorded, key);
+  }
+  const prepared = { ...given, ...(await provider.prepare?.(given, ctx.env)) };
+  if (!ctx.interactive || !provider.choose) return prepared;
+  const note = (m: string) => ctx.info(ctx.color.err.dim(m));
+  return { ...prepared, ...(await provider.choose(prepared, { env: ctx.env, prompts: ctx.prompts, note })) };
+}
+
 async function resolveNames(
   ctx: Ctx,
   provider: Provider,
   o: ProvisionOptions,
+  record: ProvisioningRecord | null,
 ): Promise<{ names: Record<string, string>; derivedBlockName: boolean }> {
   const names: Record<string, string> = {};
   let anyFlag = false;
   let derivedBlockName = typeof o.flags.credentialsBlockName !== "string";
   for (const n of provider.names) {
     const flag = o.flags[n.prop];
+    const recorded = record?.names[n.key];
+    const flagText = n.flag.split(" ")[0] ?? n.flag;
     if (typeof flag === "string") {
-      if (!flag.trim()) throw new UsageError(`${n.flag.split(" ")[0]} cannot be empty.`);
+      if (!flag.trim()) throw new UsageError(`${flagText} cannot be empty.`);
+      if (recorded && recorded !== flag.trim() && o.flags.overwrite !== true)
+        throw contradiction(flagText, flag.trim(), recorded, `${n.what.toLowerCase()}`);
       names[n.key] = flag.trim();
       anyFlag = true;
+    } else if (recorded) {
+      names[n.key] = recorded;
+      if (n.key === "block") derivedBlockName = false;
     } else names[n.key] = n.defaultFor(o.poolName);
   }
-  if (!anyFlag && ctx.interactive && !ctx.global.yes && !o.dryRun && provider.customizePrompt) {
+  const fromRecord = record !== null && Object.keys(record.names).length > 0;
+  if (!anyFlag && !fromRecord && ctx.interactive && !ctx.global.yes && !o.dryRun && provider.customizePrompt) {
     if (await ctx.prompts.confirm(provider.customizePrompt, false)) {
       for (const n of provider.names)
         names[n.key] = (await ctx.prompts.text(n.prompt, names[n.key])) || (names[n.key] ?? "");

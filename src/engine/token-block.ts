@@ -8,20 +8,29 @@ import { blockKind, createBlock } from "../prefect/blocks.js";
 import { blockRef, withDefaults } from "../prefect/template.js";
 import type { JobTemplate } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
+import { ignoreNotFound } from "./lifecycle-types.js";
 import type { ProviderInput } from "./provider.js";
 import type { Outputs, Provisioner, StepState } from "./types.js";
 
+export interface LocalToken {
+  data: Record<string, string>;
+  source: string;
+  id: string;
+}
+
 export interface TokenSpec {
   types: string[];
+  /** The block's fields that hold the token. */
+  fields: string[];
   /** "Modal" / "Coiled". */
   service: string;
   blockType: string;
   /** Variable holding the block reference. */
   variable: string;
-  /** Finds the token; null when none is configured. Never prints it. */
-  find(): Promise<{ data: Record<string, string>; source: string } | null>;
+  /** Finds the token; null when none is configured. Never prints it. `id` names it without the secret. */
+  find(): Promise<LocalToken | null>;
   /** Prompts on a terminal (hidden secret input). */
-  ask(input: ProviderInput): Promise<{ data: Record<string, string>; source: string }>;
+  ask(input: ProviderInput): Promise<LocalToken>;
   /** What to tell a user without a terminal. */
   missingHint: string;
   /** Extra template changes (Coiled: image → ""). */
@@ -30,13 +39,14 @@ export interface TokenSpec {
 
 export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, derivedBlockName: boolean): Provisioner {
   const blockName = input.names.block ?? "";
-  let token: { data: Record<string, string>; source: string } | null = null;
+  let token: LocalToken | null = null;
   let existingId: string | null = null;
 
   return {
     types: spec.types,
     async targets() {
       const existing = await input.prefect.readBlockDocument(spec.blockType, blockName);
+      if (input.mode === "read") return [];
       if (existing) {
         if (derivedBlockName) await refuseCollision(existing.id);
         existingId = existing.id;
@@ -55,14 +65,16 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
       return [
         {
           id: "prefect.credentials-block",
-          resource: `${spec.service} credentials block`,
+          resource: "Credentials block",
           name: blockName,
           target: "prefect",
+          templateVariable: spec.variable,
           async check(ctx): Promise<StepState> {
-            const found = await ctx.prefect.readBlockDocument(spec.blockType, blockName);
+            const read = input.mode === "read";
+            const found = await ctx.prefect.readBlockDocument(spec.blockType, blockName, read);
             if (found) {
               ctx.outputs.set("blockDocumentId", found.id);
-              return { action: "exists", id: found.id, detail: "reused" };
+              return read ? tokenState(found.id, found.data) : { action: "exists", id: found.id, detail: "reused" };
             }
             return { action: "create", detail: `token from ${token?.source ?? "prompt"}` };
           },
@@ -77,6 +89,9 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
             ctx.outputs.set("blockDocumentId", doc.id);
             return { action: "create", id: doc.id };
           },
+          async delete(ctx, state) {
+            if (state.id) await ctx.prefect.deleteBlockDocument(state.id).catch(ignoreNotFound);
+          },
         },
       ];
     },
@@ -86,6 +101,16 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
       return withDefaults(base, { [spec.variable]: blockRef(id), ...(spec.extraDefaults?.(base) ?? {}) });
     },
   };
+
+  /** Status of the block's token: present (tokens cannot be checked offline), or fields missing (rotation re-reads them). */
+  function tokenState(id: string, data: unknown): StepState {
+    const d = (data ?? {}) as Record<string, unknown>;
+    const missing = spec.fields.filter((f) => typeof d[f] !== "string" || !d[f]);
+    if (missing.length)
+      return { action: "update", id, detail: `the block lacks ${missing.join(", ")}`, repair: "rotate-credentials" };
+    const detail = `token present; ${spec.service} tokens cannot be checked without calling ${spec.service}`;
+    return { action: "exists", id, detail, unchecked: true };
+  }
 
   /** A derived block name that another pool already references is a collision, not ours to reuse. */
   async function refuseCollision(blockId: string): Promise<void> {

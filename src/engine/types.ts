@@ -5,6 +5,7 @@
  */
 import type { PrefectApi } from "../prefect/api.js";
 import type { JobTemplate } from "../prefect/types.js";
+import type { Resource } from "./resource.js";
 
 /** What a step would do (plan) or did (result). */
 export type Action = "exists" | "create" | "update";
@@ -17,6 +18,10 @@ export interface StepState {
   id?: string;
   /** What is really used, when it is not the step's name (e.g. "default VPC vpc-0abc"). */
   name?: string;
+  /** Status: the resource exists but what matters about it cannot be checked (a token wp cannot test offline). */
+  unchecked?: boolean;
+  /** Status: the command that repairs this state, when not the resource's own (see resource.ts). */
+  repair?: "provision-infra" | "rotate-credentials";
 }
 
 export interface StepResult {
@@ -70,8 +75,8 @@ export interface Provisioner {
    * us-east-1" (called after targets). Runs for pools that share resources share the scope.
    */
   lockScopes?(): Promise<string[]>;
-  /** The steps, in plan order. */
-  steps(): Step[];
+  /** The pool's resources (see resource.ts), in plan order. */
+  steps(): Resource[];
   /** Pure: the job template with the outputs filled in as variable defaults. */
   jobTemplate(base: JobTemplate, outputs: Outputs): JobTemplate;
   /** Lines printed after a successful apply (next steps), built from outputs. */

@@ -146,7 +146,12 @@ export function readAlias(settings: Settings, aliases: readonly string[]): strin
  * every other profile and key kept, the canonical key written and its legacy aliases removed,
  * file mode 0600. The write is atomic (temp file + rename).
  */
-export async function updateProfile(settings: Settings, aliases: readonly string[], value: string): Promise<void> {
+/** Sets (or, with `undefined`, removes) a setting in the active profile. */
+export async function updateProfile(
+  settings: Settings,
+  aliases: readonly string[],
+  value: string | undefined,
+): Promise<void> {
   const { parse, stringify } = await import("smol-toml");
   const path = settings.profilesPath;
   const doc: { active?: string; profiles?: Record<string, Record<string, unknown>> } = existsSync(path)
@@ -157,7 +162,7 @@ export async function updateProfile(settings: Settings, aliases: readonly string
   doc.profiles[settings.profile] = current;
   for (const alias of aliases) delete current[alias];
   const [canonical] = aliases;
-  if (canonical) current[canonical] = value;
+  if (canonical && value !== undefined) current[canonical] = value;
   doc.active ??= settings.profile;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${process.pid}.tmp`;

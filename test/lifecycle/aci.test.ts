@@ -139,10 +139,10 @@ describe("the life of ACI push pools against the Azure simulator", () => {
       .map((x) => String(x.properties.roleDefinitionId).split("/").pop());
     expect(leftRoles.filter((r) => r === CONTRIBUTOR || r === ACRPULL)).toEqual([]);
 
-    // Nothing left: a no-op that says so.
+    // Nothing left, no record: the pool is not found, as for every other command.
     const again = await wp(["deprovision", "b", "--yes"]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain("Nothing to deprovision");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("Work pool 'b' not found.");
   });
 
   it("a registry that holds repositories is kept unless --force; a failed deletion, then a re-run, converges", async () => {
@@ -167,7 +167,7 @@ describe("the life of ACI push pools against the Azure simulator", () => {
     expect(taggedFor("solo")).toEqual([]);
     expect(ctx.sim.state.applications).toEqual([]);
     expect(ctx.sim.state.resourceGroups).toEqual([]);
-    expect((await wp(["deprovision", "solo", "--yes"])).stdout).toContain("Nothing to deprovision");
+    expect((await wp(["deprovision", "solo", "--yes"])).stderr).toContain("Work pool 'solo' not found.");
   });
 
   it("rotate-credentials leaves exactly one working secret and an updated block; a deleted or expiring secret is drift", async () => {

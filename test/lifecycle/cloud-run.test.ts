@@ -101,7 +101,7 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     expect(bound()).toEqual([]);
     expect(p.policy.bindings?.find((b) => b.role === "roles/owner")?.members).toEqual(["user:owner@example.com"]);
     expect(p.services.has("run.googleapis.com")).toBe(true);
-    expect((await wp(["deprovision", "c2", "--yes"])).stdout).toContain("Nothing to deprovision");
+    expect((await wp(["deprovision", "c2", "--yes"])).stderr).toContain("Work pool 'c2' not found.");
   });
 
   it("status finds a deleted key, removed roles and a deleted repository; a repository with images needs --force", async () => {

@@ -155,10 +155,10 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     const ec2 = await (await aws()).ec2();
     expect((await ec2.describeVpcs()).some((v) => v.IsDefault)).toBe(true);
     expect(await ecr.describeRepository("prefect-flows")).not.toBeNull();
-    // Nothing left: a no-op that says so.
+    // Nothing left, no record: the pool is not found, as for every other command.
     const again = await wp(["deprovision", "p2", "--yes"]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain("Nothing to deprovision");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("Work pool 'p2' not found.");
   });
 
   it("a wp-made VPC and repository: a failure during deprovision, then a re-run, converges; nothing tagged remains", async () => {
@@ -185,7 +185,7 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     expect(await tagged()).toEqual([]);
     expect(await (await (await aws()).ecr()).describeRepository("prefect-flows")).toBeNull();
     const none = await wp(["deprovision", "solo", "--yes"]);
-    expect(none.stdout).toContain("Nothing to deprovision");
+    expect(none.stderr).toContain("Work pool 'solo' not found.");
   });
 
   it("a non-empty registry is kept unless --force, and the plan says so", async () => {
@@ -298,7 +298,7 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     ]);
     expect(doc.plan.find((i: { step: string }) => i.step === "prefect.work-pool").action).toBe("gone");
     expect(await (await (await aws()).iam()).getUser("prefect-ecs-user")).toBeNull();
-    expect((await wp(["deprovision", "gone", "--yes"])).stdout).toContain("Nothing to deprovision");
+    expect((await wp(["deprovision", "gone", "--yes"])).stderr).toContain("Work pool 'gone' not found.");
   });
 
   it("a pool provisioned before records existed is understood from its template and tags", async () => {

@@ -7,12 +7,20 @@ export const coiledProvider: Provider = {
   types: ["coiled:push"],
   blockType: "coiled-credentials",
   blockVariable: "credentials",
-  lifecycle: async (input) =>
-    (await import("../../engine/token-lifecycle.js")).tokenLifecycle((await import("./index.js")).COILED_TOKEN, input),
+  lifecycle: async (input) => {
+    const [{ tokenLifecycle }, { coiledToken }] = await Promise.all([
+      import("../../engine/token-lifecycle.js"),
+      import("./index.js"),
+    ]);
+    return tokenLifecycle(coiledToken(input.env), input);
+  },
   options: [],
   names: [blockNameOption("coiled-credentials", "Enter a name for the Coiled credentials block")],
   async load(input) {
-    const { createCoiledProvisioner } = await import("./index.js");
-    return createCoiledProvisioner(input, input.derivedBlockName);
+    const [{ tokenBlockProvisioner }, { coiledToken }] = await Promise.all([
+      import("../../engine/token-block.js"),
+      import("./index.js"),
+    ]);
+    return tokenBlockProvisioner(coiledToken(input.env), input, input.derivedBlockName);
   },
 };

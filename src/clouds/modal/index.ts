@@ -1,46 +1,31 @@
+/** Modal: the pool's only resource is a credentials block holding the user's Modal token. */
 import type { ProviderInput } from "../../engine/provider.js";
-import { tokenBlockProvisioner } from "../../engine/token-block.js";
-import type { TokenSpec } from "../../engine/token-lifecycle.js";
-import type { Provisioner } from "../../engine/types.js";
+import type { TokenSpec } from "../../engine/token-block.js";
 import { UsageError } from "../../errors.js";
+import type { Env } from "../../prefect/settings.js";
 import { findModalToken } from "./config.js";
 
-export function createModalProvisioner(input: ProviderInput, derivedBlockName: boolean): Provisioner {
-  const profile = typeof input.flags.modalProfile === "string" ? input.flags.modalProfile : undefined;
-  return tokenBlockProvisioner(
-    {
-      types: ["modal:push"],
-      service: "Modal",
-      blockType: "modal-credentials",
-      variable: "modal_credentials",
-      async find() {
-        const t = await findModalToken(input.env, profile);
-        return t ? { data: { token_id: t.tokenId, token_secret: t.tokenSecret }, source: t.source } : null;
-      },
-      async ask(i) {
-        i.note("No Modal token found. Create one at https://modal.com/settings/tokens (or run `modal token new`).");
-        const tokenId = await i.prompts.text("Modal token ID");
-        const tokenSecret = await i.prompts.secret("Modal token secret");
-        if (!tokenId || !tokenSecret) throw new UsageError("A Modal token ID and secret are both needed.");
-        return { data: { token_id: tokenId, token_secret: tokenSecret }, source: "prompt" };
-      },
-      missingHint:
-        "Set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET, or pass --modal-profile with a profile in ~/.modal.toml (MODAL_CONFIG_PATH); create a token with `modal token new`.",
+/** Where the token comes from (the environment, `--modal-profile`, ~/.modal.toml) and how the block holds it. */
+export function modalToken(env: Env, flags: Record<string, unknown>): TokenSpec {
+  const profile = typeof flags.modalProfile === "string" ? flags.modalProfile : undefined;
+  return {
+    types: ["modal:push"],
+    service: "Modal",
+    blockType: "modal-credentials",
+    variable: "modal_credentials",
+    fields: ["token_id", "token_secret"],
+    async find() {
+      const t = await findModalToken(env, profile);
+      return t ? { data: { token_id: t.tokenId, token_secret: t.tokenSecret }, source: t.source, id: t.tokenId } : null;
     },
-    input,
-    derivedBlockName,
-  );
+    async ask(i: ProviderInput) {
+      i.note("No Modal token found. Create one at https://modal.com/settings/tokens (or run `modal token new`).");
+      const tokenId = await i.prompts.text("Modal token ID");
+      const tokenSecret = await i.prompts.secret("Modal token secret");
+      if (!tokenId || !tokenSecret) throw new UsageError("A Modal token ID and secret are both needed.");
+      return { data: { token_id: tokenId, token_secret: tokenSecret }, source: "prompt", id: tokenId };
+    },
+    missingHint:
+      "Set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET, or pass --modal-profile with a profile in ~/.modal.toml (MODAL_CONFIG_PATH); create a token with `modal token new`.",
+  };
 }
-
-/** The Modal pool's lifecycle: the token block (see engine/token-lifecycle.ts). */
-export const MODAL_TOKEN: TokenSpec = {
-  service: "Modal",
-  blockType: "modal-credentials",
-  fields: ["token_id", "token_secret"],
-  hint: "Set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET, or create a token with `modal token new`.",
-  async localToken(input) {
-    const profile = typeof input.flags.modalProfile === "string" ? input.flags.modalProfile : undefined;
-    const t = await findModalToken(input.env, profile);
-    return t ? { data: { token_id: t.tokenId, token_secret: t.tokenSecret }, source: t.source, id: t.tokenId } : null;
-  },
-};

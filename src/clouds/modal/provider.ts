@@ -7,8 +7,13 @@ export const modalProvider: Provider = {
   types: ["modal:push"],
   blockType: "modal-credentials",
   blockVariable: "modal_credentials",
-  lifecycle: async (input) =>
-    (await import("../../engine/token-lifecycle.js")).tokenLifecycle((await import("./index.js")).MODAL_TOKEN, input),
+  lifecycle: async (input) => {
+    const [{ tokenLifecycle }, { modalToken }] = await Promise.all([
+      import("../../engine/token-lifecycle.js"),
+      import("./index.js"),
+    ]);
+    return tokenLifecycle(modalToken(input.env, input.flags), input);
+  },
   options: [
     {
       flags: "--modal-profile <name>",
@@ -17,7 +22,10 @@ export const modalProvider: Provider = {
   ],
   names: [blockNameOption("modal-credentials", "Enter a name for the Modal credentials block")],
   async load(input) {
-    const { createModalProvisioner } = await import("./index.js");
-    return createModalProvisioner(input, input.derivedBlockName);
+    const [{ tokenBlockProvisioner }, { modalToken }] = await Promise.all([
+      import("../../engine/token-block.js"),
+      import("./index.js"),
+    ]);
+    return tokenBlockProvisioner(modalToken(input.env, input.flags), input, input.derivedBlockName);
   },
 };
