@@ -65,7 +65,7 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
       return [
         {
           id: "prefect.credentials-block",
-          resource: "Credentials block",
+          resource: `${spec.service} credentials block`,
           name: blockName,
           target: "prefect",
           templateVariable: spec.variable,

@@ -33,10 +33,10 @@ describe("the life of Modal and Coiled push pools", () => {
     expect(doc.source).toBe("record");
     expect(doc.resources.map((r: { resource: string; state: string }) => [r.resource, r.state])).toEqual([
       ["Work pool", "ok"],
-      ["Credentials block", "not checked"],
+      ["Modal credentials block", "not checked"],
     ]);
     const text = await wp(["status", "m"]);
-    expect(text.stdout).toMatch(/\? not checked\s+Credentials block m-modal-credentials/);
+    expect(text.stdout).toMatch(/\? not checked\s+Modal credentials block m-modal-credentials/);
     expect(text.stdout).not.toContain("as-first-secret-value");
 
     const next = { MODAL_TOKEN_ID: "ak-second", MODAL_TOKEN_SECRET: "as-second-secret-value" };
@@ -52,7 +52,7 @@ describe("the life of Modal and Coiled push pools", () => {
     const d = await wp(["deprovision", "m", "--yes", "-o", "json"]);
     expect(d.code, d.stderr).toBe(0);
     expect(JSON.parse(d.stdout).results.map((x: { resource: string }) => x.resource)).toEqual([
-      "Credentials block",
+      "Modal credentials block",
       "Provisioning record",
       "Work pool",
     ]);
@@ -85,14 +85,14 @@ describe("the life of Modal and Coiled push pools", () => {
       ).code,
     ).toBe(0);
     const dry = await wp(["deprovision", "c2", "--dry-run"]);
-    expect(dry.stdout).toMatch(/keep\s+Credentials block c-coiled-credentials .*adopted/);
+    expect(dry.stdout).toMatch(/keep\s+Coiled credentials block c-coiled-credentials .*adopted/);
     expect((await wp(["status", "c2"])).code).toBe(0);
 
     const plain = await wp(["create", "bare", "--type", "coiled:push"]);
     expect(plain.code).toBe(0);
     const st = await wp(["status", "bare", "-o", "json"]);
     expect(st.code).toBe(1);
-    const block = JSON.parse(st.stdout).resources.find((x: { resource: string }) => x.resource === "Credentials block");
+    const block = JSON.parse(st.stdout).resources.find((x: { resource: string }) => x.resource === "Coiled credentials block");
     expect(block).toMatchObject({ state: "missing", fix: "wp provision-infra bare" });
   });
 

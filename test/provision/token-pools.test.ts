@@ -47,7 +47,7 @@ describe("modal:push", () => {
     const env = { MODAL_TOKEN_ID: "ak-envid", MODAL_TOKEN_SECRET: "as-envsecret" };
     const r = await wp(["create", "m", "--type", "modal:push", "--provision-infra", "--yes"], { env });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain("Credentials block");
+    expect(r.stderr).toContain("Modal credentials block");
     expect(r.stderr).toContain("token from MODAL_TOKEN_ID and MODAL_TOKEN_SECRET");
     expect(r.stdout).toContain("Created work pool 'm'!");
     expectNoSecret(r, "as-envsecret");
@@ -151,7 +151,7 @@ describe("modal:push", () => {
     await wp(["delete", "r", "--yes"]);
     const r = await wp(["create", "r", "--type", "modal:push", "--provision-infra", "--yes"], { env: modalToml("") });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/= exists\s+Credentials block\s+r-modal-credentials\s+\(reused\)/);
+    expect(r.stderr).toMatch(/= exists\s+Modal credentials block\s+r-modal-credentials\s+\(reused\)/);
   });
 
   it("block names are made valid, and a collision with another pool's block is reported, not overwritten", async () => {
@@ -171,7 +171,7 @@ describe("modal:push", () => {
     const env = { MODAL_TOKEN_ID: "ak-1", MODAL_TOKEN_SECRET: "as-1" };
     const dry = await wp(["create", "d", "--type", "modal:push", "--provision-infra", "--dry-run"], { env });
     expect(dry.code).toBe(0);
-    expect(dry.stdout).toContain("+ create  Credentials block");
+    expect(dry.stdout).toContain("+ create  Modal credentials block");
     expect(dry.stdout).toContain("Dry run: nothing was changed.");
     const dryJson = JSON.parse(
       (await wp(["create", "d", "--type", "modal:push", "--provision-infra", "--dry-run", "-o", "json"], { env }))
