@@ -98,6 +98,26 @@ function ecrExpiry(password: string): number | undefined {
 }
 
 /**
+ * Forgets the stored login for a registry wp deleted: its `auths` entry in config.json, or, in a
+ * credential helper or store, `erase` (the registry on stdin; Amazon's ecr-login helper stores
+ * nothing and is left alone). Idempotent: a registry with no login is already forgotten.
+ */
+export async function forgetLogin(registry: string, o: DockerOptions): Promise<void> {
+  const path = dockerConfigPath(o.env);
+  const config = await readDockerConfig(path);
+  const helper = helperFor(config, registry);
+  if (helper === "ecr-login") return;
+  if (helper) {
+    await runHelper(helper, "erase", registry, o.env).catch(() => undefined);
+    return;
+  }
+  const keys = [registry, `https://${registry}`].filter((k) => config.auths?.[k]);
+  if (!keys.length || !config.auths) return;
+  for (const k of keys) delete config.auths[k];
+  await writeDockerConfig(path, config);
+}
+
+/**
  * Read-only: is a usable login for `registry` already stored? "ecr-login" (Amazon's credential
  * helper) fetches tokens itself, so it always counts. Expired ECR tokens in config.json do not.
  */
