@@ -21,6 +21,7 @@ import { CloudError, WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
 import { BLOCK_TYPE } from "./names.js";
 import { type AwsSession, awsErrorCode, resolveAws } from "./sdk.js";
+import { TASK_DEFINITION_KIND, TASK_KIND, VERIFY_STARTER } from "./verify-leftover.js";
 
 export const VERIFY_IMAGE = "public.ecr.aws/docker/library/busybox:stable";
 const DENIED = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"]);
@@ -110,6 +111,11 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
   const stop = verifyInterrupts(o.progress, "task");
   const STOPPED_MESSAGE = "Verification interrupted; the task was stopped and cleaned up.";
   let taskDefinitionArn: string | undefined;
+  // Journaled before they are created: a verify killed hard leaves entries the next verify,
+  // status and deprovision find (verify-leftover.ts removes what they name).
+  const where = { region: session.region, cluster, family };
+  const tdEntry = input.journal.add({ pool: pool.name, kind: TASK_DEFINITION_KIND, name: family, where });
+  let taskEntry: ReturnType<typeof input.journal.add> | undefined;
   try {
     const td = await as("ecs:RegisterTaskDefinition", () =>
       ecs.registerTaskDefinition({
@@ -136,6 +142,7 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
     taskDefinitionArn = td.taskDefinitionArn;
     if (taskDefinitionArn) report.taskDefinition = taskDefinitionArn;
     o.progress(`Registered task definition ${taskDefinitionArn ?? family}; starting a task on cluster ${cluster}...`);
+    taskEntry = input.journal.add({ pool: pool.name, kind: TASK_KIND, name: family, where });
     const run = await as("ecs:RunTask", () =>
       ecs.runTask({
         cluster,
@@ -145,7 +152,7 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
         networkConfiguration: {
           awsvpcConfiguration: { subnets, ...(group ? { securityGroups: [group] } : {}), assignPublicIp: "ENABLED" },
         },
-        startedBy: "wp-verify",
+        startedBy: VERIFY_STARTER,
       }),
     );
     const task = run.tasks[0];
@@ -184,22 +191,39 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
     return report;
   } finally {
     // Clean up what verify made, whatever happened (signals still come to `stop` until it is done).
-    if (report.taskArn && report.lastStatus !== "STOPPED") {
-      await ecs.stopTask(cluster, report.taskArn, "wp verify cleanup").then(
-        () => report.cleanedUp.push(`stopped task ${report.taskArn}`),
-        (err: unknown) =>
-          o.progress(`Could not stop task ${report.taskArn}: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    }
-    if (taskDefinitionArn) {
-      await ecs.deregisterTaskDefinition(taskDefinitionArn).then(
-        () => report.cleanedUp.push(`deregistered task definition ${taskDefinitionArn}`),
-        (err: unknown) =>
-          o.progress(`Could not deregister ${taskDefinitionArn}: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    }
+    await cleanUp(ecs, cluster, report, taskDefinitionArn, o.progress);
+    // What is cleaned up (or was never made) leaves the journal; a failed cleanup stays for the next run.
+    if (
+      taskEntry &&
+      (!report.taskArn || report.lastStatus === "STOPPED" || report.cleanedUp.some((c) => c.startsWith("stopped")))
+    )
+      input.journal.done(taskEntry);
+    if (!taskDefinitionArn || report.cleanedUp.some((c) => c.startsWith("deregistered"))) input.journal.done(tdEntry);
     report.seconds = Math.round((Date.now() - started) / 100) / 10;
     stop.undo();
+  }
+}
+
+/** Stops the task (if still running) and deregisters the task definition; failures are reported, not thrown. */
+async function cleanUp(
+  ecs: Awaited<ReturnType<AwsSession["ecs"]>>,
+  cluster: string,
+  report: VerifyReport,
+  taskDefinitionArn: string | undefined,
+  progress: (m: string) => void,
+): Promise<void> {
+  const msg = (err: unknown) => (err instanceof Error ? err.message : String(err));
+  if (report.taskArn && report.lastStatus !== "STOPPED") {
+    await ecs.stopTask(cluster, report.taskArn, "wp verify cleanup").then(
+      () => report.cleanedUp.push(`stopped task ${report.taskArn}`),
+      (err: unknown) => progress(`Could not stop task ${report.taskArn}: ${msg(err)}`),
+    );
+  }
+  if (taskDefinitionArn) {
+    await ecs.deregisterTaskDefinition(taskDefinitionArn).then(
+      () => report.cleanedUp.push(`deregistered task definition ${taskDefinitionArn}`),
+      (err: unknown) => progress(`Could not deregister ${taskDefinitionArn}: ${msg(err)}`),
+    );
   }
 }
 
