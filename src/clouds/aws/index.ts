@@ -153,7 +153,9 @@ export function ecsJobTemplate(base: JobTemplate, outputs: Outputs): JobTemplate
   const role = outputString(outputs, "executionRoleArn");
   const vpc = outputString(outputs, "vpcId");
   const missing = [!block && "blockDocumentId", !cluster && "clusterName", !role && "executionRoleArn"].filter(Boolean);
-  if (!block || !cluster || !role) throw new Error(`ECS outputs missing: ${missing.join(", ")}`);
+  // A VPC still to be created (its check said so) will change vpc_id.
+  if (!vpc && outputs.get("vpcPending") === true) missing.push("vpcId");
+  if (!block || !cluster || !role || missing.length) throw new Error(`ECS outputs missing: ${missing.join(", ")}`);
   return withDefaults(base, {
     aws_credentials: blockRef(block),
     cluster,

@@ -65,6 +65,7 @@ export function vpcStep(e: EcsContext): Resource {
       seen = { found };
       if (found.kind === "none") {
         const detail = `CIDR ${found.cidr}, internet gateway, 3 subnets, security group`;
+        ctx.outputs.set("vpcPending", true);
         // Status: the VPC the template names is gone.
         const pool = e.mode === "read" ? await ctx.prefect.readWorkPool(e.pool) : null;
         const named = pool ? stringDefault(pool, "vpc_id") : undefined;
