@@ -38,10 +38,10 @@ export function ecsApi(m: typeof Ecs, cfg: ClientConfig): EcsApi {
           c.send(new m.ListTaskDefinitionsCommand({ familyPrefix, status: "ACTIVE" })),
         )
       ).taskDefinitionArns ?? [],
-    listTasks: async (cluster, family, startedBy) =>
+    listTasks: async (cluster, startedBy) =>
       (
         await find("ecs:ListTasks", ["ClusterNotFoundException"], () =>
-          c.send(new m.ListTasksCommand({ cluster, family, startedBy })),
+          c.send(new m.ListTasksCommand({ cluster, startedBy })),
         )
       )?.taskArns ?? [],
     deleteCluster: async (cluster) => {

@@ -103,8 +103,8 @@ export interface EcsApi {
   stopTask(cluster: string, arn: string, reason: string): Promise<void>;
   /** ACTIVE task definition ARNs of a family. */
   listTaskDefinitions(family: string): Promise<string[]>;
-  /** Task ARNs on a cluster, by family and starter. */
-  listTasks(cluster: string, family: string, startedBy: string): Promise<string[]>;
+  /** Task ARNs on a cluster by starter (desired status RUNNING). */
+  listTasks(cluster: string, startedBy: string): Promise<string[]>;
   /** Tags of a resource by ARN. */
   listTags(arn: string): Promise<Array<{ key?: string | undefined; value?: string | undefined }>>;
 }

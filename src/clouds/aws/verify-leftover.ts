@@ -4,7 +4,6 @@
  * stopped or a revision already inactive is simply not listed any more.
  */
 import type { Leftover } from "../../engine/verify-journal.js";
-import { gone } from "./names.js";
 import { type Env, resolveAws } from "./sdk.js";
 
 export const TASK_KIND = "ECS task";
@@ -17,15 +16,16 @@ export async function removeVerifyLeftover(env: Env, l: Leftover): Promise<void>
   if (!family) return;
   const s = await resolveAws({ region, env });
   const ecs = await s.ecs();
-  if (l.kind === TASK_KIND && cluster) {
-    const arns = await ecs.listTasks(cluster, family, VERIFY_STARTER);
-    for (const arn of arns)
-      await ecs
-        .stopTask(cluster, arn, "wp verify cleanup (interrupted run)")
-        .catch(gone(["InvalidParameterException"]));
-  } else if (l.kind === TASK_DEFINITION_KIND) {
-    const mine = (arn: string) => arn.split("/").pop()?.replace(/:\d+$/, "") === family;
-    const arns = (await ecs.listTaskDefinitions(family)).filter(mine);
-    for (const arn of arns) await ecs.deregisterTaskDefinition(arn);
+  const ofFamily = (arn: string | undefined) => arn?.split("/").pop()?.replace(/:\d+$/, "") === family;
+  // The task first (also for the task definition's entry, as entries come in any order): verify's
+  // tasks on the cluster whose definition is of this family.
+  if (cluster) {
+    const arns = await ecs.listTasks(cluster, VERIFY_STARTER);
+    const tasks = arns.length ? await ecs.describeTasks(cluster, arns) : [];
+    for (const t of tasks)
+      if (t.taskArn && t.lastStatus !== "STOPPED" && ofFamily(t.taskDefinitionArn))
+        await ecs.stopTask(cluster, t.taskArn, "wp verify cleanup (interrupted run)");
   }
+  if (l.kind === TASK_DEFINITION_KIND)
+    for (const arn of (await ecs.listTaskDefinitions(family)).filter(ofFamily)) await ecs.deregisterTaskDefinition(arn);
 }
