@@ -117,6 +117,19 @@ describe.skipIf(!hasMoto)("one ECS pool, one inventory", () => {
     expect(st.code).toBe(0);
   });
 
+  it("a derived block name that is another pool's block is refused before anything is written", async () => {
+    await create("My Pool");
+    const iam = await (await aws()).iam();
+    const keys = (await iam.listAccessKeys("prefect-ecs-user")).length;
+    sim.proxy.clear();
+    const r = await wp(["create", "my-pool", "--type", "ecs:push", "--provision-infra", "--yes"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Block 'my-pool-aws-credentials' already exists and belongs to work pool 'My Pool'.");
+    expect(sim.proxy.mutations()).toEqual([]);
+    expect((await iam.listAccessKeys("prefect-ecs-user")).length).toBe(keys);
+    expect(await names("my-pool")).toBe(false);
+  });
+
   it("a repository kept for its images keeps the record and pool; deprovision --force later finishes; the Docker login and build namespace go last", async () => {
     await create("img");
     const dockerConfig = join(env.DOCKER_CONFIG ?? "", "config.json");

@@ -33,6 +33,7 @@ export async function createEcsProvisionerFromInput(input: ProviderInput): Promi
   return createEcsProvisioner({
     poolName: input.poolName,
     mode: input.mode,
+    derivedBlockName: input.derivedBlockName,
     prefect: input.prefect,
     names,
     env: input.env,

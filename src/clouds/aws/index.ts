@@ -15,7 +15,7 @@ import { blockRef, withDefaults } from "../../prefect/template.js";
 import type { JobTemplate } from "../../prefect/types.js";
 import type { DockerOptions } from "../docker.js";
 import { clusterStep } from "./cluster.js";
-import { checkKeyQuota, credentialsStep } from "./credentials.js";
+import { checkKeyQuota, credentialsStep, refuseBlockCollision } from "./credentials.js";
 import { dockerLoginStep, dockerTargetLabel, repositoryStep } from "./ecr.js";
 import { iamPolicyStep, iamUserStep } from "./iam.js";
 import { executionRoleStep } from "./iam-role.js";
@@ -50,6 +50,8 @@ export interface EcsProvisionerOptions {
   warn?: (line: string) => void;
   /** The credential guard (default: one over $WP_HOME of `env`). */
   guard?: CredentialGuard;
+  /** The block name was derived from the pool name: an existing block another pool references is a collision. */
+  derivedBlockName?: boolean;
 }
 
 /** The provisioner, with the ECS context its resources share (the lifecycle's rotation and verify use it). */
@@ -111,9 +113,11 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisione
         () => Promise.allSettled([s.ecs(), s.ecr()]),
         () => {},
       );
-      // Who the caller is, and the quotas that would stop the run half-way, before anything is
-      // created; all read-only, so together. A credentials error is reported as the identity's.
-      const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e)]);
+      // Who the caller is, the quotas that would stop the run half-way, and a derived block name
+      // that is another pool's, before anything is created; all read-only, so together. A
+      // credentials error is reported as the identity's.
+      const collision = opts.derivedBlockName ? refuseBlockCollision(e) : undefined;
+      const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e), collision]);
       return [
         {
           key: "aws",
