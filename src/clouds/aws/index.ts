@@ -99,33 +99,7 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisione
   return {
     types: ["ecs:push", "ecs"],
     ecs: e,
-    async targets(): Promise<Target[]> {
-      const s = await e.aws();
-      if (e.mode === "read") {
-        // Read mode: who the caller is, nothing refused (the resources' reads report).
-        const { accountId } = await s.identity();
-        return [{ key: "aws", label: `AWS account ${accountId}, region ${s.region}` }];
-      }
-      // Load the SDK clients while requests are in flight: IAM and EC2 for the quotas below, then
-      // ECS and ECR for the plan's checks (the first failure to load surfaces where it is used).
-      const identity = s.identity();
-      void settled([s.iam(), s.ec2()]).then(
-        () => Promise.allSettled([s.ecs(), s.ecr()]),
-        () => {},
-      );
-      // Who the caller is, the quotas that would stop the run half-way, and a derived block name
-      // that is another pool's, before anything is created; all read-only, so together. A
-      // credentials error is reported as the identity's.
-      const collision = opts.derivedBlockName ? refuseBlockCollision(e) : undefined;
-      const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e), collision]);
-      return [
-        {
-          key: "aws",
-          label: `AWS account ${accountId}, region ${s.region}${s.profile ? ` (profile ${s.profile})` : ""}`,
-        },
-        { key: "docker", label: dockerTargetLabel(e) },
-      ];
-    },
+    targets: () => ecsTargets(e, opts.derivedBlockName === true),
     async lockScopes() {
       const s = await e.aws();
       return [`AWS account ${(await s.identity()).accountId}, region ${s.region}`];
@@ -144,6 +118,35 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisione
     jobTemplate: ecsJobTemplate,
     nextSteps: (outputs) => ecsNextSteps(opts.poolName, names.repository, outputs),
   };
+}
+
+/** The preflight: who the caller is; in provision mode also what would stop the run half-way. */
+async function ecsTargets(e: EcsContext, derivedBlockName: boolean): Promise<Target[]> {
+  const s = await e.aws();
+  if (e.mode === "read") {
+    // Read mode: who the caller is, nothing refused (the resources' reads report).
+    const { accountId } = await s.identity();
+    return [{ key: "aws", label: `AWS account ${accountId}, region ${s.region}` }];
+  }
+  // Load the SDK clients while requests are in flight: IAM and EC2 for the quotas below, then
+  // ECS and ECR for the plan's checks (the first failure to load surfaces where it is used).
+  const identity = s.identity();
+  void settled([s.iam(), s.ec2()]).then(
+    () => Promise.allSettled([s.ecs(), s.ecr()]),
+    () => {},
+  );
+  // Who the caller is, the quotas that would stop the run half-way, and a derived block name
+  // that is another pool's, before anything is created; all read-only, so together. A
+  // credentials error is reported as the identity's.
+  const collision = derivedBlockName ? refuseBlockCollision(e) : undefined;
+  const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e), collision]);
+  return [
+    {
+      key: "aws",
+      label: `AWS account ${accountId}, region ${s.region}${s.profile ? ` (profile ${s.profile})` : ""}`,
+    },
+    { key: "docker", label: dockerTargetLabel(e) },
+  ];
 }
 
 function definedOnly(names: Partial<EcsNames>): Partial<EcsNames> {

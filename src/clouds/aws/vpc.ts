@@ -6,7 +6,7 @@
 import type { Vpc } from "@aws-sdk/client-ec2";
 import { stringDefault } from "../../engine/lifecycle-types.js";
 import type { Resource } from "../../engine/resource.js";
-import type { StepState } from "../../engine/types.js";
+import type { StepContext, StepResult, StepState } from "../../engine/types.js";
 import { CloudError, UsageError } from "../../errors.js";
 import { nextFreeCidr } from "./cidr.js";
 import { DEFAULT_VPC_QUOTA, type EcsContext, gone, tags, wpTagged } from "./names.js";
@@ -89,37 +89,10 @@ export function vpcStep(e: EcsContext): Resource {
       return { action: "exists", id };
     },
     async apply(ctx, state) {
-      const ec2 = await (await e.aws()).ec2();
-      // Start from what the check saw, except before creating: a VPC's name is only a tag, so
-      // look again right before CreateVpc (another machine's run may have made it since the plan).
+      // Start from what the check saw (applyVpc).
       const known = seen;
       seen = undefined;
-      const planned = known?.found;
-      const found = planned && planned.kind !== "none" ? planned : await findVpc(e);
-      let vpc: Vpc;
-      let action: "create" | "update" | "exists" = "exists";
-      if (found.kind === "named") {
-        vpc = found.vpc;
-        if (managed(vpc)) {
-          const network = (state.action === "update" && known?.network) || (await inspectNetwork(ec2, vpc, e));
-          if (networkGaps(network, e).length) {
-            await ensureNetwork(ec2, vpc, cidrOf(vpc), network, e, ctx.note);
-            action = "update";
-          }
-        }
-      } else if (found.kind === "none") {
-        ctx.note(`Creating VPC ${e.names.vpc} with CIDR ${found.cidr}`);
-        const created = createVpc(e, found.cidr, ctx.signal);
-        // The network's lookups (zones, a gateway to reuse) overlap the VPC's creation.
-        await ensureNetwork(ec2, created, found.cidr, emptyNetwork(found.cidr), e, ctx.note);
-        vpc = await created;
-        action = "create";
-      } else {
-        return { action: "exists", id: vpcIdOf(found.vpc) };
-      }
-      const id = vpcIdOf(vpc);
-      ctx.outputs.set("vpcId", id);
-      return { action, id };
+      return applyVpc(e, known, ctx, state);
     },
     async teardownFacts(_ctx, state) {
       if (!state.id) return {};
@@ -155,6 +128,45 @@ export async function deleteVpc(s: AwsSession, vpcId: string): Promise<void> {
     await ec2.deleteInternetGateway(igw.InternetGatewayId).catch(gone(["InvalidInternetGatewayID.NotFound"]));
   }
   await ec2.deleteVpc(vpcId).catch(gone(["InvalidVpcID.NotFound"]));
+}
+
+/**
+ * The VPC's apply, from what its check saw, except before creating: a VPC's name is only a tag, so
+ * it looks again right before CreateVpc (another machine's run may have made it since the plan).
+ */
+async function applyVpc(
+  e: EcsContext,
+  known: { found: Found; network?: Network } | undefined,
+  ctx: StepContext,
+  state: StepState,
+): Promise<StepResult> {
+  const ec2 = await (await e.aws()).ec2();
+  const planned = known?.found;
+  const found = planned && planned.kind !== "none" ? planned : await findVpc(e);
+  let vpc: Vpc;
+  let action: "create" | "update" | "exists" = "exists";
+  if (found.kind === "named") {
+    vpc = found.vpc;
+    if (managed(vpc)) {
+      const network = (state.action === "update" && known?.network) || (await inspectNetwork(ec2, vpc, e));
+      if (networkGaps(network, e).length) {
+        await ensureNetwork(ec2, vpc, cidrOf(vpc), network, e, ctx.note);
+        action = "update";
+      }
+    }
+  } else if (found.kind === "none") {
+    ctx.note(`Creating VPC ${e.names.vpc} with CIDR ${found.cidr}`);
+    const created = createVpc(e, found.cidr, ctx.signal);
+    // The network's lookups (zones, a gateway to reuse) overlap the VPC's creation.
+    await ensureNetwork(ec2, created, found.cidr, emptyNetwork(found.cidr), e, ctx.note);
+    vpc = await created;
+    action = "create";
+  } else {
+    return { action: "exists", id: vpcIdOf(found.vpc) };
+  }
+  const id = vpcIdOf(vpc);
+  ctx.outputs.set("vpcId", id);
+  return { action, id };
 }
 
 /** Creates the VPC and waits until it is `available`. */
