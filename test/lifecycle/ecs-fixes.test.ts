@@ -64,7 +64,7 @@ describe.skipIf(!hasMoto)("ECS drifts: status names one command, and it repairs"
     expect(after.code).toBe(0);
   }
 
-  it("key deleted, key deactivated (rotate-credentials); provision-infra re-mints a deleted key too", async () => {
+  it("key deleted, key deactivated (rotate-credentials); provision-infra re-mints a deleted key too; IAM user deleted (provision-infra)", async () => {
     await wp(["create", "k", "--type", "ecs:push", "--provision-infra", "--yes"]);
     await cycle("k", "Credentials block", "rotate-credentials", async (s) =>
       (await s.iam()).deleteAccessKey("prefect-ecs-user", await blockKey("k")),
@@ -88,6 +88,16 @@ describe.skipIf(!hasMoto)("ECS drifts: status names one command, and it repairs"
     expect((await status("k")).code).toBe(0);
     const keys = await (await (await aws()).iam()).listAccessKeys("prefect-ecs-user");
     expect(keys.map((k) => k.AccessKeyId)).toEqual([await blockKey("k")]);
+
+    // The IAM user deleted (its key and policy attachment with it): a new user, and the block's key re-minted.
+    await cycle("k", "IAM user", "provision-infra", async (s) => {
+      const iam = await s.iam();
+      for (const k of await iam.listAccessKeys("prefect-ecs-user"))
+        await iam.deleteAccessKey("prefect-ecs-user", k.AccessKeyId ?? "");
+      for (const arn of await iam.listAttachedUserPolicies("prefect-ecs-user"))
+        await iam.detachUserPolicy("prefect-ecs-user", arn);
+      await iam.deleteUser("prefect-ecs-user");
+    });
   });
 
   it("policy action removed, role policy detached, cluster deleted, VPC deleted, repository deleted (provision-infra)", async () => {

@@ -63,6 +63,7 @@ describe.skipIf(!hasMoto)("one ECS pool, one inventory", () => {
     const again = await wp(["provision-infra", "eu", "--yes"]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain("region eu-west-1");
+    const provisionRequests = sim.proxy.requests.length;
     const st = await status("eu");
     expect(
       st.doc.resources.filter((i) => i.state !== "ok"),
@@ -70,6 +71,10 @@ describe.skipIf(!hasMoto)("one ECS pool, one inventory", () => {
     ).toEqual([]);
     expect(st.code).toBe(0);
     expect(sim.proxy.mutations()).toEqual([]);
+    const statusRequests = sim.proxy.requests.length - provisionRequests;
+    console.log(
+      `ECS healthy pool: provision-infra ${provisionRequests}, status ${statusRequests} AWS requests, 0 mutating`,
+    );
     // No second set under the defaults or in the environment's region.
     const iam = await (await aws()).iam();
     expect(await iam.getUser("prefect-ecs-user")).toBeNull();
