@@ -10,6 +10,7 @@ import type { JobTemplate } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
 import { ignoreNotFound } from "./lifecycle-types.js";
 import type { ProviderInput } from "./provider.js";
+import type { Resource } from "./resource.js";
 import type { Outputs, Provisioner, StepState } from "./types.js";
 
 export interface LocalToken {
@@ -61,56 +62,13 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
       }
       return [];
     },
-    steps() {
-      return [
-        {
-          id: "prefect.credentials-block",
-          resource: `${spec.service} credentials block`,
-          name: blockName,
-          target: "prefect",
-          templateVariable: spec.variable,
-          async check(ctx): Promise<StepState> {
-            const read = input.mode === "read";
-            const found = await ctx.prefect.readBlockDocument(spec.blockType, blockName, read);
-            if (found) {
-              ctx.outputs.set("blockDocumentId", found.id);
-              return read ? tokenState(found.id, found.data) : { action: "exists", id: found.id, detail: "reused" };
-            }
-            return { action: "create", detail: `token from ${token?.source ?? "prompt"}` };
-          },
-          async apply(ctx) {
-            if (!token) throw new UsageError(`No ${spec.service} token to store.`, spec.missingHint);
-            const doc = await createBlock(
-              ctx.prefect,
-              await blockKind(ctx.prefect, spec.blockType),
-              blockName,
-              token.data,
-            );
-            ctx.outputs.set("blockDocumentId", doc.id);
-            return { action: "create", id: doc.id };
-          },
-          async delete(ctx, state) {
-            if (state.id) await ctx.prefect.deleteBlockDocument(state.id).catch(ignoreNotFound);
-          },
-        },
-      ];
-    },
+    steps: () => [tokenBlockResource(spec, input, () => token)],
     jobTemplate(base: JobTemplate, outputs: Outputs): JobTemplate {
       const id = outputs.get("blockDocumentId") ?? existingId;
       if (typeof id !== "string") throw new Error("credentials block not created yet");
       return withDefaults(base, { [spec.variable]: blockRef(id), ...(spec.extraDefaults?.(base) ?? {}) });
     },
   };
-
-  /** Status of the block's token: present (tokens cannot be checked offline), or fields missing (rotation re-reads them). */
-  function tokenState(id: string, data: unknown): StepState {
-    const d = (data ?? {}) as Record<string, unknown>;
-    const missing = spec.fields.filter((f) => typeof d[f] !== "string" || !d[f]);
-    if (missing.length)
-      return { action: "update", id, detail: `the block lacks ${missing.join(", ")}`, repair: "rotate-credentials" };
-    const detail = `token present; ${spec.service} tokens cannot be checked without calling ${spec.service}`;
-    return { action: "exists", id, detail, unchecked: true };
-  }
 
   /** A derived block name that another pool already references is a collision, not ours to reuse. */
   async function refuseCollision(blockId: string): Promise<void> {
@@ -125,4 +83,45 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
       );
     }
   }
+}
+
+/** The block holding the token: read (in read mode, whether it holds the token's fields), created from the token, deleted. */
+function tokenBlockResource(spec: TokenSpec, input: ProviderInput, token: () => LocalToken | null): Resource {
+  const blockName = input.names.block ?? "";
+  return {
+    id: "prefect.credentials-block",
+    resource: `${spec.service} credentials block`,
+    name: blockName,
+    target: "prefect",
+    templateVariable: spec.variable,
+    async check(ctx): Promise<StepState> {
+      const read = input.mode === "read";
+      const found = await ctx.prefect.readBlockDocument(spec.blockType, blockName, read);
+      if (found) {
+        ctx.outputs.set("blockDocumentId", found.id);
+        return read ? tokenState(spec, found.id, found.data) : { action: "exists", id: found.id, detail: "reused" };
+      }
+      return { action: "create", detail: `token from ${token()?.source ?? "prompt"}` };
+    },
+    async apply(ctx) {
+      const t = token();
+      if (!t) throw new UsageError(`No ${spec.service} token to store.`, spec.missingHint);
+      const doc = await createBlock(ctx.prefect, await blockKind(ctx.prefect, spec.blockType), blockName, t.data);
+      ctx.outputs.set("blockDocumentId", doc.id);
+      return { action: "create", id: doc.id };
+    },
+    async delete(ctx, state) {
+      if (state.id) await ctx.prefect.deleteBlockDocument(state.id).catch(ignoreNotFound);
+    },
+  };
+}
+
+/** Status of the block's token: present (tokens cannot be checked offline), or fields missing (rotation re-reads them). */
+function tokenState(spec: TokenSpec, id: string, data: unknown): StepState {
+  const d = (data ?? {}) as Record<string, unknown>;
+  const missing = spec.fields.filter((f) => typeof d[f] !== "string" || !d[f]);
+  if (missing.length)
+    return { action: "update", id, detail: `the block lacks ${missing.join(", ")}`, repair: "rotate-credentials" };
+  const detail = `token present; ${spec.service} tokens cannot be checked without calling ${spec.service}`;
+  return { action: "exists", id, detail, unchecked: true };
 }
