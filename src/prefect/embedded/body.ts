@@ -92,9 +92,13 @@ class PythonJsonScanner {
 
   value(): void {
     const c = this.at();
-    if (c === '"') return this.string();
-    if (c === "{") return this.members("}", () => this.property());
-    if (c === "[") return this.members("]", () => this.value());
+    if (c === '"') this.string();
+    else if (c === "{") this.members("}", () => this.property());
+    else if (c === "[") this.members("]", () => this.value());
+    else this.scalar();
+  }
+
+  private scalar(): void {
     for (const word of ["null", "true", "false"]) {
       if (this.text.startsWith(word, this.i)) {
         this.i += word.length;
