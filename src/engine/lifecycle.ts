@@ -106,7 +106,6 @@ async function load(
     mode: "read",
     poolName: name,
     names,
-    derivedBlockName: false,
     flags: resolved,
     env: ctx.env,
     prefect: api,

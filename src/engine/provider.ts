@@ -67,8 +67,6 @@ export interface ProviderInput {
   mode: "provision" | "read";
   poolName: string;
   names: Record<string, string>;
-  /** The block name was derived from the pool name (not given with a flag or at a prompt). */
-  derivedBlockName: boolean;
   flags: Record<string, unknown>;
   env: Env;
   prefect: PrefectApi;

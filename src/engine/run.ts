@@ -14,10 +14,11 @@ import { pyRepr } from "../ui/io.js";
 import { applyProgress } from "./apply-progress.js";
 import { CredentialGuard } from "./credential.js";
 import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } from "./engine.js";
+import { blockRefOf } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
 import { blockTypeStep, type PoolStepInput, workPoolStep } from "./prefect-steps.js";
 import { checkName, type Provider } from "./provider.js";
-import { type ProvisioningRecord, readRecord, recordRun } from "./record.js";
+import { listRecords, type ProvisioningRecord, readRecord, recordRun } from "./record.js";
 import { countActions, renderPlan, renderSummary } from "./render.js";
 import type { Resource } from "./resource.js";
 import type { Provisioner, Step, StepContext, StepState, Target } from "./types.js";
@@ -121,6 +122,7 @@ async function startRun(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise
   const record = (await readRecord(api, o.poolName))?.record ?? null;
   const flags = await resolveFlags(ctx, o, record);
   const { names, derivedBlockName } = await resolveNames(ctx, o.provider, { ...o, flags }, record);
+  if (derivedBlockName) await refuseBlockCollision(api, o, names.block ?? "");
   // Progress and notes share one writer, so a note never breaks a spinner or a progress line.
   const live = applyProgress(ctx, o.json);
   const note = (m: string) => live.note(m);
@@ -128,7 +130,6 @@ async function startRun(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise
     mode: "provision",
     poolName: o.poolName,
     names,
-    derivedBlockName,
     flags,
     env: ctx.env,
     prefect: api,
@@ -258,6 +259,26 @@ export function failureOf(report: ProvisionReport): WpError | null {
     `Failed to provision infrastructure: ${failed.resource} ${failed.name}: ${failed.error ?? "error"}`,
     "Fix the cause and run the same command again; finished steps are kept and re-used.",
   );
+}
+
+/**
+ * A credentials block name derived from the pool's name (`My Pool` and `my-pool` both give
+ * `my-pool-…`) that another pool's template or record already uses is a collision, refused before
+ * anything is written; an unused block of that name is the pool's to reuse.
+ */
+async function refuseBlockCollision(api: PrefectApi, o: ProvisionOptions, blockName: string): Promise<void> {
+  const doc = await api.readBlockDocument(o.provider.blockType, blockName);
+  if (!doc) return;
+  const [pools, records] = await Promise.all([api.listWorkPools(), listRecords(api)]);
+  const owner =
+    pools.find((p) => p.name !== o.poolName && blockRefOf(p, o.provider.blockVariable) === doc.id)?.name ??
+    records.find((r) => r.record.work_pool !== o.poolName && r.record.resources.some((x) => x.id === doc.id))?.record
+      .work_pool;
+  if (owner)
+    throw new UsageError(
+      `Block ${pyRepr(blockName)} already exists and belongs to work pool ${pyRepr(owner)}.`,
+      "Pass --credentials-block-name to use another block name.",
+    );
 }
 
 /** A provider flag or name given on the command line that contradicts the pool's record: exit 2 unless --overwrite. */

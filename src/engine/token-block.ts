@@ -7,7 +7,6 @@ import { UsageError } from "../errors.js";
 import { blockKind, createBlock } from "../prefect/blocks.js";
 import { blockRef, withDefaults } from "../prefect/template.js";
 import type { JobTemplate } from "../prefect/types.js";
-import { pyRepr } from "../ui/io.js";
 import { ignoreNotFound } from "./lifecycle-types.js";
 import type { ProviderInput } from "./provider.js";
 import type { Resource } from "./resource.js";
@@ -38,7 +37,7 @@ export interface TokenSpec {
   extraDefaults?(template: JobTemplate): Record<string, unknown>;
 }
 
-export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, derivedBlockName: boolean): Provisioner {
+export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput): Provisioner {
   const blockName = input.names.block ?? "";
   let token: LocalToken | null = null;
   let existingId: string | null = null;
@@ -49,7 +48,6 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
       const existing = await input.prefect.readBlockDocument(spec.blockType, blockName);
       if (input.mode === "read") return [];
       if (existing) {
-        if (derivedBlockName) await refuseCollision(existing.id);
         existingId = existing.id;
         return [];
       }
@@ -69,20 +67,6 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
       return withDefaults(base, { [spec.variable]: blockRef(id), ...(spec.extraDefaults?.(base) ?? {}) });
     },
   };
-
-  /** A derived block name that another pool already references is a collision, not ours to reuse. */
-  async function refuseCollision(blockId: string): Promise<void> {
-    const pools = await input.prefect.listWorkPools();
-    const other = pools.find(
-      (p) => p.name !== input.poolName && JSON.stringify(p.base_job_template ?? {}).includes(blockId),
-    );
-    if (other) {
-      throw new UsageError(
-        `Block ${pyRepr(blockName)} already exists and belongs to work pool ${pyRepr(other.name)}.`,
-        "Pass --credentials-block-name to use another block name.",
-      );
-    }
-  }
 }
 
 /** The block holding the token: read (in read mode, whether it holds the token's fields), created from the token, deleted. */
