@@ -1,6 +1,7 @@
 import { providerFor, providerOptions, requireProvider } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { wantsJson } from "../context.js";
+import { refuseEmptyFlags } from "../engine/provider.js";
 import { UsageError } from "../errors.js";
 import type { PrefectApi } from "../prefect/api.js";
 import { availableTypes } from "../prefect/pool-types.js";
@@ -52,7 +53,7 @@ export default defineCommand({
     const fileTemplate = typeof opts.baseJobTemplate === "string" ? readTemplateFile(ctx, opts.baseJobTemplate) : null;
     const flagType = typeof opts.type === "string" ? opts.type : undefined;
     if (flagType !== undefined && !flagType.trim()) throw new UsageError("--type cannot be empty.");
-    if (provisionInfra && flagType) requireProvisionable(flagType);
+    if (provisionInfra && flagType) requireProvisionable(flagType, opts);
 
     const api = await ctx.prefect();
     const existing = await api.readWorkPool(poolName);
@@ -69,7 +70,7 @@ export default defineCommand({
       const names = [...new Set(types.map((t) => t.type))].sort().join(", ");
       throw new UsageError(`Unknown work pool type ${pyRepr(type)}.`, `Choose from ${names}.`);
     }
-    if (provisionInfra) requireProvisionable(type);
+    if (provisionInfra) requireProvisionable(type, opts);
     if (isPushType(type) && api.kind !== "cloud") warnPushOffCloud(ctx, api, poolName, type);
     const typeDefault = (): JobTemplate => defaultTemplateFor(types, type) ?? {};
 
@@ -130,13 +131,16 @@ export default defineCommand({
 });
 
 /** Checked before anything is read or written. */
-function requireProvisionable(type: string): void {
-  if (!providerFor(type)) {
+/** The type can be provisioned, and the provider's flags are not empty: checked before anything is printed or read. */
+function requireProvisionable(type: string, opts: Record<string, unknown>): void {
+  const provider = providerFor(type);
+  if (!provider) {
     throw new UsageError(
       `Automatic infrastructure provisioning is not supported for ${pyRepr(type)} work pools.`,
       "Leave out --provision-infra, or use a type that can be provisioned (see `wp create --help`).",
     );
   }
+  refuseEmptyFlags(provider, opts);
 }
 
 async function pickType(ctx: Ctx, types: WorkerType[], provisionable: boolean): Promise<string> {

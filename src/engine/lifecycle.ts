@@ -13,7 +13,7 @@ import { pyRepr, wpCommand } from "../ui/io.js";
 import { CredentialGuard } from "./credential.js";
 import { blockRefOf, type Lifecycle, type LifecycleInput, type StatusItem } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
-import type { Provider } from "./provider.js";
+import { type Provider, refuseEmptyFlags } from "./provider.js";
 import { listRecords, readRecord, type StoredRecord } from "./record.js";
 import { type Resource, statusItem } from "./resource.js";
 import { checkPhases, poolPhases } from "./run.js";
@@ -49,6 +49,7 @@ function poolNames(provider: Provider, pool: WorkPool, record: StoredRecord | nu
 
 /** The record's settings (region, project, …) under the provider's flags; a flag that contradicts the record is an error. */
 function poolFlags(provider: Provider, record: StoredRecord | null, flags: Record<string, unknown>) {
+  refuseEmptyFlags(provider, flags);
   const out: Record<string, unknown> = { ...flags };
   for (const [prop, key] of Object.entries(provider.recorded ?? {})) {
     const recorded = record?.record.context[key];

@@ -17,7 +17,7 @@ import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } 
 import { blockRefOf } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
 import { blockTypeStep, type PoolStepInput, workPoolStep } from "./prefect-steps.js";
-import { checkName, type Provider } from "./provider.js";
+import { checkName, type Provider, refuseEmptyFlags } from "./provider.js";
 import { listRecords, type ProvisioningRecord, readRecord, recordRun } from "./record.js";
 import { countActions, renderPlan, renderSummary } from "./render.js";
 import type { Resource } from "./resource.js";
@@ -301,6 +301,7 @@ async function resolveFlags(
   record: ProvisioningRecord | null,
 ): Promise<Record<string, unknown>> {
   const provider = o.provider;
+  refuseEmptyFlags(provider, o.flags);
   const given: Record<string, unknown> = { ...o.flags };
   for (const [prop, key] of Object.entries(provider.recorded ?? {})) {
     const recorded = record?.context[key];

@@ -96,3 +96,39 @@ describe("the pool's record is the source of its names; sharing is counted", () 
     expect(typo.stdout).toBe("");
   });
 });
+
+describe("empty flag values", () => {
+  let home: ReturnType<typeof makeHome>;
+  beforeEach(() => {
+    home = makeHome();
+    return () => home.cleanup();
+  });
+
+  it.each([
+    [["create", "e", "-t", "ecs:push", "--provision-infra", "--region", "", "--dry-run"], "--region is empty."],
+    [
+      ["create", "e", "-t", "cloud-run:push", "--provision-infra", "--project", "  ", "--dry-run"],
+      "--project is empty.",
+    ],
+    [
+      ["create", "e", "-t", "azure-container-instance:push", "--provision-infra", "--location", "", "--dry-run"],
+      "--location is empty.",
+    ],
+    [
+      ["create", "e", "-t", "azure-container-instance:push", "--provision-infra", "--subscription", "", "--dry-run"],
+      "--subscription is empty.",
+    ],
+    [
+      ["create", "e", "-t", "modal:push", "--provision-infra", "--modal-profile", "", "--yes"],
+      "--modal-profile is empty.",
+    ],
+    [["status", "e", "--region", ""], ""],
+  ])("%j is refused, never replaced by the default", async (argv, message) => {
+    const r = await runCli(argv, {
+      env: { ...home.env, AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "x" },
+    });
+    expect(r.code).toBe(message ? 2 : 1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain(message || "not found");
+  });
+});
