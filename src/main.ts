@@ -3,7 +3,7 @@
  * Nothing below bin.ts sets the process exit code.
  */
 import { Command, CommanderError, Option } from "commander";
-import { commands, serverCommand } from "./commands/registry.js";
+import { blockGroup, type CommandGroup, commands, serverCommand, storageGroup } from "./commands/registry.js";
 import type { CommandSpec } from "./commands/spec.js";
 import type { Ctx, GlobalOptions } from "./context.js";
 import { errorLine, WpError } from "./errors.js";
@@ -64,6 +64,9 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     addCommand(program, spec, run);
     addCommand(group, spec, run);
   }
+  addGroup(program, blockGroup, run);
+  addGroup(program, storageGroup, run);
+  addGroup(group, storageGroup, run);
   const server = program.command("server").description("serve wp's embedded Prefect-compatible API over HTTP");
   addCommand(server, serverCommand, run);
 
@@ -136,6 +139,7 @@ function addCommand(
   for (const o of spec.options ?? []) {
     const option = new Option(o.flags, o.description);
     if (o.hidden) option.hideHelp();
+    if (o.repeatable) option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(option);
   }
   if (spec.json) {
@@ -146,6 +150,18 @@ function addCommand(
   if (spec.examples?.length)
     cmd.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
   cmd.action(run(spec));
+}
+
+function addGroup(
+  parent: Command,
+  g: CommandGroup,
+  run: (spec: CommandSpec) => (...a: unknown[]) => Promise<void>,
+): void {
+  const cmd = parent.command(g.name).description(g.summary);
+  for (const c of g.commands) {
+    if ("run" in c) addCommand(cmd, c, run);
+    else addGroup(cmd, c, run);
+  }
 }
 
 function report(err: unknown, io: IO, env: Env, debug: boolean): number {
