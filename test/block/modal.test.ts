@@ -12,7 +12,10 @@ const wp = (argv: string[], opts: Parameters<typeof runCli>[1] = {}) =>
 
 beforeEach(() => {
   home = makeHome();
-  writeFileSync(join(home.dir, ".modal.toml"), `[me]\nactive = true\ntoken_id = "ak-abc"\ntoken_secret = "${SECRET}"\n`);
+  writeFileSync(
+    join(home.dir, ".modal.toml"),
+    `[me]\nactive = true\ntoken_id = "ak-abc"\ntoken_secret = "${SECRET}"\n`,
+  );
 });
 afterEach(() => home.cleanup());
 
@@ -110,7 +113,7 @@ describe("--credentials-block and --set on create and update", () => {
     await wp(["block", "create", "modal-credentials", "m1", "--yes"]);
     const cases: string[][] = [
       ["--credentials-block", "missing"],
-      ["--set", "cpu=\"many\""],
+      ["--set", 'cpu="many"'],
       ["--set", "nope=1"],
       ["--set", "cpu"],
       ["--set", "gpu=1"],
@@ -132,7 +135,16 @@ describe("--credentials-block and --set on create and update", () => {
   });
 
   it("warns that a push pool without credentials cannot run, then binds a block with update", async () => {
-    const created = await wp(["create", "p", "--type", "modal:push", "--set", "cpu=2", "--set", "modal_environment=dev"]);
+    const created = await wp([
+      "create",
+      "p",
+      "--type",
+      "modal:push",
+      "--set",
+      "cpu=2",
+      "--set",
+      "modal_environment=dev",
+    ]);
     expect(created.code).toBe(0);
     expect(created.stderr).toContain("has no credentials, so it cannot run flows");
     expect(created.stderr).toContain("wp update p --credentials-block NAME");
