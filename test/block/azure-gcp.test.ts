@@ -92,10 +92,12 @@ describe("gcp-credentials from a service account key file (Google simulator)", (
     fx.sim.acceptToken("user-token");
     const headers = { authorization: "Bearer user-token", "content-type": "application/json" };
     const base = `${fx.sim.url.replace(/\/+$/, "")}/v1/projects/${PROJECT}/serviceAccounts`;
-    const sa = await (
+    const sa = (await (
       await fetch(base, { method: "POST", headers, body: JSON.stringify({ accountId: "my-runner" }) })
-    ).json();
-    const key = await (await fetch(`${base}/${sa.email}/keys`, { method: "POST", headers, body: "{}" })).json();
+    ).json()) as { email: string };
+    const key = (await (await fetch(`${base}/${sa.email}/keys`, { method: "POST", headers, body: "{}" })).json()) as {
+      privateKeyData: string;
+    };
     return Buffer.from(key.privateKeyData, "base64").toString("utf8");
   }
 
