@@ -39,10 +39,10 @@ export default defineCommand({
     ...Object.keys(SECRET_FLAGS).map((f) => ({ flags: `${f} [value]`, description: "refused", hidden: true })),
   ],
   examples: [
-    "AWS_PROFILE=dev wp block create aws-credentials my-aws --region us-east-1",
-    "wp block create azure-container-instance-credentials my-aci   # AZURE_CLIENT_ID/TENANT_ID/CLIENT_SECRET or prompts",
+    "wp block create aws-credentials my-aws --aws-profile dev --region us-east-1",
+    "wp block create azure-container-instance-credentials my-aci",
     "wp block create gcp-credentials my-gcp --key-file key.json",
-    "wp block create modal-credentials my-modal --yes   # from ~/.modal.toml",
+    "wp block create modal-credentials my-modal --yes",
   ],
   async run(ctx, [rawType, rawName], opts) {
     refuseSecretFlags(opts);

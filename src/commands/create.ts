@@ -48,7 +48,7 @@ export default defineCommand({
     "wp create my-ecs-pool --type ecs:push --provision-infra --region us-east-1",
     "wp create my-ecs-pool --type ecs:push --provision-infra --dry-run -o json",
     "wp create my-ecs-pool --type ecs:push --provision-infra --yes   # in CI",
-    "wp create my-ecs-pool --type ecs:push --credentials-block my-aws --set cluster=my-cluster",
+    "wp create my-ecs -t ecs:push --credentials-block my-aws --set cluster=c1",
   ],
   async run(ctx, [name], opts) {
     const json = wantsJson(opts);

@@ -84,7 +84,7 @@ function configureCommand(kind: StorageKind): CommandSpec {
       ...LAUNCHER_OPTIONS,
     ],
     examples: [
-      `wp storage configure ${kind} my-pool ${spec.targetFlag} my-${spec.targetFlag === "--bucket" ? "bucket" : "container"} ${spec.credentialsFlag} my-creds`,
+      `wp storage configure ${kind} my-pool ${spec.targetFlag} ${spec.targetFlag === "--bucket" ? "my-bucket" : "flows"}`,
     ],
     async run(ctx, [name], opts) {
       const json = wantsJson(opts);
