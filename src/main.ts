@@ -3,7 +3,7 @@
  * Nothing below bin.ts sets the process exit code.
  */
 import { Command, CommanderError, Option } from "commander";
-import { commands, serverCommand } from "./commands/registry.js";
+import { blockGroup, type CommandGroup, commands, serverCommand, storageGroup } from "./commands/registry.js";
 import type { CommandSpec } from "./commands/spec.js";
 import type { Ctx, GlobalOptions } from "./context.js";
 import { AbortError, ApiError, AuthError, CloudError, errorLine, UsageError, WpError } from "./errors.js";
@@ -64,6 +64,9 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     addCommand(program, spec, run);
     addCommand(group, spec, run);
   }
+  addGroup(program, blockGroup, run);
+  addGroup(program, storageGroup, run);
+  addGroup(group, storageGroup, run);
   const server = program.command("server").description("serve wp's embedded Prefect-compatible API over HTTP");
   addCommand(server, serverCommand, run);
 
@@ -139,6 +142,7 @@ function addCommand(
   for (const o of spec.options ?? []) {
     const option = new Option(o.flags, o.description);
     if (o.hidden) option.hideHelp();
+    if (o.repeatable) option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(option);
   }
   if (spec.json) {
@@ -183,6 +187,18 @@ function errorDocument(err: unknown, exitCode: number) {
   if (err instanceof CommanderError)
     return { error: { type: "usage", message: err.message.replace(/^error: /, ""), exitCode } };
   return { error: { type: "error", message: err instanceof Error ? err.message : String(err), exitCode } };
+}
+
+function addGroup(
+  parent: Command,
+  g: CommandGroup,
+  run: (spec: CommandSpec) => (...a: unknown[]) => Promise<void>,
+): void {
+  const cmd = parent.command(g.name).description(g.summary);
+  for (const c of g.commands) {
+    if ("run" in c) addCommand(cmd, c, run);
+    else addGroup(cmd, c, run);
+  }
 }
 
 function report(err: unknown, io: IO, env: Env, debug: boolean): number {

@@ -16,6 +16,13 @@ import {
 } from "../prefect/worker-types.js";
 import { pyRepr, safeText, wpCommand } from "../ui/io.js";
 import { checkNotReserved, checkPoolName, poolDetails, readTemplateFile } from "./common.js";
+import {
+  applyVariables,
+  checkVariableFlags,
+  variableOptions,
+  wantsVariables,
+  warnIfNoCredentials,
+} from "./pool-variables.js";
 import { renderProvisionReport } from "./provision-output.js";
 import { defineCommand } from "./spec.js";
 
@@ -34,6 +41,7 @@ export default defineCommand({
     { flags: "--provision-infrastructure", description: "same as --provision-infra", hidden: true },
     { flags: "--dry-run", description: "with --provision-infra: show the plan, change nothing" },
     { flags: "--sequential", description: "with --provision-infra: apply steps one after another" },
+    ...variableOptions,
     ...providerOptions(),
   ],
   examples: [
@@ -41,6 +49,7 @@ export default defineCommand({
     "wp create my-ecs-pool --type ecs:push --provision-infra --region us-east-1",
     "wp create my-ecs-pool --type ecs:push --provision-infra --dry-run -o json",
     "wp create my-ecs-pool --type ecs:push --provision-infra --yes   # in CI",
+    "wp create my-ecs -t ecs:push --credentials-block my-aws --set cluster=c1",
   ],
   async run(ctx, [name], opts) {
     const json = wantsJson(opts);
@@ -49,6 +58,13 @@ export default defineCommand({
     const provisionInfra = opts.provisionInfra === true || opts.provisionInfrastructure === true;
     if (!provisionInfra && (opts.dryRun || opts.sequential)) {
       throw new UsageError("--dry-run and --sequential go with --provision-infra.");
+    }
+    checkVariableFlags(opts);
+    if (provisionInfra && typeof opts.credentialsBlock === "string") {
+      throw new UsageError(
+        "--credentials-block binds an existing block; --provision-infra makes one.",
+        "Pass one of them (with --provision-infra, --credentials-block-name names the block it writes).",
+      );
     }
     const fileTemplate = typeof opts.baseJobTemplate === "string" ? readTemplateFile(ctx, opts.baseJobTemplate) : null;
     const flagType = typeof opts.type === "string" ? opts.type : undefined;
@@ -78,7 +94,8 @@ export default defineCommand({
       const { provision, failureOf } = await import("../engine/run.js");
       // Provision from the file, else the pool's current template, else the type's default.
       const current = existing?.base_job_template;
-      const base = fileTemplate ?? (current && Object.keys(current).length > 0 ? current : typeDefault());
+      const given = fileTemplate ?? (current && Object.keys(current).length > 0 ? current : typeDefault());
+      const base = wantsVariables(opts) ? await applyVariables(api, type, given, opts) : given;
       const report = await provision(ctx, api, {
         provider: requireProvider(type),
         poolName,
@@ -115,18 +132,27 @@ export default defineCommand({
       // --overwrite changes only what was passed (Prefect resets description, limit and storage).
       const body: WorkPoolUpdate = {};
       if (fileTemplate) body.base_job_template = fileTemplate;
+      if (wantsVariables(opts))
+        body.base_job_template = await applyVariables(
+          api,
+          type,
+          fileTemplate ?? existing.base_job_template ?? {},
+          opts,
+        );
       if (opts.paused) body.is_paused = true;
       if (Object.keys(body).length > 0) await api.updateWorkPool(poolName, body);
       pool = await api.readWorkPool(poolName);
     } else {
+      const template = fileTemplate ?? typeDefault();
       pool = await api.createWorkPool({
         name: poolName,
         type,
-        base_job_template: fileTemplate ?? typeDefault(),
+        base_job_template: wantsVariables(opts) ? await applyVariables(api, type, template, opts) : template,
         is_paused: opts.paused === true,
       });
     }
     await afterWrite(ctx, api, pool, opts, json, existing ? "Updated work pool" : "Created work pool", false);
+    warnIfNoCredentials(ctx, poolName, type, pool?.base_job_template);
   },
 });
 
