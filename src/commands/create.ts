@@ -90,73 +90,84 @@ export default defineCommand({
     if (isPushType(type) && api.kind !== "cloud") warnPushOffCloud(ctx, api, poolName, type);
     const typeDefault = (): JobTemplate => defaultTemplateFor(types, type) ?? {};
 
-    if (provisionInfra) {
-      const { provision, failureOf } = await import("../engine/run.js");
-      // Provision from the file, else the pool's current template, else the type's default.
-      const current = existing?.base_job_template;
-      const given = fileTemplate ?? (current && Object.keys(current).length > 0 ? current : typeDefault());
-      const base = wantsVariables(opts) ? await applyVariables(api, type, given, opts) : given;
-      const report = await provision(ctx, api, {
-        provider: requireProvider(type),
-        poolName,
-        type,
-        baseTemplate: base,
-        existing,
-        mayUpdate: opts.overwrite === true,
-        paused: opts.paused === true,
-        dryRun: opts.dryRun === true,
-        json,
-        sequential: opts.sequential === true,
-        flags: opts,
-      });
-      const failure = failureOf(report);
-      if (failure || report.dryRun) {
-        renderProvisionReport(ctx, report, json);
-        if (failure) throw failure;
-        return;
-      }
-      const poolStep = report.results.find((r) => r.id === "prefect.work-pool");
-      const verb =
-        poolStep?.status === "exists"
-          ? "Work pool is up to date:"
-          : existing
-            ? "Updated work pool"
-            : "Created work pool";
-      await afterWrite(ctx, api, report.pool, opts, json, verb, true);
-      renderProvisionReport(ctx, report, json);
-      return;
-    }
-
-    let pool: WorkPool | null;
-    if (existing) {
-      // --overwrite changes only what was passed (Prefect resets description, limit and storage).
-      const body: WorkPoolUpdate = {};
-      if (fileTemplate) body.base_job_template = fileTemplate;
-      if (wantsVariables(opts))
-        body.base_job_template = await applyVariables(
-          api,
-          type,
-          fileTemplate ?? existing.base_job_template ?? {},
-          opts,
-        );
-      if (opts.paused) body.is_paused = true;
-      if (Object.keys(body).length > 0) await api.updateWorkPool(poolName, body);
-      pool = await api.readWorkPool(poolName);
-    } else {
-      const template = fileTemplate ?? typeDefault();
-      pool = await api.createWorkPool({
-        name: poolName,
-        type,
-        base_job_template: wantsVariables(opts) ? await applyVariables(api, type, template, opts) : template,
-        is_paused: opts.paused === true,
-      });
-    }
-    await afterWrite(ctx, api, pool, opts, json, existing ? "Updated work pool" : "Created work pool", false);
-    warnIfNoCredentials(ctx, poolName, type, pool?.base_job_template);
+    const w: Write = { ctx, api, poolName, type, existing, fileTemplate, opts, json, typeDefault };
+    if (provisionInfra) await createProvisioned(w);
+    else await createPlain(w);
   },
 });
 
-/** Checked before anything is read or written. */
+interface Write {
+  ctx: Ctx;
+  api: PrefectApi;
+  poolName: string;
+  type: string;
+  existing: WorkPool | null;
+  fileTemplate: JobTemplate | null;
+  opts: Record<string, unknown>;
+  json: boolean;
+  typeDefault(): JobTemplate;
+}
+
+/** `--provision-infra`: the engine plans, confirms and applies, and writes the pool. */
+async function createProvisioned(w: Write): Promise<void> {
+  const { ctx, api, poolName, type, existing, fileTemplate, opts, json, typeDefault } = w;
+  const { provision, failureOf } = await import("../engine/run.js");
+  // Provision from the file, else the pool's current template, else the type's default.
+  const current = existing?.base_job_template;
+  const given = fileTemplate ?? (current && Object.keys(current).length > 0 ? current : typeDefault());
+  const base = wantsVariables(opts) ? await applyVariables(api, type, given, opts) : given;
+  const report = await provision(ctx, api, {
+    provider: requireProvider(type),
+    poolName,
+    type,
+    baseTemplate: base,
+    existing,
+    mayUpdate: opts.overwrite === true,
+    paused: opts.paused === true,
+    dryRun: opts.dryRun === true,
+    json,
+    sequential: opts.sequential === true,
+    flags: opts,
+  });
+  const failure = failureOf(report);
+  if (failure || report.dryRun) {
+    renderProvisionReport(ctx, report, json);
+    if (failure) throw failure;
+    return;
+  }
+  const poolStep = report.results.find((r) => r.id === "prefect.work-pool");
+  const verb =
+    poolStep?.status === "exists" ? "Work pool is up to date:" : existing ? "Updated work pool" : "Created work pool";
+  await afterWrite(ctx, api, report.pool, opts, json, verb, true);
+  renderProvisionReport(ctx, report, json);
+}
+
+/** A pool without provisioning: created, or with --overwrite updated with only what was passed. */
+async function createPlain(w: Write): Promise<void> {
+  const { ctx, api, poolName, type, existing, fileTemplate, opts, json, typeDefault } = w;
+  let pool: WorkPool | null;
+  if (existing) {
+    // --overwrite changes only what was passed (Prefect resets description, limit and storage).
+    const body: WorkPoolUpdate = {};
+    if (fileTemplate) body.base_job_template = fileTemplate;
+    if (wantsVariables(opts))
+      body.base_job_template = await applyVariables(api, type, fileTemplate ?? existing.base_job_template ?? {}, opts);
+    if (opts.paused) body.is_paused = true;
+    if (Object.keys(body).length > 0) await api.updateWorkPool(poolName, body);
+    pool = await api.readWorkPool(poolName);
+  } else {
+    const template = fileTemplate ?? typeDefault();
+    pool = await api.createWorkPool({
+      name: poolName,
+      type,
+      base_job_template: wantsVariables(opts) ? await applyVariables(api, type, template, opts) : template,
+      is_paused: opts.paused === true,
+    });
+  }
+  await afterWrite(ctx, api, pool, opts, json, existing ? "Updated work pool" : "Created work pool", false);
+  warnIfNoCredentials(ctx, poolName, type, pool?.base_job_template);
+}
+
 /** The type can be provisioned, and the provider's flags are not empty: checked before anything is printed or read. */
 function requireProvisionable(type: string, opts: Record<string, unknown>): void {
   const provider = providerFor(type);
