@@ -8,8 +8,9 @@
 import { CredentialGuard } from "../../engine/credential.js";
 import { deploySample } from "../../engine/deploy-sample.js";
 import type { ProviderInput } from "../../engine/provider.js";
+import type { Resource } from "../../engine/resource.js";
 import { settled } from "../../engine/settled.js";
-import type { Outputs, Provisioner, Step, Target } from "../../engine/types.js";
+import type { Outputs, Provisioner, Target } from "../../engine/types.js";
 import { UsageError } from "../../errors.js";
 import { wpHome } from "../../home.js";
 import type { PrefectApi } from "../../prefect/api.js";
@@ -18,6 +19,7 @@ import type { JobTemplate } from "../../prefect/types.js";
 import type { Prompter } from "../../ui/prompts.js";
 import { type DockerOptions, dockerConfigPath } from "../docker.js";
 import { type AzureSubscription, armApi, listSubscriptions } from "./arm.js";
+import { refuseBlockCollision } from "./collision.js";
 import { type AciContext, type AciNames, type Azure, checking, newPhase, outputString } from "./context.js";
 import { checkSecretQuota, credentialsStep } from "./credentials.js";
 import { graphApi } from "./graph.js";
@@ -41,6 +43,10 @@ export type { AciNames } from "./context.js";
 
 export interface AciProvisionerOptions {
   poolName: string;
+  /** provision (default): plan and apply; read: status, deprovision, rotation, verify (no refusals). */
+  mode?: "provision" | "read";
+  /** The block name was derived from the pool's name (default false). */
+  derivedBlockName?: boolean;
   type?: string;
   prefect: PrefectApi;
   names?: Partial<AciNames>;
@@ -117,7 +123,10 @@ export async function pickSubscription(
   );
 }
 
-export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
+/** The provisioner, with the context its resources share (rotation and verify use it). */
+export type AciProvisioner = Provisioner & { aci: AciContext };
+
+export function createAciProvisioner(opts: AciProvisionerOptions): AciProvisioner {
   const env = opts.env ?? process.env;
   const names: AciNames = { ...defaultNames(opts.poolName), ...definedOnly(opts.names ?? {}) };
   const retry: RetryOptions = { ...(opts.note ? { note: opts.note } : {}), ...opts.retry };
@@ -139,6 +148,8 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
   };
   const e: AciContext = {
     pool: opts.poolName,
+    mode: opts.mode ?? "provision",
+    derivedBlockName: opts.derivedBlockName ?? false,
     names,
     registryName: opts.registryName,
     registryCandidate: registryName(names.registryPrefix),
@@ -154,7 +165,7 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
     phase: newPhase(),
   };
 
-  const seeded = (step: Step): Step => ({
+  const seeded = (step: Resource): Resource => ({
     ...step,
     apply: (ctx, state) => {
       e.phase.applying = true;
@@ -174,8 +185,8 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
     types: ["azure-container-instance:push", "azure-container-instance"],
     async targets(): Promise<Target[]> {
       const { subscription } = await e.azure();
-      // What would stop the run half-way, before anything is created; all read-only.
-      await settled([checkSecretQuota(e), permissionPreflight(e)]);
+      // What would stop the run half-way, before anything is created; all read-only (not for a read).
+      if (e.mode === "provision") await settled([refuseBlockCollision(e), checkSecretQuota(e), permissionPreflight(e)]);
       return [
         {
           key: "azure",
@@ -189,21 +200,24 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
       // The app registration is tenant-wide (and Graph does not keep display names unique).
       return [`Azure subscription ${subscription.id}`, `Entra ID tenant ${subscription.tenantId}`];
     },
-    steps: () =>
-      [
+    steps: () => {
+      const registry = registryStep(e);
+      return [
         resourceProvidersStep(e),
         resourceGroupStep(e),
         appStep(e),
         servicePrincipalStep(e),
         credentialsStep(e),
         contributorStep(e),
-        registryStep(e),
-        dockerLoginStep(e),
+        registry,
+        dockerLoginStep(e, registry),
         identityStep(e),
         acrPullStep(e),
-      ].map(seeded),
+      ].map(seeded);
+    },
     jobTemplate: aciJobTemplate,
     nextSteps: (outputs) => aciNextSteps(opts.poolName, outputs),
+    aci: e,
   };
 }
 
@@ -243,7 +257,7 @@ export function aciNextSteps(pool: string, outputs: Outputs): string[] {
 }
 
 /** Adapts the CLI's provider input (registry.ts) to createAciProvisioner's options. */
-export function createAciProvisionerFromInput(input: ProviderInput): Provisioner {
+export function createAciProvisionerFromInput(input: ProviderInput): AciProvisioner {
   const flag = (k: string) =>
     typeof input.flags[k] === "string" && input.flags[k] ? String(input.flags[k]).trim() : undefined;
   const names: Partial<AciNames> = {};
@@ -251,13 +265,16 @@ export function createAciProvisionerFromInput(input: ProviderInput): Provisioner
     const v = input.names[key];
     if (v) names[key] = v;
   }
+  // A record-less pool's template gives its subscription and registry (provider.namesFromTemplate).
   return createAciProvisioner({
     poolName: input.poolName,
+    mode: input.mode,
+    derivedBlockName: input.derivedBlockName,
     prefect: input.prefect,
     names,
-    subscription: flag("subscription"),
+    subscription: flag("subscription") ?? input.names.subscription,
     location: flag("location") ?? DEFAULT_LOCATION,
-    registryName: flag("registryName"),
+    registryName: flag("registryName") ?? input.names.registry,
     env: input.env,
     guard: input.guard,
     interactive: input.interactive,

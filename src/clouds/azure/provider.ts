@@ -6,6 +6,7 @@
 import { blockNameOption, checkName, type NameRule, nameOption, type Provider } from "../../engine/provider.js";
 import { UsageError } from "../../errors.js";
 import { pyRepr } from "../../ui/io.js";
+import { aciNamesFromTemplate } from "./template.js";
 
 /** Length of the suffix wp adds to the registry prefix: unix seconds (10 digits) + 4 random characters. */
 export const REGISTRY_SUFFIX_LENGTH = 14;
@@ -132,6 +133,9 @@ export const aciProvider: Provider = {
   blockType: "azure-container-instance-credentials",
   blockVariable: "aci_credentials",
   lifecycle: async (input) => (await import("./lifecycle.js")).aciLifecycle(input),
+  // Where the pool's resources live, and its registry: later commands read them from the record.
+  recorded: { subscription: "subscriptionId", location: "location", registryName: "registryName" },
+  namesFromTemplate: aciNamesFromTemplate,
   verify: async (input, o) => (await import("./verify.js")).verifyAci(input, o),
   options: [
     {
