@@ -45,6 +45,8 @@ export interface Azure {
   graph: GraphApi;
   /** Object id of the signed-in identity (from its ARM token). */
   callerObjectId: string;
+  /** The subscription as the record keeps it (as given, else its unique name, else its id). */
+  recordedSubscription: string;
 }
 
 export interface AciContext {

@@ -75,9 +75,10 @@ async function checkBlock(e: AciContext, ctx: StepContext): Promise<StepState> {
 
 /** The app as it is now (apply's read: never cached). */
 async function currentApp(e: AciContext, ctx: StepContext): Promise<GraphApp> {
-  const app = await (await e.azure()).graph.getApp(requireOutput(ctx.outputs, "appObjectId"));
-  if (!app) throw new CloudError(`App registration ${e.names.app} is gone.`, "NotFound");
-  return app;
+  const id = requireOutput(ctx.outputs, "appObjectId");
+  const app = await (await e.azure()).graph.getApp(id);
+  // A new app Graph has not replicated yet: it has no secrets.
+  return app ?? { id, appId: requireOutput(ctx.outputs, "appId"), displayName: e.names.app, passwordCredentials: [] };
 }
 
 export function credentialsStep(e: AciContext): Resource {
@@ -106,8 +107,8 @@ export function credentialsStep(e: AciContext): Resource {
         await reMint(e, { blockId: existing.id, data, app, tenantId, note: ctx.note });
         return { action: "update", id: existing.id };
       }
-      // Checked again under the lock: a secret added since the plan must not make a third.
-      if (app.passwordCredentials.length >= MAX_SECRETS) throw tooManySecrets(e, app.appId);
+      // Checked again under the lock (after the orphans went): a secret added since the plan must not make a third.
+      if ((await currentApp(e, ctx)).passwordCredentials.length >= MAX_SECRETS) throw tooManySecrets(e, app.appId);
       const doc = await e.guard.mintInto(
         secretSpec(e, tenantId, app),
         async (secret) => {

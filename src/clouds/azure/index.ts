@@ -123,6 +123,39 @@ export async function pickSubscription(
   );
 }
 
+/** Signs in, picks the subscription, and makes the ARM and Graph clients (once per provisioner). */
+async function resolveAzure(opts: AciProvisionerOptions, env: Env, retry: RetryOptions): Promise<Azure> {
+  const auth = await azureAuth(env, opts.credential);
+  const subs = await listSubscriptions(auth);
+  // A read of an existing pool: its template names the subscription its resources are in.
+  const fromTemplate =
+    opts.mode === "read" && !opts.subscription
+      ? (await opts.prefect.readWorkPool(opts.poolName).catch(() => null))?.base_job_template
+      : undefined;
+  const templateSub = (fromTemplate as { variables?: { properties?: { subscription_id?: { default?: unknown } } } })
+    ?.variables?.properties?.subscription_id?.default;
+  const subscription = await pickSubscription(
+    subs,
+    opts.subscription ?? (typeof templateSub === "string" && templateSub ? templateSub : undefined),
+    {
+      interactive: opts.interactive ?? false,
+      prompts: opts.prompts,
+    },
+  );
+  // The record keeps the subscription as given, else by its name when that is unique (as a re-run may name it).
+  const unique = subs.filter((x) => x.name.toLowerCase() === subscription.name.toLowerCase()).length === 1;
+  const recorded = opts.subscription ?? (unique ? subscription.name : subscription.id);
+  const claims = tokenClaims(await tokenFor(auth, auth.endpoints.arm));
+  return {
+    auth,
+    subscription,
+    arm: armApi(auth, subscription.id, retry),
+    graph: graphApi(auth, retry),
+    callerObjectId: typeof claims.oid === "string" ? claims.oid : "",
+    recordedSubscription: recorded,
+  };
+}
+
 /** The provisioner, with the context its resources share (rotation and verify use it). */
 export type AciProvisioner = Provisioner & { aci: AciContext };
 
@@ -131,21 +164,6 @@ export function createAciProvisioner(opts: AciProvisionerOptions): AciProvisione
   const names: AciNames = { ...defaultNames(opts.poolName), ...definedOnly(opts.names ?? {}) };
   const retry: RetryOptions = { ...(opts.note ? { note: opts.note } : {}), ...opts.retry };
   let azure: Promise<Azure> | undefined;
-  const resolve = async (): Promise<Azure> => {
-    const auth = await azureAuth(env, opts.credential);
-    const subscription = await pickSubscription(await listSubscriptions(auth), opts.subscription, {
-      interactive: opts.interactive ?? false,
-      prompts: opts.prompts,
-    });
-    const claims = tokenClaims(await tokenFor(auth, auth.endpoints.arm));
-    return {
-      auth,
-      subscription,
-      arm: armApi(auth, subscription.id, retry),
-      graph: graphApi(auth, retry),
-      callerObjectId: typeof claims.oid === "string" ? claims.oid : "",
-    };
-  };
   const e: AciContext = {
     pool: opts.poolName,
     mode: opts.mode ?? "provision",
@@ -155,7 +173,7 @@ export function createAciProvisioner(opts: AciProvisionerOptions): AciProvisione
     registryCandidate: registryName(names.registryPrefix),
     location: opts.location ?? DEFAULT_LOCATION,
     azure: () => {
-      azure ??= resolve();
+      azure ??= resolveAzure(opts, env, retry);
       return azure;
     },
     prefect: opts.prefect,
@@ -173,8 +191,9 @@ export function createAciProvisioner(opts: AciProvisionerOptions): AciProvisione
     },
     check: async (ctx) => {
       checking(e.phase, step.id);
-      const { subscription } = await e.azure();
+      const { subscription, recordedSubscription } = await e.azure();
       ctx.outputs.set("subscriptionId", subscription.id);
+      ctx.outputs.set("subscription", recordedSubscription);
       ctx.outputs.set("tenantId", subscription.tenantId);
       ctx.outputs.set("resourceGroupName", names.resourceGroup);
       return step.check(ctx);

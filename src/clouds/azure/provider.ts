@@ -133,8 +133,9 @@ export const aciProvider: Provider = {
   blockType: "azure-container-instance-credentials",
   blockVariable: "aci_credentials",
   lifecycle: async (input) => (await import("./lifecycle.js")).aciLifecycle(input),
-  // Where the pool's resources live, and its registry: later commands read them from the record.
-  recorded: { subscription: "subscriptionId", location: "location", registryName: "registryName" },
+  // Where new resources go: later commands read it from the record. The subscription is not compared as
+  // a flag (an id and a name are the same subscription): reads take it from the pool's template.
+  recorded: { location: "location" },
   namesFromTemplate: aciNamesFromTemplate,
   verify: async (input, o) => (await import("./verify.js")).verifyAci(input, o),
   options: [

@@ -99,7 +99,12 @@ export function resourceGroupStep(e: AciContext): Resource {
         registryKeep(e, ctx.force),
       ]);
       const going = new Set([keepRegistry ? "" : lower(registry?.id), lower(identity?.id)].filter(Boolean));
-      const others = (await (await e.azure()).arm.listGroupResources(name)).filter((r) => !going.has(lower(r.id)));
+      // Verify's container groups are removed first by the teardown (the journal's leftovers).
+      const verifyGroup = (r: { type: string; name: string }) =>
+        lower(r.type) === "microsoft.containerinstance/containergroups" && r.name.startsWith("wp-verify-");
+      const others = (await (await e.azure()).arm.listGroupResources(name)).filter(
+        (r) => !going.has(lower(r.id)) && !verifyGroup(r),
+      );
       const keep = others.length
         ? `holds ${others.length} other resource${others.length === 1 ? "" : "s"} (${others.map((r) => r.name).join(", ")})`
         : undefined;
