@@ -164,6 +164,18 @@ describe("resources", () => {
     expect(forced.find((i) => i.step === "registry")?.action).toBe("delete");
   });
 
+  it("the same name with another id (another region) is another resource: not a user", async () => {
+    const repo = res("repo");
+    const states = new Map<string, StepState>([["repo", { action: "exists", id: "europe-west1/prefect-images" }]]);
+    const own = record("eb", [{ step: "repo", name: "repo-name", id: "europe-west1/prefect-images", created: true }]);
+    const ua = record("ua", [{ step: "repo", name: "repo-name", id: "us-central1/prefect-images", created: true }]);
+    const plan = await teardownPlan([repo], states, base({ otherRecords: [ua] }), own);
+    expect(plan[0]?.action).toBe("delete");
+    const same = record("ub", [{ step: "repo", name: "repo-name", id: "europe-west1/prefect-images", created: false }]);
+    const shared = await teardownPlan([repo], states, base({ otherRecords: [ua, same] }), own);
+    expect(shared[0]).toMatchObject({ action: "keep", usedBy: ["ub"] });
+  });
+
   it("teardown without a record: only what carries wp's tag counts as created", async () => {
     const resources = [res("tagged", { teardownFacts: async () => ({ tagged: true }) }), res("plain")];
     const states = new Map<string, StepState>([
