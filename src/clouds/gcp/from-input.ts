@@ -4,10 +4,13 @@
  * choose — else exit 2 naming --project).
  */
 
+import { stringDefault } from "../../engine/lifecycle-types.js";
 import { checkName, type ProviderInput } from "../../engine/provider.js";
 import type { Provisioner } from "../../engine/types.js";
 import { UsageError } from "../../errors.js";
+import { DEFAULT_REGION, resolveProject } from "./config.js";
 import { type CloudRunNames, createCloudRunProvisioner } from "./index.js";
+import { BLOCK_TYPE } from "./names.js";
 import { GCP_NAME_RULES } from "./provider.js";
 
 const KEYS: Array<keyof CloudRunNames> = ["serviceAccount", "repository", "block"];
@@ -19,8 +22,9 @@ export async function createCloudRunProvisionerFromInput(input: ProviderInput): 
     if (value) names[key] = value;
   }
   const str = (k: string) => (typeof input.flags[k] === "string" && input.flags[k] ? String(input.flags[k]) : "");
-  const region = str("region") || "us-central1";
-  const project = str("project");
+  const where = input.mode === "read" ? await readWhere(input, str("project"), str("region")) : null;
+  const region = where?.region || str("region") || DEFAULT_REGION;
+  const project = where?.project || str("project");
   if (!project)
     throw new UsageError(
       "No GCP project is set.",
@@ -34,7 +38,31 @@ export async function createCloudRunProvisionerFromInput(input: ProviderInput): 
     names,
     env: input.env,
     guard: input.guard,
+    mode: input.mode,
   });
+}
+
+/**
+ * Read mode: where the pool's resources live. The record's project and region arrive as flags;
+ * a pool without a record shows them in its template (region, the service account's email) and
+ * its block (`project`), else the environment's project (as gcloud users have it).
+ */
+async function readWhere(input: ProviderInput, project: string, region: string) {
+  if (project && region) return { project, region };
+  const pool = await input.prefect.readWorkPool(input.poolName);
+  const email = pool ? stringDefault(pool, "service_account_name") : undefined;
+  const block = input.names.block ? await input.prefect.readBlockDocument(BLOCK_TYPE, input.names.block) : null;
+  const fromBlock = (block?.data as { project?: unknown } | undefined)?.project;
+  const fromEmail = email && /@([^.]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1];
+  return {
+    project:
+      project ||
+      (typeof fromBlock === "string" && fromBlock) ||
+      fromEmail ||
+      resolveProject(undefined, input.env)?.value ||
+      "",
+    region: region || (pool ? stringDefault(pool, "region") : undefined) || DEFAULT_REGION,
+  };
 }
 
 /** Prefect's picker: "Please select which GCP project to use", the current default first. */
