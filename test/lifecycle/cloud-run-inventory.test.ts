@@ -188,6 +188,14 @@ describe("Cloud Run: one pool, one inventory", () => {
       },
     },
     {
+      what: "the service account disabled",
+      fix: "provision-infra",
+      drift: () => {
+        const sa = fx.sim.project(PROJECT).serviceAccounts.get(SA);
+        if (sa) sa.disabled = true;
+      },
+    },
+    {
       what: "the repository deleted",
       fix: "provision-infra",
       drift: () => fx.sim.project(PROJECT).repositories.delete("us-central1/prefect-images"),

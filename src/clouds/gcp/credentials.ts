@@ -7,6 +7,7 @@
  * Rotation (lifecycle.ts) is the same re-mint on demand.
  */
 
+import { orphansNote } from "../../engine/credential.js";
 import { credentialStep } from "../../engine/credential-step.js";
 import { ignoreNotFound, type RotateResult } from "../../engine/lifecycle-types.js";
 import type { Resource } from "../../engine/resource.js";
@@ -58,10 +59,18 @@ async function checkBlock(c: GcpContext, ctx: StepContext, created: () => Promis
   const health = await keyHealth(c, doc.data);
   if (!health.ok)
     return { action: "update", id: doc.id, detail: health.detail, ...(health.repair ? { repair: health.repair } : {}) };
-  // Provisioning also deletes the keys interrupted runs left (the engine's step reads them).
+  // Provisioning also deletes the keys interrupted runs left (listed only when the journal names some).
   if (c.mode === "provision") {
-    const state = await created();
-    if (state.action === "update") return state;
+    const orphans = await c.guard.orphans(keySpec(c, ctx.note));
+    if (orphans.length)
+      return {
+        action: "update",
+        id: doc.id,
+        detail: orphansNote(
+          "key",
+          orphans.map((o) => o.id),
+        ),
+      };
   }
   return { action: "exists", id: doc.id, detail: health.detail };
 }

@@ -16,7 +16,22 @@ import {
   SERVICE_ACCOUNT_DISPLAY_NAME,
   serviceAccountEmail,
 } from "./names.js";
-import { gcpCode, type Policy } from "./sdk.js";
+import { gcpCode, type Policy, type ServiceAccount } from "./sdk.js";
+
+/**
+ * The service account, read once per check round: its own check and its roles' check (which must
+ * tell a removed binding from an account not made yet) each take the read once.
+ */
+function readServiceAccount(c: GcpContext): Promise<ServiceAccount | null> {
+  let memo = c.reads.serviceAccount;
+  if (!memo) {
+    memo = { read: c.gcp().then((gcp) => gcp.getServiceAccount(serviceAccountEmail(c))), left: 2 };
+    c.reads.serviceAccount = memo;
+  }
+  memo.left -= 1;
+  if (memo.left <= 0) delete c.reads.serviceAccount;
+  return memo.read as Promise<ServiceAccount | null>;
+}
 
 /** Pools beyond the records that use the service account: their template runs as it, or their block holds a key of it. */
 async function serviceAccountUsers(c: GcpContext, ctx: TeardownContext): Promise<string[]> {
@@ -66,12 +81,18 @@ export function serviceAccountStep(c: GcpContext): Resource {
     target: "gcp",
     templateVariable: "service_account_name",
     async check(ctx) {
-      const sa = await (await c.gcp()).getServiceAccount(email);
+      const sa = await readServiceAccount(c);
       if (!sa) return { action: "create", name: email, detail: `${SERVICE_ACCOUNT_DISPLAY_NAME} (${email})` };
       ctx.outputs.set("serviceAccountEmail", sa.email ?? email);
+      if (sa.disabled) return { action: "update", name: email, id: sa.email ?? email, detail: "disabled" };
       return { action: "exists", name: email, id: sa.email ?? email };
     },
-    apply: (ctx, state) => createServiceAccount(c, ctx, state.action !== "create"),
+    async apply(ctx, state) {
+      if (state.action !== "update") return createServiceAccount(c, ctx, state.action !== "create");
+      ctx.note(`Enabling service account ${email}...`);
+      await (await c.gcp()).enableServiceAccount(email);
+      return { action: "update", id: email };
+    },
     teardownFacts: async (ctx) => ({ users: await serviceAccountUsers(c, ctx) }),
     async delete() {
       await (await c.gcp()).deleteServiceAccount(email);
@@ -167,7 +188,7 @@ export function iamBindingsStep(c: GcpContext): Resource {
     after: ["gcp.service-account"],
     async check() {
       const gcp = await c.gcp();
-      const [policy, sa] = await Promise.all([gcp.getIamPolicy(), gcp.getServiceAccount(email)]);
+      const [policy, sa] = await Promise.all([gcp.getIamPolicy(), readServiceAccount(c)]);
       const missing = missingRoles(policy, member);
       if (missing.length === 0) return { action: "exists", name, id: member };
       if (!sa) return { action: "create", name, detail: `grant ${missing.join(", ")}` };

@@ -81,6 +81,7 @@ export function createCloudRunProvisioner(opts: CloudRunProvisionerOptions): Clo
     retryMs: retryDelay(env),
     env,
     teardown: {},
+    reads: {},
   };
 
   return {

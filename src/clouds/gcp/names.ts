@@ -57,6 +57,8 @@ export interface GcpContext {
   env: Record<string, string | undefined>;
   /** Teardown decisions one resource hands to the next (the repository's fate decides the Docker login's). */
   teardown: { repositoryGoes?: boolean };
+  /** The service account's one read per check round, shared by its own read and its roles' (see iam.ts). */
+  reads: { serviceAccount?: { read: Promise<unknown>; left: number } };
 }
 
 /** Where the pool's resources live, for the record (the provider's `recorded` keys). */

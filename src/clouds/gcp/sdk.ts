@@ -74,6 +74,8 @@ export interface GcpApi {
   deleteKey(name: string): Promise<void>;
   /** Whether the org policy forbids key creation: null when it cannot be read (no permission). */
   keyCreationForbidden(): Promise<boolean | null>;
+  /** Enables a disabled service account. */
+  enableServiceAccount(email: string): Promise<void>;
   /** Deletes a service account; one already gone is not an error. */
   deleteServiceAccount(email: string): Promise<void>;
   /** How many Docker images a repository holds. */
@@ -301,6 +303,12 @@ class GoogleCloud implements GcpApi {
 
   async deleteKey(name: string) {
     await find("serviceAccounts.keys.delete", () => this.iam.projects.serviceAccounts.keys.delete({ name }));
+  }
+
+  async enableServiceAccount(email: string) {
+    await call("serviceAccounts.enable", () =>
+      this.iam.projects.serviceAccounts.enable({ name: this.saName(email), requestBody: {} }),
+    );
   }
 
   async deleteServiceAccount(email: string) {
