@@ -24,6 +24,7 @@ import { CloudError, WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
 import { adcPath, type Env } from "./config.js";
 import { gcpContextOf } from "./index.js";
+import { keyOf } from "./key.js";
 import { type GcpContext, serviceAccountEmail } from "./names.js";
 import {
   type CloudRunJobs,
@@ -68,9 +69,7 @@ async function blockKey(input: LifecycleInput): Promise<{ info: Record<string, u
   if (!input.block)
     throw new WpError(`Work pool '${input.pool.name}' references no gcp-credentials block.`, `Run \`${fix}\`.`);
   const full = await input.api.readBlockDocumentById(input.block.id, true);
-  const data = (full?.data ?? {}) as { service_account_info?: Record<string, unknown> };
-  const info = data.service_account_info ?? {};
-  const email = typeof info.client_email === "string" ? info.client_email : "";
+  const { info = {}, email = "" } = keyOf(full?.data);
   if (!email)
     throw new WpError(
       `Block ${input.block.name} holds no service-account key.`,
