@@ -106,6 +106,24 @@ describe("Cloud Run: one pool, one inventory", () => {
     expect(fx.sim.mutations()).toEqual([]);
   });
 
+  it("a pool without a record: its template names the service account and region, its block the project", async () => {
+    await create("bare", ["--region", "europe-west1", "--service-account-name", "eu-runner"]);
+    const record = await withPrefect((api) => readRecord(api, "bare"));
+    await withPrefect((api) => api.deleteBlockDocument(record?.id ?? ""));
+    fx.sim.clearLog();
+    const st = await status("bare");
+    expect(st.doc.resources.filter((i) => i.state !== "ok")).toEqual([]);
+    expect(st.code, st.stderr).toBe(0);
+    const sa = st.doc.resources.find((i) => i.resource === "Service account");
+    expect(sa?.id).toBe(`eu-runner@${PROJECT}.iam.gserviceaccount.com`);
+    const repo = st.doc.resources.find((i) => i.resource === "Artifact Registry repository");
+    expect(repo?.id).toBe(`projects/${PROJECT}/locations/europe-west1/repositories/prefect-images`);
+    expect(fx.sim.mutations()).toEqual([]);
+    // Without a record nothing counts as wp's: the teardown keeps what it cannot know it made.
+    const dry = await wp(["deprovision", "bare", "--dry-run"]);
+    expect(dry.stdout).toMatch(/keep\s+Service account .*adopted/);
+  });
+
   it("(4, 7) a repository kept for its images keeps the record and pool; deprovision --force finishes, forgetting Docker's login", async () => {
     await create("k");
     expect(Object.keys(dockerAuths())).toContain(HOST);
