@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readRecord } from "../../src/engine/record.js";
+import { type ProvisioningRecord, readRecord, writeRecord } from "../../src/engine/record.js";
 import { connect } from "../../src/prefect/client.js";
 import { KEY_ALIASES, loadSettings } from "../../src/prefect/settings.js";
 import { PROJECT, useGcpSim } from "../helpers/gcp-sim.js";
@@ -104,6 +104,22 @@ describe("Cloud Run: one pool, one inventory", () => {
     expect(over.code, over.stderr).toBe(0);
     expect(over.stdout).toContain("region us-central1");
     expect(fx.sim.mutations()).toEqual([]);
+  });
+
+  it("(1) a record written before it kept project and region: provision-infra reads them from the pool", async () => {
+    await create("old", ["--region", "europe-west1", "--service-account-name", "eu-runner"]);
+    const stored = await withPrefect((api) => readRecord(api, "old"));
+    await withPrefect((api) =>
+      writeRecord(api, { ...(stored?.record as ProvisioningRecord), context: {} }, stored?.id ?? ""),
+    );
+    fx.sim.clearLog();
+    const again = await wp(["provision-infra", "old", "--yes"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(fx.sim.mutations()).toEqual([]);
+    expect([...fx.sim.project(PROJECT).repositories.keys()]).toEqual(["europe-west1/prefect-images"]);
+    // The run records where the pool is, for every later command.
+    const now = await withPrefect((api) => readRecord(api, "old"));
+    expect(now?.record.context).toMatchObject({ project: PROJECT, region: "europe-west1" });
   });
 
   it("a pool without a record: its template names the service account and region, its block the project", async () => {

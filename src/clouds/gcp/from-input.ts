@@ -22,7 +22,12 @@ export async function createCloudRunProvisionerFromInput(input: ProviderInput): 
     if (value) names[key] = value;
   }
   const str = (k: string) => (typeof input.flags[k] === "string" && input.flags[k] ? String(input.flags[k]) : "");
-  const where = input.mode === "read" ? await readWhere(input, str("project"), str("region")) : null;
+  // Nothing said where (no flag, environment or gcloud setting, no record): an existing pool's
+  // template and block do, before the defaults.
+  const defaulted = input.mode === "provision" && input.flags.regionSource === "the default";
+  const given = defaulted ? "" : str("region");
+  const infer = input.mode === "read" || defaulted || !str("project");
+  const where = infer ? await readWhere(input, str("project"), given) : null;
   const region = where?.region || str("region") || DEFAULT_REGION;
   const project = where?.project || str("project");
   if (!project)
@@ -43,8 +48,8 @@ export async function createCloudRunProvisionerFromInput(input: ProviderInput): 
 }
 
 /**
- * Read mode: where the pool's resources live. The record's project and region arrive as flags;
- * a pool without a record shows them in its template (region, the service account's email) and
+ * Where the pool's resources live when neither the record nor the command line says: a pool
+ * without them in its record shows them in its template (region, the service account's email) and
  * its block (`project`), else the environment's project (as gcloud users have it).
  */
 async function readWhere(input: ProviderInput, project: string, region: string) {

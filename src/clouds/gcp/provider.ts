@@ -79,7 +79,12 @@ export const cloudRunProvider: Provider = {
       checkName(`GCP project id (from ${project.source})`, "--project", project.value, GCP_NAME_RULES.project);
     const region = resolveRegion(str("region"), env);
     checkGcpRegion(region.value, region.source);
-    return { project: project?.value, projectSource: project?.source, region: region.value };
+    return {
+      project: project?.value,
+      projectSource: project?.source,
+      region: region.value,
+      regionSource: region.source,
+    };
   },
   async choose(flags, ui) {
     // An explicit --project is not asked again; one from the environment is the picker's default.
