@@ -12,7 +12,15 @@ export async function readConfigFile(
   hint: string,
 ): Promise<unknown | null> {
   if (!existsSync(path)) return null;
-  const text = readFileSync(path, "utf8");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    // A directory, or a file wp may not read: one line naming it, not a stack.
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "EISDIR" ? "it is a directory, not a file" : code === "EACCES" ? "permission denied" : code;
+    throw new UsageError(`Cannot read ${what} ${path}: ${why ?? (err as Error).message}.`, hint);
+  }
   try {
     return format === "toml" ? (await import("smol-toml")).parse(text) : (await import("yaml")).parse(text);
   } catch (err) {

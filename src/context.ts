@@ -29,6 +29,8 @@ export interface Ctx {
   print(text: string): void;
   /** One JSON document on stdout. */
   printJson(value: unknown): void;
+  /** A JSON document was printed (a failure after it adds none: stdout holds exactly one). */
+  printedJson: boolean;
   /** A message on stderr (progress, notes). */
   info(text: string): void;
   warn(text: string): void;

@@ -3,10 +3,10 @@
  * Nothing below bin.ts sets the process exit code.
  */
 import { Command, CommanderError, Option } from "commander";
-import { commands, serverCommand } from "./commands/registry.js";
+import { blockGroup, type CommandGroup, commands, serverCommand, storageGroup } from "./commands/registry.js";
 import type { CommandSpec } from "./commands/spec.js";
 import type { Ctx, GlobalOptions } from "./context.js";
-import { errorLine, WpError } from "./errors.js";
+import { AbortError, ApiError, AuthError, CloudError, errorLine, UsageError, WpError } from "./errors.js";
 import type { PrefectApi } from "./prefect/api.js";
 import type { Env, Settings } from "./prefect/settings.js";
 import { colorEnabled, type IO, jsonText, palette, safeText } from "./ui/io.js";
@@ -64,6 +64,9 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     addCommand(program, spec, run);
     addCommand(group, spec, run);
   }
+  addGroup(program, blockGroup, run);
+  addGroup(program, storageGroup, run);
+  addGroup(group, storageGroup, run);
   const server = program.command("server").description("serve wp's embedded Prefect-compatible API over HTTP");
   addCommand(server, serverCommand, run);
 
@@ -74,7 +77,10 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
-    return report(err, io, env, ctx?.global.debug ?? argv.includes("--debug"));
+    const code = report(err, io, env, ctx?.global.debug ?? argv.includes("--debug"));
+    // Scripts asked for one JSON document: when the command failed before printing one, the error is it.
+    if (code !== 0 && jsonAsked(args) && !ctx?.printedJson) io.stdout.write(`${jsonText(errorDocument(err, code))}\n`);
+    return code;
   } finally {
     ctx?.close();
   }
@@ -136,6 +142,7 @@ function addCommand(
   for (const o of spec.options ?? []) {
     const option = new Option(o.flags, o.description);
     if (o.hidden) option.hideHelp();
+    if (o.repeatable) option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(option);
   }
   if (spec.json) {
@@ -146,6 +153,52 @@ function addCommand(
   if (spec.examples?.length)
     cmd.addHelpText("after", `\nExamples:\n${spec.examples.map((e) => `  $ ${e}`).join("\n")}`);
   cmd.action(run(spec));
+}
+
+/** `--json`, `-o json`, `-ojson`, `--output json` or `--output=json` among the arguments, and no other format. */
+export function jsonAsked(args: string[]): boolean {
+  const formats = args.flatMap((a, i) => {
+    if (a === "--json") return ["json"];
+    const inline = /^(?:-o=?|--output=)(.+)$/.exec(a);
+    if (inline?.[1]) return [inline[1].trim().toLowerCase()];
+    return a === "-o" || a === "--output" ? [args[i + 1]?.trim().toLowerCase() ?? ""] : [];
+  });
+  // `--json -o text` asks two things: no document then.
+  return formats.length > 0 && formats.every((f) => f === "json");
+}
+
+/** The JSON document of a failed command: what went wrong, how to fix it, and the exit code. */
+function errorDocument(err: unknown, exitCode: number) {
+  if (err instanceof WpError) {
+    const type =
+      err instanceof UsageError
+        ? "usage"
+        : err instanceof AuthError
+          ? "auth"
+          : err instanceof AbortError
+            ? "aborted"
+            : err instanceof ApiError
+              ? "api"
+              : err instanceof CloudError
+                ? "cloud"
+                : "error";
+    return { error: { type, message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode } };
+  }
+  if (err instanceof CommanderError)
+    return { error: { type: "usage", message: err.message.replace(/^error: /, ""), exitCode } };
+  return { error: { type: "error", message: err instanceof Error ? err.message : String(err), exitCode } };
+}
+
+function addGroup(
+  parent: Command,
+  g: CommandGroup,
+  run: (spec: CommandSpec) => (...a: unknown[]) => Promise<void>,
+): void {
+  const cmd = parent.command(g.name).description(g.summary);
+  for (const c of g.commands) {
+    if ("run" in c) addCommand(cmd, c, run);
+    else addGroup(cmd, c, run);
+  }
 }
 
 function report(err: unknown, io: IO, env: Env, debug: boolean): number {
@@ -205,7 +258,11 @@ function createContext(deps: Deps, global: GlobalOptions): Ctx {
     color: { out, err },
     prompts,
     print: (text) => io.stdout.write(`${text}\n`),
-    printJson: (value) => io.stdout.write(`${jsonText(value)}\n`),
+    printJson: (value) => {
+      ctx.printedJson = true;
+      io.stdout.write(`${jsonText(value)}\n`);
+    },
+    printedJson: false,
     info: (text) => io.stderr.write(`${text}\n`),
     warn: (text) => io.stderr.write(`${err.yellow("Warning:")} ${text}\n`),
     debug: (text) => {

@@ -14,6 +14,11 @@ export function checkPoolName(raw: string | undefined): string {
   if (name.replace(/^['" ]+|['" ]+$/g, "") === "") {
     throw new UsageError("Work pool name cannot be empty.", "Pass a name, e.g. `wp create my-pool --type process`.");
   }
+  if (name === "." || name === "..")
+    throw new UsageError(
+      `Work pool name ${pyRepr(name)} cannot be used: '.' and '..' are URL path segments, so the pool could never be read or deleted over HTTP.`,
+      "Choose another name.",
+    );
   const bad = /[/%&<>]/.exec(name);
   if (bad)
     throw new UsageError(`Work pool name ${pyRepr(name)} contains '${bad[0]}'.`, "Names cannot contain / % & < or >.");

@@ -1,6 +1,7 @@
 import { providerFor, providerOptions, requireProvider } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { wantsJson } from "../context.js";
+import { refuseEmptyFlags } from "../engine/provider.js";
 import { UsageError } from "../errors.js";
 import type { PrefectApi } from "../prefect/api.js";
 import { availableTypes } from "../prefect/pool-types.js";
@@ -15,6 +16,13 @@ import {
 } from "../prefect/worker-types.js";
 import { pyRepr, safeText, wpCommand } from "../ui/io.js";
 import { checkNotReserved, checkPoolName, poolDetails, readTemplateFile } from "./common.js";
+import {
+  applyVariables,
+  checkVariableFlags,
+  variableOptions,
+  wantsVariables,
+  warnIfNoCredentials,
+} from "./pool-variables.js";
 import { renderProvisionReport } from "./provision-output.js";
 import { defineCommand } from "./spec.js";
 
@@ -33,6 +41,7 @@ export default defineCommand({
     { flags: "--provision-infrastructure", description: "same as --provision-infra", hidden: true },
     { flags: "--dry-run", description: "with --provision-infra: show the plan, change nothing" },
     { flags: "--sequential", description: "with --provision-infra: apply steps one after another" },
+    ...variableOptions,
     ...providerOptions(),
   ],
   examples: [
@@ -40,6 +49,7 @@ export default defineCommand({
     "wp create my-ecs-pool --type ecs:push --provision-infra --region us-east-1",
     "wp create my-ecs-pool --type ecs:push --provision-infra --dry-run -o json",
     "wp create my-ecs-pool --type ecs:push --provision-infra --yes   # in CI",
+    "wp create my-ecs -t ecs:push --credentials-block my-aws --set cluster=c1",
   ],
   async run(ctx, [name], opts) {
     const json = wantsJson(opts);
@@ -49,10 +59,17 @@ export default defineCommand({
     if (!provisionInfra && (opts.dryRun || opts.sequential)) {
       throw new UsageError("--dry-run and --sequential go with --provision-infra.");
     }
+    checkVariableFlags(opts);
+    if (provisionInfra && typeof opts.credentialsBlock === "string") {
+      throw new UsageError(
+        "--credentials-block binds an existing block; --provision-infra makes one.",
+        "Pass one of them (with --provision-infra, --credentials-block-name names the block it writes).",
+      );
+    }
     const fileTemplate = typeof opts.baseJobTemplate === "string" ? readTemplateFile(ctx, opts.baseJobTemplate) : null;
     const flagType = typeof opts.type === "string" ? opts.type : undefined;
     if (flagType !== undefined && !flagType.trim()) throw new UsageError("--type cannot be empty.");
-    if (provisionInfra && flagType) requireProvisionable(flagType);
+    if (provisionInfra && flagType) requireProvisionable(flagType, opts);
 
     const api = await ctx.prefect();
     const existing = await api.readWorkPool(poolName);
@@ -69,74 +86,98 @@ export default defineCommand({
       const names = [...new Set(types.map((t) => t.type))].sort().join(", ");
       throw new UsageError(`Unknown work pool type ${pyRepr(type)}.`, `Choose from ${names}.`);
     }
-    if (provisionInfra) requireProvisionable(type);
+    if (provisionInfra) requireProvisionable(type, opts);
     if (isPushType(type) && api.kind !== "cloud") warnPushOffCloud(ctx, api, poolName, type);
     const typeDefault = (): JobTemplate => defaultTemplateFor(types, type) ?? {};
 
-    if (provisionInfra) {
-      const { provision, failureOf } = await import("../engine/run.js");
-      // Provision from the file, else the pool's current template, else the type's default.
-      const current = existing?.base_job_template;
-      const base = fileTemplate ?? (current && Object.keys(current).length > 0 ? current : typeDefault());
-      const report = await provision(ctx, api, {
-        provider: requireProvider(type),
-        poolName,
-        type,
-        baseTemplate: base,
-        existing,
-        mayUpdate: opts.overwrite === true,
-        paused: opts.paused === true,
-        dryRun: opts.dryRun === true,
-        json,
-        sequential: opts.sequential === true,
-        flags: opts,
-      });
-      const failure = failureOf(report);
-      if (failure || report.dryRun) {
-        renderProvisionReport(ctx, report, json);
-        if (failure) throw failure;
-        return;
-      }
-      const poolStep = report.results.find((r) => r.id === "prefect.work-pool");
-      const verb =
-        poolStep?.status === "exists"
-          ? "Work pool is up to date:"
-          : existing
-            ? "Updated work pool"
-            : "Created work pool";
-      await afterWrite(ctx, api, report.pool, opts, json, verb, true);
-      renderProvisionReport(ctx, report, json);
-      return;
-    }
-
-    let pool: WorkPool | null;
-    if (existing) {
-      // --overwrite changes only what was passed (Prefect resets description, limit and storage).
-      const body: WorkPoolUpdate = {};
-      if (fileTemplate) body.base_job_template = fileTemplate;
-      if (opts.paused) body.is_paused = true;
-      if (Object.keys(body).length > 0) await api.updateWorkPool(poolName, body);
-      pool = await api.readWorkPool(poolName);
-    } else {
-      pool = await api.createWorkPool({
-        name: poolName,
-        type,
-        base_job_template: fileTemplate ?? typeDefault(),
-        is_paused: opts.paused === true,
-      });
-    }
-    await afterWrite(ctx, api, pool, opts, json, existing ? "Updated work pool" : "Created work pool", false);
+    const w: Write = { ctx, api, poolName, type, existing, fileTemplate, opts, json, typeDefault };
+    if (provisionInfra) await createProvisioned(w);
+    else await createPlain(w);
   },
 });
 
-/** Checked before anything is read or written. */
-function requireProvisionable(type: string): void {
-  if (!providerFor(type)) {
+interface Write {
+  ctx: Ctx;
+  api: PrefectApi;
+  poolName: string;
+  type: string;
+  existing: WorkPool | null;
+  fileTemplate: JobTemplate | null;
+  opts: Record<string, unknown>;
+  json: boolean;
+  typeDefault(): JobTemplate;
+}
+
+/** `--provision-infra`: the engine plans, confirms and applies, and writes the pool. */
+async function createProvisioned(w: Write): Promise<void> {
+  const { ctx, api, poolName, type, existing, fileTemplate, opts, json, typeDefault } = w;
+  const { provision, failureOf } = await import("../engine/run.js");
+  // Provision from the file, else the pool's current template, else the type's default.
+  const current = existing?.base_job_template;
+  const given = fileTemplate ?? (current && Object.keys(current).length > 0 ? current : typeDefault());
+  const base = wantsVariables(opts) ? await applyVariables(api, type, given, opts) : given;
+  const report = await provision(ctx, api, {
+    provider: requireProvider(type),
+    poolName,
+    type,
+    baseTemplate: base,
+    existing,
+    mayUpdate: opts.overwrite === true,
+    paused: opts.paused === true,
+    dryRun: opts.dryRun === true,
+    json,
+    sequential: opts.sequential === true,
+    flags: opts,
+  });
+  const failure = failureOf(report);
+  if (failure || report.dryRun) {
+    renderProvisionReport(ctx, report, json);
+    if (failure) throw failure;
+    return;
+  }
+  const poolStep = report.results.find((r) => r.id === "prefect.work-pool");
+  const verb =
+    poolStep?.status === "exists" ? "Work pool is up to date:" : existing ? "Updated work pool" : "Created work pool";
+  await afterWrite(ctx, api, report.pool, opts, json, verb, true);
+  renderProvisionReport(ctx, report, json);
+}
+
+/** A pool without provisioning: created, or with --overwrite updated with only what was passed. */
+async function createPlain(w: Write): Promise<void> {
+  const { ctx, api, poolName, type, existing, fileTemplate, opts, json, typeDefault } = w;
+  let pool: WorkPool | null;
+  if (existing) {
+    // --overwrite changes only what was passed (Prefect resets description, limit and storage).
+    const body: WorkPoolUpdate = {};
+    if (fileTemplate) body.base_job_template = fileTemplate;
+    if (wantsVariables(opts))
+      body.base_job_template = await applyVariables(api, type, fileTemplate ?? existing.base_job_template ?? {}, opts);
+    if (opts.paused) body.is_paused = true;
+    if (Object.keys(body).length > 0) await api.updateWorkPool(poolName, body);
+    pool = await api.readWorkPool(poolName);
+  } else {
+    const template = fileTemplate ?? typeDefault();
+    pool = await api.createWorkPool({
+      name: poolName,
+      type,
+      base_job_template: wantsVariables(opts) ? await applyVariables(api, type, template, opts) : template,
+      is_paused: opts.paused === true,
+    });
+  }
+  await afterWrite(ctx, api, pool, opts, json, existing ? "Updated work pool" : "Created work pool", false);
+  warnIfNoCredentials(ctx, poolName, type, pool?.base_job_template);
+}
+
+/** The type can be provisioned, and the provider's flags are not empty: checked before anything is printed or read. */
+function requireProvisionable(type: string, opts: Record<string, unknown>): void {
+  const provider = providerFor(type);
+  if (!provider) {
     throw new UsageError(
       `Automatic infrastructure provisioning is not supported for ${pyRepr(type)} work pools.`,
       "Leave out --provision-infra, or use a type that can be provisioned (see `wp create --help`).",
     );
   }
+  refuseEmptyFlags(provider, opts);
 }
 
 async function pickType(ctx: Ctx, types: WorkerType[], provisionable: boolean): Promise<string> {

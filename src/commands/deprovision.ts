@@ -1,4 +1,4 @@
-import { lifecycleOptions, providerFor } from "../clouds/registry.js";
+import { lifecycleOptions, providers } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { wantsJson } from "../context.js";
 import type { DeprovisionReport } from "../engine/teardown.js";
@@ -29,7 +29,7 @@ export async function runDeprovision(
   const report = await deprovision(
     ctx,
     api,
-    providerFor,
+    providers,
     poolName,
     opts,
     {

@@ -1,5 +1,6 @@
 import { providerOptions, requireProvider } from "../clouds/registry.js";
 import { wantsJson } from "../context.js";
+import { refuseEmptyFlags } from "../engine/provider.js";
 import { UsageError } from "../errors.js";
 import { pyRepr } from "../ui/io.js";
 import { checkPoolName, poolDetails, requirePool } from "./common.js";
@@ -31,6 +32,7 @@ export default defineCommand({
     let provider: ReturnType<typeof requireProvider>;
     try {
       provider = requireProvider(pool.type);
+      refuseEmptyFlags(provider, opts);
     } catch (err) {
       if (!pool.type.endsWith(":push") && err instanceof UsageError) {
         throw new UsageError(

@@ -1,4 +1,4 @@
-import { lifecycleOptions, providerFor } from "../clouds/registry.js";
+import { lifecycleOptions, providers } from "../clouds/registry.js";
 import { wantsJson } from "../context.js";
 import { pyRepr, safeText } from "../ui/io.js";
 import { checkPoolName } from "./common.js";
@@ -16,7 +16,7 @@ export default defineCommand({
     const poolName = checkPoolName(name);
     const api = await ctx.prefect();
     const { rotateCredentials } = await import("../engine/lifecycle.js");
-    const r = await rotateCredentials(ctx, api, providerFor, poolName, opts);
+    const r = await rotateCredentials(ctx, api, providers, poolName, opts);
     if (json) {
       ctx.printJson(r);
       return;

@@ -6,6 +6,8 @@ export interface OptionSpec {
   description: string;
   /** Hidden from help (aliases kept for compatibility). */
   hidden?: boolean;
+  /** May be given several times; the values arrive as a list. */
+  repeatable?: boolean;
 }
 
 /** One subcommand: parse (by main), validate, call, render. No HTTP or cloud code here. */

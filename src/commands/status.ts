@@ -1,4 +1,4 @@
-import { lifecycleOptions, providerFor } from "../clouds/registry.js";
+import { lifecycleOptions, providers } from "../clouds/registry.js";
 import { wantsJson } from "../context.js";
 import { WpError } from "../errors.js";
 import { pyRepr } from "../ui/io.js";
@@ -18,7 +18,7 @@ export default defineCommand({
     const poolName = checkPoolName(name);
     const api = await ctx.prefect();
     const { poolStatus } = await import("../engine/lifecycle.js");
-    const report = await poolStatus(ctx, api, providerFor, poolName, opts);
+    const report = await poolStatus(ctx, api, providers, poolName, opts);
     if (json) ctx.printJson(report);
     else ctx.print(renderStatus(ctx, report));
     if (!report.healthy) {

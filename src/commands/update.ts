@@ -3,6 +3,7 @@ import { UsageError } from "../errors.js";
 import type { WorkPoolUpdate } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
 import { checkPoolName, done, parseLimit, readTemplateFile, requirePool } from "./common.js";
+import { applyVariables, checkVariableFlags, variableOptions, wantsVariables } from "./pool-variables.js";
 import { defineCommand } from "./spec.js";
 
 export default defineCommand({
@@ -14,8 +15,13 @@ export default defineCommand({
     { flags: "--base-job-template <file>", description: "JSON file with the new base job template" },
     { flags: "--concurrency-limit <n>", description: "concurrency limit (0 or more; 0 pauses delivery)" },
     { flags: "--description <text>", description: 'description ("" clears it)' },
+    ...variableOptions,
   ],
-  examples: ["wp update my-pool --concurrency-limit 5", "wp update my-pool --base-job-template template.json"],
+  examples: [
+    "wp update my-pool --concurrency-limit 5",
+    "wp update my-pool --base-job-template template.json",
+    "wp update my-ecs-pool --credentials-block my-aws --set cpu=1024",
+  ],
   async run(ctx, [name], opts) {
     const json = wantsJson(opts);
     const poolName = checkPoolName(name);
@@ -26,11 +32,19 @@ export default defineCommand({
     if (opts.concurrencyLimit !== undefined)
       body.concurrency_limit = parseLimit(opts.concurrencyLimit, "--concurrency-limit");
     if (opts.description !== undefined) body.description = String(opts.description);
-    if (Object.keys(body).length === 0) {
-      throw new UsageError("Nothing to update.", "Pass --base-job-template, --concurrency-limit or --description.");
+    checkVariableFlags(opts);
+    if (Object.keys(body).length === 0 && !wantsVariables(opts)) {
+      throw new UsageError(
+        "Nothing to update.",
+        "Pass --base-job-template, --concurrency-limit, --description, --credentials-block or --set.",
+      );
     }
     const api = await ctx.prefect();
-    await requirePool(api, poolName);
+    const pool = await requirePool(api, poolName);
+    if (wantsVariables(opts)) {
+      const base = body.base_job_template ?? pool.base_job_template ?? {};
+      body.base_job_template = await applyVariables(api, pool.type, base, opts);
+    }
     await api.updateWorkPool(poolName, body);
     done(ctx, json, `Updated work pool ${pyRepr(poolName)}`, json ? await api.readWorkPool(poolName) : null);
   },

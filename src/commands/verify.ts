@@ -1,4 +1,4 @@
-import { lifecycleOptions, providerFor } from "../clouds/registry.js";
+import { lifecycleOptions, providers } from "../clouds/registry.js";
 import { wantsJson } from "../context.js";
 import { UsageError, WpError } from "../errors.js";
 import { pyRepr, safeText } from "../ui/io.js";
@@ -30,7 +30,7 @@ export default defineCommand({
     const image = typeof opts.image === "string" ? opts.image.trim() : "";
     const api = await ctx.prefect();
     const { verifyPool } = await import("../engine/lifecycle.js");
-    const r = await verifyPool(ctx, api, providerFor, poolName, opts, {
+    const r = await verifyPool(ctx, api, providers, poolName, opts, {
       dryRun: opts.dryRun === true,
       timeoutSeconds: Number(raw),
       pollMs: Number(ctx.env.WP_VERIFY_POLL_MS) || 3000,

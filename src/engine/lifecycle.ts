@@ -13,7 +13,7 @@ import { pyRepr, wpCommand } from "../ui/io.js";
 import { CredentialGuard } from "./credential.js";
 import { blockRefOf, type Lifecycle, type LifecycleInput, type StatusItem } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
-import type { Provider } from "./provider.js";
+import { type Provider, refuseEmptyFlags } from "./provider.js";
 import { listRecords, readRecord, type StoredRecord } from "./record.js";
 import { type Resource, statusItem } from "./resource.js";
 import { checkPhases, poolPhases } from "./run.js";
@@ -35,8 +35,8 @@ interface Loaded {
   variable: string;
 }
 
-/** Finds the provider that serves a pool type (the commands pass the clouds' registry). */
-export type ProviderLookup = (type: string) => Provider | undefined;
+/** The providers that serve pool types (the commands pass the clouds' registry). */
+export type ProviderLookup = readonly Provider[];
 
 /** The names a pool's resources have: the record's, else what its template shows, else the defaults. */
 function poolNames(provider: Provider, pool: WorkPool, record: StoredRecord | null): Record<string, string> {
@@ -49,6 +49,7 @@ function poolNames(provider: Provider, pool: WorkPool, record: StoredRecord | nu
 
 /** The record's settings (region, project, …) under the provider's flags; a flag that contradicts the record is an error. */
 function poolFlags(provider: Provider, record: StoredRecord | null, flags: Record<string, unknown>) {
+  refuseEmptyFlags(provider, flags);
   const out: Record<string, unknown> = { ...flags };
   for (const [prop, key] of Object.entries(provider.recorded ?? {})) {
     const recorded = record?.record.context[key];
@@ -77,11 +78,11 @@ async function load(
   if (!found && !record) return null;
   const pool: WorkPool =
     found ?? ({ id: "", name, type: record?.record.pool_type ?? "", base_job_template: {} } as unknown as WorkPool);
-  const provider = find(pool.type);
+  const provider = find.find((p) => p.types.includes(pool.type));
   if (!provider) {
     throw new UsageError(
       `Work pool ${pyRepr(name)} is a ${pyRepr(pool.type)} pool; wp manages the infrastructure of provisioned push pools only.`,
-      "Types: ecs:push, ecs, azure-container-instance:push, azure-container-instance, cloud-run:push, cloud-run-v2:push, cloud-run, cloud-run-v2, modal:push, coiled:push.",
+      `Types: ${find.flatMap((p) => p.types).join(", ")}.`,
     );
   }
   const variable = provider.blockVariable;
@@ -106,7 +107,6 @@ async function load(
     mode: "read",
     poolName: name,
     names,
-    derivedBlockName: false,
     flags: resolved,
     env: ctx.env,
     prefect: api,
@@ -294,7 +294,10 @@ export async function verifyPool(
   const verify = l.provider.verify;
   if (!verify)
     throw new UsageError(
-      `wp verify runs a test task on ECS, Cloud Run and Azure Container Instances pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
+      `wp verify runs a test task on ${find
+        .filter((p) => p.verify)
+        .map((p) => p.title)
+        .join(", ")} pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
       `Use \`${wpCommand("status", name)}\` to check the pool's block.`,
     );
   if (!o.dryRun) await removeLeftovers(l);

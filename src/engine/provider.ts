@@ -67,8 +67,6 @@ export interface ProviderInput {
   mode: "provision" | "read";
   poolName: string;
   names: Record<string, string>;
-  /** The block name was derived from the pool name (not given with a flag or at a prompt). */
-  derivedBlockName: boolean;
   flags: Record<string, unknown>;
   env: Env;
   prefect: PrefectApi;
@@ -122,6 +120,19 @@ export interface Provider {
 
 /** `--some-flag` → `someFlag`, as commander names the property. */
 const propOf = (flag: string) => flag.replace(/^--/, "").replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * A provider flag given an empty value (`--region ''`, as an unset CI variable gives) is an error,
+ * never the default: a run must not land in the default region, project or location unasked.
+ */
+export function refuseEmptyFlags(provider: Provider, flags: Record<string, unknown>): void {
+  for (const o of provider.options) {
+    const flag = o.flags.split(/[ ,]/)[0] ?? o.flags;
+    const value = flags[propOf(flag)];
+    if (typeof value === "string" && value.trim() === "")
+      throw new UsageError(`${flag} is empty.`, `Pass a value, or leave ${flag} out to use the default.`);
+  }
+}
 
 /** A fixed-default resource name option. */
 export function nameOption(

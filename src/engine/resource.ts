@@ -72,12 +72,12 @@ export function reverseOrder<T extends Step>(resources: T[]): T[] {
 
 /** Other pools that use a resource: their records name the same step with the same id or name, or their template names it. */
 export function usersOf(r: Resource, state: StepState, ctx: TeardownContext): string[] {
-  const keys = [state.id, state.name ?? r.name].filter((k): k is string => Boolean(k));
+  const name = state.name ?? r.name;
+  const keys = [state.id, name].filter((k): k is string => Boolean(k));
+  // The same resource: the same id when both have one (one name may live in two regions), else the same name.
+  const same = (x: RecordResource) => x.step === r.id && (state.id && x.id ? x.id === state.id : x.name === name);
   const out = new Set<string>();
-  for (const rec of ctx.otherRecords) {
-    if (rec.record.resources.some((x) => x.step === r.id && keys.some((k) => x.id === k || x.name === k)))
-      out.add(rec.record.work_pool);
-  }
+  for (const rec of ctx.otherRecords) if (rec.record.resources.some(same)) out.add(rec.record.work_pool);
   if (r.templateVariable) {
     for (const p of ctx.otherPools) {
       const v = stringDefault(p, r.templateVariable) ?? blockRefOf(p, r.templateVariable);

@@ -14,10 +14,11 @@ import { pyRepr } from "../ui/io.js";
 import { applyProgress } from "./apply-progress.js";
 import { CredentialGuard } from "./credential.js";
 import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } from "./engine.js";
+import { blockRefOf } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
 import { blockTypeStep, type PoolStepInput, workPoolStep } from "./prefect-steps.js";
-import { checkName, type Provider } from "./provider.js";
-import { type ProvisioningRecord, readRecord, recordRun } from "./record.js";
+import { checkName, type Provider, refuseEmptyFlags } from "./provider.js";
+import { listRecords, type ProvisioningRecord, readRecord, recordRun } from "./record.js";
 import { countActions, renderPlan, renderSummary } from "./render.js";
 import type { Resource } from "./resource.js";
 import type { Provisioner, Step, StepContext, StepState, Target } from "./types.js";
@@ -51,51 +52,24 @@ export interface ProvisionReport {
   recorded?: number;
 }
 
-export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise<ProvisionReport> {
-  const provider = o.provider;
-  const err = ctx.color.err;
-  const record = (await readRecord(api, o.poolName))?.record ?? null;
-  const flags = await resolveFlags(ctx, o, record);
-  const { names, derivedBlockName } = await resolveNames(ctx, provider, { ...o, flags }, record);
-  // Progress and notes share one writer, so a note never breaks a spinner or a progress line.
-  const live = applyProgress(ctx, o.json);
-  const note = (m: string) => live.note(m);
-  const home = wpHome(ctx.env);
-  const provisioner = await provider.load({
-    mode: "provision",
-    poolName: o.poolName,
-    names,
-    derivedBlockName,
-    flags,
-    env: ctx.env,
-    prefect: api,
-    interactive: ctx.interactive,
-    prompts: ctx.prompts,
-    note,
-    guard: new CredentialGuard({
-      home,
-      pauseAt: ctx.env.WP_TEST_PAUSE_AT,
-      announce: (line) => ctx.io.stderr.write(line),
-    }),
-  });
-  if (!o.json) ctx.info(err.dim(`Checking ${provider.title} and ${api.label}...`));
-  const targets: Target[] = [...(await provisioner.targets()), { key: "prefect", label: api.label }];
+/** A run's moving parts once the provider is loaded: its resources in phases, their read context, the live output. */
+interface Run {
+  o: ProvisionOptions;
+  provisioner: Provisioner;
+  names: Record<string, string>;
+  phases: Resource[][];
+  ctx: StepContext;
+  live: ReturnType<typeof applyProgress>;
+  written: { pool: WorkPool | null };
+  concurrency: number;
+}
 
-  const written: { pool: WorkPool | null } = { pool: null };
-  const phases = poolPhases(provider, provisioner, {
-    poolName: o.poolName,
-    type: o.type,
-    existing: o.existing,
-    mayUpdate: o.mayUpdate,
-    paused: o.paused,
-    baseTemplate: o.baseTemplate,
-    written,
-  });
-  const stepCtx: StepContext = { prefect: api, outputs: new Map(), note, signal: interruptSignal };
-  const concurrency = o.sequential ? 1 : 8;
-  const check = () => checkPhases(phases, stepCtx, concurrency);
-  let states = await check();
-  const steps = phases.flat();
+export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise<ProvisionReport> {
+  const run = await startRun(ctx, api, o);
+  if (!o.json) ctx.info(ctx.color.err.dim(`Checking ${o.provider.title} and ${api.label}...`));
+  const targets: Target[] = [...(await run.provisioner.targets()), { key: "prefect", label: api.label }];
+  let states = await checkPhases(run.phases, run.ctx, run.concurrency);
+  const steps = run.phases.flat();
   const plan = steps.map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
   const report: ProvisionReport = {
     workPool: o.poolName,
@@ -107,9 +81,8 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
     pool: null,
     nextSteps: [],
   };
-  const planText = o.dryRun
-    ? renderPlan(o.poolName, o.type, targets, plan, ctx.color.out, ctx.io.stdout.columns)
-    : renderPlan(o.poolName, o.type, targets, plan, err, ctx.io.stderr.columns);
+  const out = o.dryRun ? ctx.io.stdout : ctx.io.stderr;
+  const planText = renderPlan(o.poolName, o.type, targets, plan, o.dryRun ? ctx.color.out : ctx.color.err, out.columns);
   if (o.dryRun) {
     if (!o.json) ctx.print(`${planText}\n\nDry run: nothing was changed.`);
     return report;
@@ -117,80 +90,133 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   const counts = countActions(plan);
   const changes = counts.create + counts.update;
   if (!o.json || changes > 0) ctx.info(planText);
-  if (changes > 0 && !ctx.global.yes) {
-    if (!ctx.interactive) {
-      throw new UsageError(
-        "This plan makes changes and there is no terminal to confirm them.",
-        "Pass --yes to apply it, or --dry-run to only show the plan.",
-      );
-    }
-    if (!(await ctx.prompts.confirm("Proceed with infrastructure provisioning?", true))) {
-      throw new AbortError("Provisioning cancelled; nothing was created.");
-    }
-  }
+  if (changes > 0) await confirmPlan(ctx);
 
   // One run at a time per cloud account/region and Prefect API on this machine. A run that had to
   // wait checks again: the other run may have created what this plan would create.
   let waited = false;
-  const release = await acquireLocks([...((await provisioner.lockScopes?.()) ?? []), `Prefect API ${api.url}`], {
-    home,
+  const scopes = [...((await run.provisioner.lockScopes?.()) ?? []), `Prefect API ${api.url}`];
+  const release = await acquireLocks(scopes, {
+    home: wpHome(ctx.env),
     waiting: (message) => {
       waited = true;
-      live.note(message);
+      run.live.note(message);
     },
   });
   try {
     if (waited) {
-      states = await check();
+      states = await checkPhases(run.phases, run.ctx, run.concurrency);
       report.plan = steps.map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
     }
-    // Apply phase by phase; a failed phase stops the run (later phases would miss its outputs).
-    let index = 0;
-    for (const phase of phases) {
-      const offset = index;
-      const timed = live.phase(phase, offset, steps.length, states, !o.json && changes > 0);
-      const outcomes = await applySteps(timed, states, stepCtx, concurrency, (out, i) => {
-        if (!o.json && (changes > 0 || out.status === "failed")) live.done(out, offset + i, steps.length);
-      });
-      report.results.push(...outcomes);
-      index += phase.length;
-      if (outcomes.some((x) => x.status === "failed" || x.status === "skipped")) break;
-    }
-    // The record of what exists for this pool, next to it in Prefect (also after a failure: what
-    // was created must be known to `wp deprovision`). It never fails the run.
-    const recorded = {
-      pool: o.poolName,
-      type: o.type,
-      provider: provider.id,
-      outcomes: report.results,
-      names,
-      contextKeys: Object.values(provider.recorded ?? {}),
-    };
-    await recordRun(api, { ...recorded, outputs: stepCtx.outputs }).then(
-      (record) => {
-        if (record) report.recorded = record.resources.length;
-      },
-      (e: unknown) =>
-        live.note(`Could not write the provisioning record: ${e instanceof Error ? e.message : String(e)}`),
-    );
+    report.results = await applyPhases(run, states, !o.json && changes > 0);
+    await recordOutcomes(api, run, report);
   } finally {
-    live.end();
+    run.live.end();
     release();
   }
-  report.pool = written.pool;
-  const failed = report.results.find((r) => r.status === "failed");
-  if (failed) {
-    if (!o.json) ctx.info(renderSummary(report.results, err, ctx.io.stderr.columns));
+  return finishRun(ctx, run, report, changes);
+}
+
+/** Flags and names (the record's where the command line gives none), then the provider's resources. */
+async function startRun(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise<Run> {
+  const record = (await readRecord(api, o.poolName))?.record ?? null;
+  const flags = await resolveFlags(ctx, o, record);
+  const { names, derivedBlockName } = await resolveNames(ctx, o.provider, { ...o, flags }, record);
+  if (derivedBlockName) await refuseBlockCollision(api, o, names.block ?? "");
+  // Progress and notes share one writer, so a note never breaks a spinner or a progress line.
+  const live = applyProgress(ctx, o.json);
+  const note = (m: string) => live.note(m);
+  const provisioner = await o.provider.load({
+    mode: "provision",
+    poolName: o.poolName,
+    names,
+    flags,
+    env: ctx.env,
+    prefect: api,
+    interactive: ctx.interactive,
+    prompts: ctx.prompts,
+    note,
+    guard: new CredentialGuard({
+      home: wpHome(ctx.env),
+      pauseAt: ctx.env.WP_TEST_PAUSE_AT,
+      announce: (line) => ctx.io.stderr.write(line),
+    }),
+  });
+  const written: { pool: WorkPool | null } = { pool: null };
+  const phases = poolPhases(o.provider, provisioner, { ...o, written });
+  const stepCtx: StepContext = { prefect: api, outputs: new Map(), note, signal: interruptSignal };
+  return { o, provisioner, names, phases, ctx: stepCtx, live, written, concurrency: o.sequential ? 1 : 8 };
+}
+
+async function confirmPlan(ctx: Ctx): Promise<void> {
+  if (ctx.global.yes) return;
+  if (!ctx.interactive) {
+    throw new UsageError(
+      "This plan makes changes and there is no terminal to confirm them.",
+      "Pass --yes to apply it, or --dry-run to only show the plan.",
+    );
+  }
+  if (!(await ctx.prompts.confirm("Proceed with infrastructure provisioning?", true))) {
+    throw new AbortError("Provisioning cancelled; nothing was created.");
+  }
+}
+
+/** Applies phase by phase; a failed phase stops the run (later phases would miss its outputs). */
+async function applyPhases(run: Run, states: Map<string, StepState>, show: boolean): Promise<StepOutcome[]> {
+  const results: StepOutcome[] = [];
+  const total = run.phases.flat().length;
+  let index = 0;
+  for (const phase of run.phases) {
+    const offset = index;
+    const timed = run.live.phase(phase, offset, total, states, show);
+    const outcomes = await applySteps(timed, states, run.ctx, run.concurrency, (out, i) => {
+      if (!run.o.json && (show || out.status === "failed")) run.live.done(out, offset + i, total);
+    });
+    results.push(...outcomes);
+    index += phase.length;
+    if (outcomes.some((x) => x.status === "failed" || x.status === "skipped")) break;
+  }
+  return results;
+}
+
+/**
+ * The record of what exists for this pool, next to it in Prefect (also after a failure: what was
+ * created must be known to `wp deprovision`). It never fails the run.
+ */
+async function recordOutcomes(api: PrefectApi, run: Run, report: ProvisionReport): Promise<void> {
+  const { o } = run;
+  await recordRun(api, {
+    pool: o.poolName,
+    type: o.type,
+    provider: o.provider.id,
+    outcomes: report.results,
+    names: run.names,
+    contextKeys: Object.values(o.provider.recorded ?? {}),
+    outputs: run.ctx.outputs,
+  }).then(
+    (record) => {
+      if (record) report.recorded = record.resources.length;
+    },
+    (e: unknown) =>
+      run.live.note(`Could not write the provisioning record: ${e instanceof Error ? e.message : String(e)}`),
+  );
+}
+
+/** The summary, the Docker namespace in the Prefect profile, and the next steps. */
+async function finishRun(ctx: Ctx, run: Run, report: ProvisionReport, changes: number): Promise<ProvisionReport> {
+  const err = ctx.color.err;
+  report.pool = run.written.pool;
+  if (report.results.some((r) => r.status === "failed")) {
+    if (!run.o.json) ctx.info(renderSummary(report.results, err, ctx.io.stderr.columns));
     return report;
   }
-
-  const namespace = stepCtx.outputs.get("dockerNamespace");
+  const namespace = run.ctx.outputs.get("dockerNamespace");
   if (typeof namespace === "string" && namespace) {
     await updateProfile(await ctx.settings(), KEY_ALIASES.dockerNamespace, namespace);
     report.dockerNamespace = namespace;
   }
-  report.nextSteps = provisioner.nextSteps?.(stepCtx.outputs) ?? [];
-  if (!o.json) {
+  report.nextSteps = run.provisioner.nextSteps?.(run.ctx.outputs) ?? [];
+  if (!run.o.json) {
     ctx.info(renderSummary(report.results, err, ctx.io.stderr.columns));
     if (changes === 0) ctx.info(err.green("Nothing to do: every resource is already in place."));
   }
@@ -235,6 +261,26 @@ export function failureOf(report: ProvisionReport): WpError | null {
   );
 }
 
+/**
+ * A credentials block name derived from the pool's name (`My Pool` and `my-pool` both give
+ * `my-pool-…`) that another pool's template or record already uses is a collision, refused before
+ * anything is written; an unused block of that name is the pool's to reuse.
+ */
+async function refuseBlockCollision(api: PrefectApi, o: ProvisionOptions, blockName: string): Promise<void> {
+  const doc = await api.readBlockDocument(o.provider.blockType, blockName);
+  if (!doc) return;
+  const [pools, records] = await Promise.all([api.listWorkPools(), listRecords(api)]);
+  const owner =
+    pools.find((p) => p.name !== o.poolName && blockRefOf(p, o.provider.blockVariable) === doc.id)?.name ??
+    records.find((r) => r.record.work_pool !== o.poolName && r.record.resources.some((x) => x.id === doc.id))?.record
+      .work_pool;
+  if (owner)
+    throw new UsageError(
+      `Block ${pyRepr(blockName)} already exists and belongs to work pool ${pyRepr(owner)}.`,
+      "Pass --credentials-block-name to use another block name.",
+    );
+}
+
 /** A provider flag or name given on the command line that contradicts the pool's record: exit 2 unless --overwrite. */
 function contradiction(flag: string, given: string, recorded: string, what: string): UsageError {
   return new UsageError(
@@ -255,6 +301,7 @@ async function resolveFlags(
   record: ProvisioningRecord | null,
 ): Promise<Record<string, unknown>> {
   const provider = o.provider;
+  refuseEmptyFlags(provider, o.flags);
   const given: Record<string, unknown> = { ...o.flags };
   for (const [prop, key] of Object.entries(provider.recorded ?? {})) {
     const recorded = record?.context[key];

@@ -7,9 +7,9 @@ import { UsageError } from "../errors.js";
 import { blockKind, createBlock } from "../prefect/blocks.js";
 import { blockRef, withDefaults } from "../prefect/template.js";
 import type { JobTemplate } from "../prefect/types.js";
-import { pyRepr } from "../ui/io.js";
 import { ignoreNotFound } from "./lifecycle-types.js";
 import type { ProviderInput } from "./provider.js";
+import type { Resource } from "./resource.js";
 import type { Outputs, Provisioner, StepState } from "./types.js";
 
 export interface LocalToken {
@@ -37,7 +37,7 @@ export interface TokenSpec {
   extraDefaults?(template: JobTemplate): Record<string, unknown>;
 }
 
-export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, derivedBlockName: boolean): Provisioner {
+export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput): Provisioner {
   const blockName = input.names.block ?? "";
   let token: LocalToken | null = null;
   let existingId: string | null = null;
@@ -48,7 +48,6 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
       const existing = await input.prefect.readBlockDocument(spec.blockType, blockName);
       if (input.mode === "read") return [];
       if (existing) {
-        if (derivedBlockName) await refuseCollision(existing.id);
         existingId = existing.id;
         return [];
       }
@@ -61,68 +60,52 @@ export function tokenBlockProvisioner(spec: TokenSpec, input: ProviderInput, der
       }
       return [];
     },
-    steps() {
-      return [
-        {
-          id: "prefect.credentials-block",
-          resource: `${spec.service} credentials block`,
-          name: blockName,
-          target: "prefect",
-          templateVariable: spec.variable,
-          async check(ctx): Promise<StepState> {
-            const read = input.mode === "read";
-            const found = await ctx.prefect.readBlockDocument(spec.blockType, blockName, read);
-            if (found) {
-              ctx.outputs.set("blockDocumentId", found.id);
-              return read ? tokenState(found.id, found.data) : { action: "exists", id: found.id, detail: "reused" };
-            }
-            return { action: "create", detail: `token from ${token?.source ?? "prompt"}` };
-          },
-          async apply(ctx) {
-            if (!token) throw new UsageError(`No ${spec.service} token to store.`, spec.missingHint);
-            const doc = await createBlock(
-              ctx.prefect,
-              await blockKind(ctx.prefect, spec.blockType),
-              blockName,
-              token.data,
-            );
-            ctx.outputs.set("blockDocumentId", doc.id);
-            return { action: "create", id: doc.id };
-          },
-          async delete(ctx, state) {
-            if (state.id) await ctx.prefect.deleteBlockDocument(state.id).catch(ignoreNotFound);
-          },
-        },
-      ];
-    },
+    steps: () => [tokenBlockResource(spec, input, () => token)],
     jobTemplate(base: JobTemplate, outputs: Outputs): JobTemplate {
       const id = outputs.get("blockDocumentId") ?? existingId;
       if (typeof id !== "string") throw new Error("credentials block not created yet");
       return withDefaults(base, { [spec.variable]: blockRef(id), ...(spec.extraDefaults?.(base) ?? {}) });
     },
   };
+}
 
-  /** Status of the block's token: present (tokens cannot be checked offline), or fields missing (rotation re-reads them). */
-  function tokenState(id: string, data: unknown): StepState {
-    const d = (data ?? {}) as Record<string, unknown>;
-    const missing = spec.fields.filter((f) => typeof d[f] !== "string" || !d[f]);
-    if (missing.length)
-      return { action: "update", id, detail: `the block lacks ${missing.join(", ")}`, repair: "rotate-credentials" };
-    const detail = `token present; ${spec.service} tokens cannot be checked without calling ${spec.service}`;
-    return { action: "exists", id, detail, unchecked: true };
-  }
+/** The block holding the token: read (in read mode, whether it holds the token's fields), created from the token, deleted. */
+function tokenBlockResource(spec: TokenSpec, input: ProviderInput, token: () => LocalToken | null): Resource {
+  const blockName = input.names.block ?? "";
+  return {
+    id: "prefect.credentials-block",
+    resource: `${spec.service} credentials block`,
+    name: blockName,
+    target: "prefect",
+    templateVariable: spec.variable,
+    async check(ctx): Promise<StepState> {
+      const read = input.mode === "read";
+      const found = await ctx.prefect.readBlockDocument(spec.blockType, blockName, read);
+      if (found) {
+        ctx.outputs.set("blockDocumentId", found.id);
+        return read ? tokenState(spec, found.id, found.data) : { action: "exists", id: found.id, detail: "reused" };
+      }
+      return { action: "create", detail: `token from ${token()?.source ?? "prompt"}` };
+    },
+    async apply(ctx) {
+      const t = token();
+      if (!t) throw new UsageError(`No ${spec.service} token to store.`, spec.missingHint);
+      const doc = await createBlock(ctx.prefect, await blockKind(ctx.prefect, spec.blockType), blockName, t.data);
+      ctx.outputs.set("blockDocumentId", doc.id);
+      return { action: "create", id: doc.id };
+    },
+    async delete(ctx, state) {
+      if (state.id) await ctx.prefect.deleteBlockDocument(state.id).catch(ignoreNotFound);
+    },
+  };
+}
 
-  /** A derived block name that another pool already references is a collision, not ours to reuse. */
-  async function refuseCollision(blockId: string): Promise<void> {
-    const pools = await input.prefect.listWorkPools();
-    const other = pools.find(
-      (p) => p.name !== input.poolName && JSON.stringify(p.base_job_template ?? {}).includes(blockId),
-    );
-    if (other) {
-      throw new UsageError(
-        `Block ${pyRepr(blockName)} already exists and belongs to work pool ${pyRepr(other.name)}.`,
-        "Pass --credentials-block-name to use another block name.",
-      );
-    }
-  }
+/** Status of the block's token: present (tokens cannot be checked offline), or fields missing (rotation re-reads them). */
+function tokenState(spec: TokenSpec, id: string, data: unknown): StepState {
+  const d = (data ?? {}) as Record<string, unknown>;
+  const missing = spec.fields.filter((f) => typeof d[f] !== "string" || !d[f]);
+  if (missing.length)
+    return { action: "update", id, detail: `the block lacks ${missing.join(", ")}`, repair: "rotate-credentials" };
+  const detail = `token present; ${spec.service} tokens cannot be checked without calling ${spec.service}`;
+  return { action: "exists", id, detail, unchecked: true };
 }

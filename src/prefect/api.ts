@@ -47,9 +47,17 @@ export interface PrefectApi {
   createBlockDocument(body: BlockDocumentCreate): Promise<BlockDocument>;
   /** A block document by id (null on 404). */
   readBlockDocumentById(id: string, includeSecrets?: boolean): Promise<BlockDocument | null>;
-  /** Replaces a document's data (`merge_existing_data: false`). */
-  updateBlockDocument(id: string, data: Record<string, unknown>): Promise<void>;
+  /** Replaces a document's data (`merge_existing_data: false`), or merges into it when `merge` (Prefect's default). */
+  updateBlockDocument(id: string, data: Record<string, unknown>, merge?: boolean): Promise<void>;
   deleteBlockDocument(id: string): Promise<void>;
+
+  /** Flow runs of a work pool whose state type is one of `stateTypes` (POST /flow_runs/filter), every page. */
+  flowRunsInPool(name: string, stateTypes: string[]): Promise<FlowRun[]>;
+  /**
+   * One page of Prefect 3.6's `POST /work_pools/{name}/concurrency_status`; null when the server has no such route
+   * (Prefect before 3.6, wp's embedded API). Call it for a pool that exists.
+   */
+  poolConcurrencyStatus(name: string, page: number, flowRunLimit: number): Promise<Record<string, unknown> | null>;
 
   /** Worker metadata as served by the target (Cloud work_pool_types, server view); null if unavailable. */
   workerMetadata(): Promise<WorkerMetadata | null>;

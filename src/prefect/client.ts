@@ -261,12 +261,43 @@ class Client implements PrefectApi {
       { shape: "blockDocument", nullOn404: true },
     );
   }
-  async updateBlockDocument(id: string, data: Record<string, unknown>) {
+  async updateBlockDocument(id: string, data: Record<string, unknown>, merge = false) {
     await this.call({
       method: "PATCH",
       path: `/block_documents/${seg(id)}`,
-      body: { data, merge_existing_data: false },
+      body: { data, merge_existing_data: merge },
     });
+  }
+  async flowRunsInPool(name: string, stateTypes: string[]) {
+    const runs: FlowRun[] = [];
+    for (;;) {
+      const body = {
+        work_pools: { name: { any_: [name] } },
+        flow_runs: { state: { type: { any_: stateTypes } } },
+        sort: "START_TIME_ASC",
+        limit: PAGE,
+        offset: runs.length,
+      };
+      const page = await this.call<FlowRun[]>(
+        { method: "POST", path: "/flow_runs/filter", body },
+        { shape: "flowRuns" },
+      );
+      runs.push(...page);
+      if (page.length < PAGE) return runs;
+    }
+  }
+  async poolConcurrencyStatus(name: string, page: number, flowRunLimit: number) {
+    try {
+      return await this.call<Record<string, unknown>>({
+        method: "POST",
+        path: `/work_pools/${seg(name)}/concurrency_status`,
+        body: { page, flow_run_limit: flowRunLimit },
+      });
+    } catch (err) {
+      // A server without the route answers 404 "Not Found" (or 405); the pool was read just before.
+      if (err instanceof ApiError && (err.status === 404 || err.status === 405)) return null;
+      throw err;
+    }
   }
   async deleteBlockDocument(id: string) {
     await this.call({ method: "DELETE", path: `/block_documents/${seg(id)}` });

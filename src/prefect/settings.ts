@@ -65,8 +65,12 @@ function expandHome(p: string): string {
 /** Reads the profiles file merged over the built-in profiles. A malformed file is a usage error naming it. */
 export async function readProfiles(path: string): Promise<ProfilesFile> {
   const merged: ProfilesFile = { profiles: structuredClone(BUILTIN_PROFILES) };
-  const doc = ((await readConfigFile(path, "toml", "the Prefect profiles file", "Fix or remove the file.")) ??
-    {}) as Record<string, unknown>;
+  const doc = ((await readConfigFile(
+    path,
+    "toml",
+    "the Prefect profiles file",
+    "Fix or remove it, or point PREFECT_PROFILES_PATH at the profiles file.",
+  )) ?? {}) as Record<string, unknown>;
   if (typeof doc.active === "string") merged.active = doc.active;
   const profiles = (doc.profiles ?? {}) as Record<string, Record<string, unknown>>;
   for (const [name, values] of Object.entries(profiles)) {

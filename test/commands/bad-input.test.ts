@@ -66,6 +66,14 @@ const cases: Case[] = [
   { name: "name with &", argv: ["create", "a&b", "-t", "process"], message: "contains '&'" },
   { name: "name with <", argv: ["create", "a<b", "-t", "process"], message: "contains '<'" },
   { name: "name with >", argv: ["create", "a>b", "-t", "process"], message: "contains '>'" },
+  { name: "name ..", argv: ["create", "..", "-t", "process"], message: "'.' and '..' are URL path segments" },
+  { name: "name .", argv: ["inspect", "."], message: "'.' and '..' are URL path segments" },
+  {
+    name: "profiles path naming a directory",
+    argv: ["ls"],
+    env: { PREFECT_PROFILES_PATH: "/" },
+    message: "Cannot read the Prefect profiles file /: it is a directory, not a file.",
+  },
   {
     name: "unknown type",
     argv: ["create", "x", "--type", "nope"],

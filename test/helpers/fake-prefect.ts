@@ -31,6 +31,8 @@ export class FakePrefect implements PrefectApi {
   updateWorkPool = unsupported("updateWorkPool");
   deleteWorkPool = unsupported("deleteWorkPool");
   scheduledFlowRuns = unsupported("scheduledFlowRuns");
+  flowRunsInPool = unsupported("flowRunsInPool");
+  poolConcurrencyStatus = unsupported("poolConcurrencyStatus");
   readBlockSchemaByChecksum = (checksum: string) =>
     Promise.resolve(this.schemas.find((s) => s.checksum === checksum) ?? null);
   workerMetadata = () => Promise.resolve(null);

@@ -82,11 +82,14 @@ const COMMANDS = [["ls"], ["inspect", "x"], ["create", "x", "-t", "process"], ["
 
 describe("a PREFECT_API_URL that is not a Prefect API", () => {
   for (const [name, handler] of Object.entries(MODES)) {
-    it(`${name}: ls, inspect and create exit 1 with one line naming the URL, stdout empty`, async () => {
+    it(`${name}: ls, inspect and create exit 1 with one line naming the URL; stdout empty, or the error as the JSON document`, async () => {
       mode = handler;
       for (const argv of COMMANDS) {
         const r = await wp(argv);
-        expect({ argv, code: r.code, stdout: r.stdout }).toEqual({ argv, code: 1, stdout: "" });
+        if (argv.includes("json")) {
+          expect({ argv, code: r.code }).toEqual({ argv, code: 1 });
+          expect(JSON.parse(r.stdout).error).toMatchObject({ type: "error", exitCode: 1 });
+        } else expect({ argv, code: r.code, stdout: r.stdout }).toEqual({ argv, code: 1, stdout: "" });
         const lines = r.stderr.split("\n");
         expect({ argv, lines: lines.length, last: lines[1] }).toEqual({ argv, lines: 2, last: "" });
         const line = lines[0] ?? "";

@@ -61,8 +61,8 @@ describe("the life of ACI push pools against the Azure simulator", () => {
     expect(s1.doc.healthy).toBe(true);
     expect(s1.doc.source).toBe("record");
     const { data: a } = await block("a");
-    expect(item(s1.doc, "Client secret")?.detail).toContain(`signs in as ${a.client_id}`);
-    expect(item(s1.doc, "Client secret")?.detail).toMatch(/expires \d{4}-\d{2}-\d{2}/);
+    expect(item(s1.doc, "Credentials block")?.detail).toContain(`signs in as ${a.client_id}`);
+    expect(item(s1.doc, "Credentials block")?.detail).toMatch(/expires \d{4}-\d{2}-\d{2}/);
     expect(s1.doc.resources.map((i) => i.resource)).toEqual(
       expect.arrayContaining([
         "Work pool",
@@ -115,12 +115,14 @@ describe("the life of ACI push pools against the Azure simulator", () => {
     const d2 = await wp(["deprovision", "b", "--yes", "-o", "json"]);
     expect(d2.code, d2.stderr).toBe(0);
     const report = JSON.parse(d2.stdout);
+    // The resources' walk, in reverse dependency order (the Docker login goes with its registry).
     expect(report.results.map((r: { resource: string }) => r.resource)).toEqual([
-      "Credentials block",
-      "Role assignment",
       "Role assignment",
       "Managed identity",
+      "Docker login",
       "Container registry",
+      "Role assignment",
+      "Credentials block",
       "App registration",
       "Resource group",
       "Provisioning record",
@@ -250,19 +252,19 @@ describe("the life of ACI push pools against the Azure simulator", () => {
     mine.endDateTime = new Date(Date.now() + 5 * 86_400_000).toISOString();
     const expiring = await status("r");
     expect(expiring.code).toBe(1);
-    expect(item(expiring.doc, "Client secret")).toMatchObject({ state: "drift", fix: "wp rotate-credentials r" });
-    expect(item(expiring.doc, "Client secret")?.detail).toContain("within 30 days");
+    expect(item(expiring.doc, "Credentials block")).toMatchObject({ state: "drift", fix: "wp rotate-credentials r" });
+    expect(item(expiring.doc, "Credentials block")?.detail).toContain("within 30 days");
 
     // The block's secret deleted in the cloud: reported.
     app.secrets = [];
     const gone = await status("r");
     expect(gone.code).toBe(1);
     expect(gone.doc.healthy).toBe(false);
-    expect(item(gone.doc, "Client secret")).toMatchObject({ state: "missing", fix: "wp rotate-credentials r" });
-    expect(item(gone.doc, "Client secret")?.detail).toContain("deleted in the cloud?");
+    expect(item(gone.doc, "Credentials block")).toMatchObject({ state: "drift", fix: "wp rotate-credentials r" });
+    expect(item(gone.doc, "Credentials block")?.detail).toContain("deleted in the cloud?");
     const text = await wp(["status", "r"]);
     expect(text.code).toBe(1);
-    expect(text.stdout).toContain("Client secret");
+    expect(text.stdout).toContain("deleted in the cloud?");
 
     // Block deleted: the template points at a missing block.
     const api = await prefect();

@@ -68,13 +68,14 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     const s1 = await status("c1");
     expect(s1.doc.resources.filter((i) => i.state !== "ok")).toEqual([]);
     expect(s1.code).toBe(0);
-    expect(item(s1.doc, "Service-account key")?.detail).toContain(`exists and enabled on ${SA}`);
+    expect(item(s1.doc, "Credentials block")?.detail).toContain(`exists and enabled on ${SA}; it authenticates`);
 
     const k1 = await blockKeyId("c1");
     const k2 = await blockKeyId("c2");
     const dry = await wp(["deprovision", "c1", "--dry-run"]);
     expect(dry.stdout).toMatch(/keep\s+Service account .*still used by 'c2'/);
-    expect(dry.stdout).toMatch(/keep\s+API run.googleapis.com .*stay enabled/);
+    // APIs stay enabled (other workloads may use them): never in a teardown plan.
+    expect(dry.stdout).not.toMatch(/delete\s+API/);
     const d1 = await wp(["deprovision", "c1", "--yes"]);
     expect(d1.code, d1.stderr).toBe(0);
     expect(keyIds()).toEqual([k2]);
@@ -92,6 +93,7 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
       "Project IAM roles",
       "Service account",
       "Artifact Registry repository",
+      "Docker login",
       "Provisioning record",
       "Work pool",
     ]);
@@ -114,7 +116,7 @@ describe("the life of Cloud Run push pools against the GCP simulator", () => {
     p.keys.set(SA, []);
     let st = await status("d");
     expect(st.code).toBe(1);
-    expect(item(st.doc, "Service-account key")).toMatchObject({ state: "missing", fix: "wp rotate-credentials d" });
+    expect(item(st.doc, "Credentials block")).toMatchObject({ state: "drift", fix: "wp rotate-credentials d" });
     for (const b of p.policy.bindings ?? []) b.members = (b.members ?? []).filter((m) => m !== MEMBER);
     p.repositories.delete("us-central1/prefect-images");
     st = await status("d");

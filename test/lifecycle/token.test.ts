@@ -92,7 +92,9 @@ describe("the life of Modal and Coiled push pools", () => {
     expect(plain.code).toBe(0);
     const st = await wp(["status", "bare", "-o", "json"]);
     expect(st.code).toBe(1);
-    const block = JSON.parse(st.stdout).resources.find((x: { resource: string }) => x.resource === "Coiled credentials block");
+    const block = JSON.parse(st.stdout).resources.find(
+      (x: { resource: string }) => x.resource === "Coiled credentials block",
+    );
     expect(block).toMatchObject({ state: "missing", fix: "wp provision-infra bare" });
   });
 

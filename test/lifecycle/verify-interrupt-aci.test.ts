@@ -92,4 +92,39 @@ describe("wp verify on ACI, interrupted", () => {
   it("SIGTERM deletes the running container group the same way, then exits 143", async () => {
     await interrupt("term", "SIGTERM");
   });
+
+  it("SIGKILL leaves the container group: status reports it, deprovision deletes it before the resource group", async () => {
+    const created = await wp(["create", "kill", "--type", TYPE, "--provision-infra", "--yes", "--subscription", SUB]);
+    expect(created.code, created.stderr).toBe(0);
+    ctx.sim.faults.holdContainerGroups = true;
+    let proc: WpProcess | undefined;
+    try {
+      proc = wpProcess(["verify", "kill"], { PATH: process.env.PATH ?? "", ...ctx.env, WP_VERIFY_POLL_MS: "50" });
+      await proc.waitFor(": Running (");
+      proc.child.kill("SIGKILL");
+      expect((await proc.exit).signal).toBe("SIGKILL");
+    } finally {
+      ctx.sim.faults.holdContainerGroups = false;
+      if (proc && proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill("SIGKILL");
+    }
+    const left = verifyGroups().map((c) => String(c.name));
+    expect(left).toHaveLength(1);
+    const st = await wp(["status", "kill", "-o", "json"]);
+    expect(st.code).toBe(1);
+    const items = JSON.parse(st.stdout).resources as Array<{ resource: string; name: string; fix?: string }>;
+    expect(items.filter((i) => i.resource === "Container group")).toEqual([
+      expect.objectContaining({ name: left[0], fix: "wp verify kill" }),
+    ]);
+    ctx.sim.clearLog();
+    const d = await wp(["deprovision", "kill", "--yes"]);
+    expect(d.code, d.stderr).toBe(0);
+    const deletes = ctx.sim.state.log.filter((e) => e.method === "DELETE").map((e) => e.path);
+    const cg = deletes.findIndex((p) => CG.test(p));
+    const rg = deletes.findIndex((p) => /\/resourcegroups\/[^/]+$/i.test(p));
+    expect(cg).toBeGreaterThanOrEqual(0);
+    expect(rg).toBeGreaterThan(cg);
+    expect(verifyGroups()).toEqual([]);
+    expect(ctx.sim.state.resourceGroups).toEqual([]);
+    expect((await wp(["status", "kill"])).code).not.toBe(0);
+  });
 });

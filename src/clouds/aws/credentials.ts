@@ -14,7 +14,7 @@ import type { Resource } from "../../engine/resource.js";
 import { settled } from "../../engine/settled.js";
 import type { StepContext, StepState } from "../../engine/types.js";
 import { UsageError } from "../../errors.js";
-import { pyRepr, shellQuote } from "../../ui/io.js";
+import { shellQuote } from "../../ui/io.js";
 import { blockKey, keySpec, readKey, remintIntoBlock, roomForKey } from "./credentials-key.js";
 import { keysHeldElsewhere, userKeys } from "./key-holders.js";
 import { BLOCK_TYPE, type EcsContext, gone, MAX_ACCESS_KEYS, NO_SUCH } from "./names.js";
@@ -49,23 +49,6 @@ export function tooManyKeys(e: EcsContext): UsageError {
 export async function checkKeyQuota(e: EcsContext): Promise<void> {
   if (await e.prefect.readBlockDocument(BLOCK_TYPE, e.names.block)) return;
   if ((await keyUse(e)).usable >= MAX_ACCESS_KEYS) throw tooManyKeys(e);
-}
-
-/**
- * Read-only preflight for a block name derived from the pool's (pools `My Pool` and `my-pool` derive
- * the same): an existing block that another pool's template references is that pool's, never adopted.
- */
-export async function refuseBlockCollision(e: EcsContext): Promise<void> {
-  const doc = await e.prefect.readBlockDocument(BLOCK_TYPE, e.names.block);
-  if (!doc) return;
-  const other = (await e.prefect.listWorkPools()).find(
-    (p) => p.name !== e.pool && blockRefOf(p, "aws_credentials") === doc.id,
-  );
-  if (other)
-    throw new UsageError(
-      `Block ${pyRepr(e.names.block)} already exists and belongs to work pool ${pyRepr(other.name)}.`,
-      "Pass --credentials-block-name to use another block name.",
-    );
 }
 
 /** Read mode, block missing: what the pool's template says about it (the block it points at, or none). */

@@ -33,7 +33,6 @@ export async function createEcsProvisionerFromInput(input: ProviderInput): Promi
   return createEcsProvisioner({
     poolName: input.poolName,
     mode: input.mode,
-    derivedBlockName: input.derivedBlockName,
     prefect: input.prefect,
     names,
     env: input.env,

@@ -15,7 +15,7 @@ import { blockRef, withDefaults } from "../../prefect/template.js";
 import type { JobTemplate } from "../../prefect/types.js";
 import type { DockerOptions } from "../docker.js";
 import { clusterStep } from "./cluster.js";
-import { checkKeyQuota, credentialsStep, refuseBlockCollision } from "./credentials.js";
+import { checkKeyQuota, credentialsStep } from "./credentials.js";
 import { dockerLoginStep, dockerTargetLabel, repositoryStep } from "./ecr.js";
 import { iamPolicyStep, iamUserStep } from "./iam.js";
 import { executionRoleStep } from "./iam-role.js";
@@ -50,8 +50,6 @@ export interface EcsProvisionerOptions {
   warn?: (line: string) => void;
   /** The credential guard (default: one over $WP_HOME of `env`). */
   guard?: CredentialGuard;
-  /** The block name was derived from the pool name: an existing block another pool references is a collision. */
-  derivedBlockName?: boolean;
 }
 
 /** The provisioner, with the ECS context its resources share (the lifecycle's rotation and verify use it). */
@@ -99,7 +97,7 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisione
   return {
     types: ["ecs:push", "ecs"],
     ecs: e,
-    targets: () => ecsTargets(e, opts.derivedBlockName === true),
+    targets: () => ecsTargets(e),
     async lockScopes() {
       const s = await e.aws();
       return [`AWS account ${(await s.identity()).accountId}, region ${s.region}`];
@@ -121,7 +119,7 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisione
 }
 
 /** The preflight: who the caller is; in provision mode also what would stop the run half-way. */
-async function ecsTargets(e: EcsContext, derivedBlockName: boolean): Promise<Target[]> {
+async function ecsTargets(e: EcsContext): Promise<Target[]> {
   const s = await e.aws();
   if (e.mode === "read") {
     // Read mode: who the caller is, nothing refused (the resources' reads report).
@@ -135,11 +133,10 @@ async function ecsTargets(e: EcsContext, derivedBlockName: boolean): Promise<Tar
     () => Promise.allSettled([s.ecs(), s.ecr()]),
     () => {},
   );
-  // Who the caller is, the quotas that would stop the run half-way, and a derived block name
-  // that is another pool's, before anything is created; all read-only, so together. A
-  // credentials error is reported as the identity's.
-  const collision = derivedBlockName ? refuseBlockCollision(e) : undefined;
-  const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e), collision]);
+  // Who the caller is, and the quotas that would stop the run half-way, before anything is
+  // created; all read-only, so together. A credentials error is reported as the identity's.
+  // (A derived block name that is another pool's block is refused by the engine before this.)
+  const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e)]);
   return [
     {
       key: "aws",

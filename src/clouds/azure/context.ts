@@ -45,10 +45,14 @@ export interface Azure {
   graph: GraphApi;
   /** Object id of the signed-in identity (from its ARM token). */
   callerObjectId: string;
+  /** The subscription as the record keeps it (as given, else its unique name, else its id). */
+  recordedSubscription: string;
 }
 
 export interface AciContext {
   pool: string;
+  /** provision: plan and apply; read: status, deprovision, rotation, verify (no refusals). */
+  mode: "provision" | "read";
   names: AciNames;
   /** --registry-name: use or create exactly this registry. */
   registryName: string | undefined;
@@ -147,15 +151,7 @@ export async function findIdentity(e: AciContext): Promise<IdentityInfo | null> 
 
 /** Whether `principalId` holds role `roleId` exactly at `scope` (matched by role definition id and scope). */
 export async function hasRole(e: AciContext, scope: string, roleId: string, principalId: string): Promise<boolean> {
-  const list = await read(e, `roles:${scope}:${principalId}`, async () =>
-    (await e.azure()).arm.listRoleAssignments(scope, principalId),
-  );
-  return list.some(
-    (a) =>
-      a.scope.toLowerCase() === scope.toLowerCase() &&
-      a.principalId === principalId &&
-      a.roleDefinitionId.toLowerCase().endsWith(`/${roleId}`),
-  );
+  return (await roleAssignments(e, scope, roleId, principalId)).length > 0;
 }
 
 /** A role assignment name derived from (scope, role, principal): a re-run PUTs the same one. */
@@ -177,4 +173,23 @@ export function requireOutput(outputs: Map<string, unknown>, key: string): strin
   const v = outputString(outputs, key);
   if (!v) throw new Error(`internal: ${key} is not known yet`);
   return v;
+}
+
+export const lower = (s: string | undefined) => (s ?? "").toLowerCase();
+
+/** wp's tags for this pool are on the resource. */
+export const wpTagged = (t: Record<string, string> | undefined, pool: string) =>
+  t?.[TAG_POOL] === pool && t?.[TAG_MANAGER] === MANAGER;
+
+/** The assignments of `roleId` for `principalId` exactly at `scope`. */
+export async function roleAssignments(e: AciContext, scope: string, roleId: string, principalId: string) {
+  const list = await read(e, `roles:${scope}:${principalId}`, async () =>
+    (await e.azure()).arm.listRoleAssignments(scope, principalId),
+  );
+  return list.filter(
+    (a) =>
+      lower(a.scope) === lower(scope) &&
+      a.principalId === principalId &&
+      lower(a.roleDefinitionId).endsWith(`/${roleId}`),
+  );
 }

@@ -1,79 +1,22 @@
 /**
- * The client secret of the app registration, stored in the Prefect block `<pool>-push-pool-credentials`
- * (client_id, tenant_id, client_secret). Minted only when the block is missing, through the engine's
- * CredentialGuard (critical section, journal of the secret's keyId, delete again on a failed block
- * write, orphan recovery), and refused before anything is created when the app already has
- * MAX_SECRETS secrets (orphans of interrupted runs do not count: they are deleted first).
- *
- * Which secrets are "held" by Prefect: a block holds the secret's text, not its keyId, and Graph keeps
- * only the text's first three characters (`hint`). So for every `azure-container-instance-credentials`
- * block whose client_id is this app's, wp reads the block with its secrets and takes the app's secrets
- * whose hint is the block secret's first three characters. A block secret wp cannot read counts as
- * holding every secret of the app. Both err on the side of keeping: a hint shared by an orphan and a
- * held secret keeps the orphan (it is reported, never deleted); a held secret is never deleted.
+ * The credentials block `<pool>-push-pool-credentials` (client_id, tenant_id, client_secret) with the
+ * app registration's client secret it holds, as one resource. Read: the block exists, its client_id is
+ * the app's, its secret is on the app (by hint), signs in as the app and does not expire within 30
+ * days; anything else is drift that `apply` repairs by minting a new secret into the block (secret.ts).
+ * A missing block is minted through the CredentialGuard, refused before anything is created when the
+ * app already has MAX_SECRETS secrets (orphans of interrupted runs do not count: they go first).
+ * Delete: the block's secret (unless another block holds one with its hint), then the block.
  */
-
-import type { CredentialSpec } from "../../engine/credential.js";
-import { credentialStep } from "../../engine/credential-step.js";
+import { orphansNote } from "../../engine/credential.js";
+import { ignoreNotFound } from "../../engine/lifecycle-types.js";
+import type { Resource } from "../../engine/resource.js";
 import { settled } from "../../engine/settled.js";
-import type { Step, StepContext } from "../../engine/types.js";
+import type { StepContext, StepState } from "../../engine/types.js";
 import { CloudError, UsageError } from "../../errors.js";
+import { blockKind, createBlock } from "../../prefect/blocks.js";
 import { type AciContext, BLOCK_TYPE, findApp, MAX_SECRETS, requireOutput } from "./context.js";
-
-interface ClientSecret {
-  id: string;
-  secretText: string;
-}
-
-function secretSpec(e: AciContext, tenantId: string, app: { id: string; appId: string }): CredentialSpec<ClientSecret> {
-  const graph = async () => (await e.azure()).graph;
-  return {
-    scope: `azure:${tenantId}:app/${app.appId}`,
-    noun: "client secret",
-    owner: `app registration ${e.names.app} (${app.appId})`,
-    async mint() {
-      const g = await graph();
-      const displayName = `wp: Prefect work pool ${e.pool}`;
-      const before = new Set((await g.getApp(app.id))?.passwordCredentials.map((p) => p.keyId) ?? []);
-      try {
-        const s = await g.addPassword(app.id, displayName);
-        return { id: s.keyId, secretText: s.secretText };
-      } catch (err) {
-        // The answer may have been lost after Graph made the secret: nobody has its text, so it goes.
-        const after = (await g.getApp(app.id).catch(() => null))?.passwordCredentials ?? [];
-        for (const p of after) {
-          if (!before.has(p.keyId) && p.displayName === displayName)
-            await g.removePassword(app.id, p.keyId).catch(() => {});
-        }
-        throw err;
-      }
-    },
-    async revoke(id) {
-      await (await graph()).removePassword(app.id, id);
-    },
-    async list() {
-      const current = await (await graph()).getApp(app.id);
-      return (current?.passwordCredentials ?? []).map((p) => ({
-        id: p.keyId,
-        created: p.startDateTime ? new Date(p.startDateTime) : undefined,
-      }));
-    },
-    async held() {
-      const current = await (await graph()).getApp(app.id);
-      const creds = current?.passwordCredentials ?? [];
-      const docs = (await e.prefect.listBlockDocuments(BLOCK_TYPE)).filter((d) => d.data?.client_id === app.appId);
-      const held = new Set<string>();
-      for (const d of docs) {
-        const full = d.name ? await e.prefect.readBlockDocument(BLOCK_TYPE, d.name, true) : null;
-        const secret = full?.data?.client_secret;
-        const hint =
-          typeof secret === "string" && secret.length >= 3 && !/^\*+$/.test(secret) ? secret.slice(0, 3) : null;
-        for (const c of creds) if (hint === null || c.hint === hint) held.add(c.keyId);
-      }
-      return held;
-    },
-  };
-}
+import type { GraphApp } from "./graph.js";
+import { blockHealth, checkRoom, hintOf, hintsHeldElsewhere, reMint, secretSpec, secretsOfBlock } from "./secret.js";
 
 function tooManySecrets(e: AciContext, appId: string): UsageError {
   return new UsageError(
@@ -99,39 +42,100 @@ export async function checkSecretQuota(e: AciContext): Promise<void> {
   if ((await secretUse(e, tenant, app)).usable >= MAX_SECRETS) throw tooManySecrets(e, app.appId);
 }
 
-export function credentialsStep(e: AciContext): Step {
-  const app = (ctx: StepContext) => ({
-    id: requireOutput(ctx.outputs, "appObjectId"),
-    appId: requireOutput(ctx.outputs, "appId"),
-  });
-  const tenant = async () => (await e.azure()).subscription.tenantId;
-  /** The app's client id the plan found (for the limit's message). */
-  let planned: string | null = null;
-  return credentialStep({
+const tenantOf = async (e: AciContext) => (await e.azure()).subscription.tenantId;
+
+/** The read: a missing block, a block that needs a new secret, orphans to delete, or a healthy block. */
+async function checkBlock(e: AciContext, ctx: StepContext): Promise<StepState> {
+  const [doc, app, tenantId] = await settled([
+    ctx.prefect.readBlockDocument(BLOCK_TYPE, e.names.block, true),
+    findApp(e),
+    tenantOf(e),
+  ]);
+  const use = app && e.mode === "provision" ? await secretUse(e, tenantId, app) : { usable: 0, orphans: [] };
+  const extra = use.orphans.length ? `; ${orphansNote("client secret", use.orphans)}` : "";
+  if (!doc) {
+    if (app && use.usable >= MAX_SECRETS && e.mode === "provision") throw tooManySecrets(e, app.appId);
+    return { action: "create", detail: `new client secret for app registration ${e.names.app}${extra}` };
+  }
+  ctx.outputs.set("blockDocumentId", doc.id);
+  const health = await blockHealth(e, (doc.data ?? {}) as Record<string, unknown>, app);
+  if (health.problem) {
+    // A new secret must fit beside the app's others: refused before anything is written.
+    if (app && e.mode === "provision") checkRoom(app, health.old);
+    return {
+      action: "update",
+      id: doc.id,
+      detail: `${health.problem}: a new client secret${extra}`,
+      ...(health.repair ? { repair: health.repair } : {}),
+    };
+  }
+  if (use.orphans.length) return { action: "update", id: doc.id, detail: orphansNote("client secret", use.orphans) };
+  return { action: "exists", id: doc.id, ...(health.ok ? { detail: health.ok } : {}) };
+}
+
+/** The app as it is now (apply's read: never cached). */
+async function currentApp(e: AciContext, ctx: StepContext): Promise<GraphApp> {
+  const id = requireOutput(ctx.outputs, "appObjectId");
+  const app = await (await e.azure()).graph.getApp(id);
+  // A new app Graph has not replicated yet: it has no secrets.
+  return app ?? { id, appId: requireOutput(ctx.outputs, "appId"), displayName: e.names.app, passwordCredentials: [] };
+}
+
+export function credentialsStep(e: AciContext): Resource {
+  return {
     id: "prefect.aci-credentials",
-    blockType: BLOCK_TYPE,
-    block: e.names.block,
+    resource: "Credentials block",
+    name: e.names.block,
+    target: "prefect",
     after: ["azure.app-registration"],
-    guard: e.guard,
-    noun: "client secret",
-    createDetail: `new client secret for app registration ${e.names.app}`,
-    limit: MAX_SECRETS,
-    // Only reached when the app exists (with no app, nothing counts against the limit).
-    tooMany: () => tooManySecrets(e, planned ?? ""),
-    use: async () => {
-      const [found, tenantId] = await settled([findApp(e), tenant()]);
-      planned = found?.appId ?? null;
-      return found ? secretUse(e, tenantId, found) : { usable: 0, orphans: [] };
+    templateVariable: "aci_credentials",
+    check: (ctx) => checkBlock(e, ctx),
+    async apply(ctx) {
+      const tenantId = await tenantOf(e);
+      const app = await currentApp(e, ctx);
+      const [recovered, existing, kind] = await settled([
+        e.guard.recover(secretSpec(e, tenantId, app), ctx.note),
+        ctx.prefect.readBlockDocument(BLOCK_TYPE, e.names.block, true),
+        // Resolved before the mint: a missing block type must not leave a credential behind.
+        blockKind(ctx.prefect, BLOCK_TYPE),
+      ]);
+      if (existing) {
+        ctx.outputs.set("blockDocumentId", existing.id);
+        const data = (existing.data ?? {}) as Record<string, unknown>;
+        if (!(await blockHealth(e, data, app)).problem)
+          return { action: recovered > 0 ? "update" : "exists", id: existing.id };
+        await reMint(e, { blockId: existing.id, data, app, tenantId, note: ctx.note });
+        return { action: "update", id: existing.id };
+      }
+      // Checked again under the lock (after the orphans went): a secret added since the plan must not make a third.
+      if ((await currentApp(e, ctx)).passwordCredentials.length >= MAX_SECRETS) throw tooManySecrets(e, app.appId);
+      const doc = await e.guard.mintInto(
+        secretSpec(e, tenantId, app),
+        async (secret) => {
+          if (!secret.secretText) throw new CloudError("Microsoft Graph returned no secret text.", "NoSecretText");
+          const data = { client_id: app.appId, tenant_id: tenantId, client_secret: secret.secretText };
+          return createBlock(ctx.prefect, kind, e.names.block, data);
+        },
+        ctx.note,
+      );
+      ctx.outputs.set("blockDocumentId", doc.id);
+      return { action: "create", id: doc.id };
     },
-    spec: async (ctx) => secretSpec(e, await tenant(), app(ctx)),
-    // Checked again under the lock: a secret added since the plan must not make a third.
-    async beforeMint(ctx) {
-      const current = await (await e.azure()).graph.getApp(app(ctx).id);
-      if ((current?.passwordCredentials.length ?? 0) >= MAX_SECRETS) throw tooManySecrets(e, app(ctx).appId);
+    async delete(ctx, state) {
+      if (!state.id) return;
+      const doc = await ctx.prefect.readBlockDocumentById(state.id, true);
+      const data = (doc?.data ?? {}) as Record<string, unknown>;
+      const app = await findApp(e);
+      if (app && data.client_id === app.appId) {
+        const held = await hintsHeldElsewhere(ctx.prefect, app.appId, e.names.block);
+        const hint = hintOf(data.client_secret);
+        if (held && hint && !held.has(hint)) {
+          const { graph } = await e.azure();
+          for (const c of secretsOfBlock(app.passwordCredentials, data.client_secret))
+            await graph.removePassword(app.id, c.keyId);
+        }
+      }
+      await ctx.prefect.deleteBlockDocument(state.id).catch(ignoreNotFound);
     },
-    blockData: async (secret, ctx) => {
-      if (!secret.secretText) throw new CloudError("Microsoft Graph returned no secret text.", "NoSecretText");
-      return { client_id: app(ctx).appId, tenant_id: await tenant(), client_secret: secret.secretText };
-    },
-  });
+  };
 }

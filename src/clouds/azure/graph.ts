@@ -64,7 +64,10 @@ export interface GraphApi {
 
 const q = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
-export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
+type Call = <T>(method: string, path: string, body?: unknown) => Promise<T>;
+
+/** A Graph request with the caller's token: throttling waited out, errors as AzureHttpError with Graph's most precise code. */
+function graphCaller(auth: AzureAuth): { call: Call; getToken(): Promise<string> } {
   const base = `${auth.endpoints.graph}/v1.0`;
   let token: Promise<string> | undefined;
   const getToken = () => {
@@ -112,23 +115,32 @@ export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
       answer.status,
     );
   }
+  return { call, getToken };
+}
 
-  const app = (a: GraphApp): GraphApp => ({
-    id: a.id,
-    appId: a.appId,
-    displayName: a.displayName,
-    passwordCredentials: (a.passwordCredentials ?? []).map((p) => ({
-      keyId: p.keyId,
-      hint: p.hint ?? "",
-      ...(p.startDateTime ? { startDateTime: p.startDateTime } : {}),
-      ...(p.endDateTime ? { endDateTime: p.endDateTime } : {}),
-      displayName: p.displayName ?? null,
-    })),
-  });
-  const notYet = (codes: string[]) => (err: unknown) => err instanceof AzureHttpError && codes.includes(err.code ?? "");
+const app = (a: GraphApp): GraphApp => ({
+  id: a.id,
+  appId: a.appId,
+  displayName: a.displayName,
+  passwordCredentials: (a.passwordCredentials ?? []).map((p) => ({
+    keyId: p.keyId,
+    hint: p.hint ?? "",
+    ...(p.startDateTime ? { startDateTime: p.startDateTime } : {}),
+    ...(p.endDateTime ? { endDateTime: p.endDateTime } : {}),
+    displayName: p.displayName ?? null,
+  })),
+});
+const notYet = (codes: string[]) => (err: unknown) => err instanceof AzureHttpError && codes.includes(err.code ?? "");
 
+/** App registrations and their client secrets. */
+function appMethods(
+  call: Call,
+  retry: RetryOptions,
+): Pick<
+  GraphApi,
+  "findApps" | "getApp" | "findAppByAppId" | "deleteApp" | "createApp" | "addPassword" | "removePassword"
+> {
   return {
-    token: getToken,
     async findApps(displayName) {
       const r = await call<{ value: GraphApp[] }>(
         "GET",
@@ -181,6 +193,15 @@ export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
       if (!current?.passwordCredentials.some((p) => p.keyId === keyId)) return;
       await call("POST", `/applications/${encodeURIComponent(objectId)}/removePassword`, { keyId });
     },
+  };
+}
+
+/** Service principals and what the caller may do in the directory. */
+function principalMethods(
+  call: Call,
+  retry: RetryOptions,
+): Pick<GraphApi, "findServicePrincipal" | "createServicePrincipal" | "allowedToCreateApps" | "directoryRoles"> {
+  return {
     async findServicePrincipal(appId) {
       const r = await call<{ value: GraphServicePrincipal[] }>(
         "GET",
@@ -221,4 +242,9 @@ export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
       return r.value.map((a) => a.roleDefinitionId);
     },
   };
+}
+
+export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
+  const { call, getToken } = graphCaller(auth);
+  return { token: getToken, ...appMethods(call, retry), ...principalMethods(call, retry) };
 }

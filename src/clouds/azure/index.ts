@@ -8,8 +8,9 @@
 import { CredentialGuard } from "../../engine/credential.js";
 import { deploySample } from "../../engine/deploy-sample.js";
 import type { ProviderInput } from "../../engine/provider.js";
+import type { Resource } from "../../engine/resource.js";
 import { settled } from "../../engine/settled.js";
-import type { Outputs, Provisioner, Step, Target } from "../../engine/types.js";
+import type { Outputs, Provisioner, Target } from "../../engine/types.js";
 import { UsageError } from "../../errors.js";
 import { wpHome } from "../../home.js";
 import type { PrefectApi } from "../../prefect/api.js";
@@ -41,6 +42,8 @@ export type { AciNames } from "./context.js";
 
 export interface AciProvisionerOptions {
   poolName: string;
+  /** provision (default): plan and apply; read: status, deprovision, rotation, verify (no refusals). */
+  mode?: "provision" | "read";
   type?: string;
   prefect: PrefectApi;
   names?: Partial<AciNames>;
@@ -117,34 +120,56 @@ export async function pickSubscription(
   );
 }
 
-export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
+/** Signs in, picks the subscription, and makes the ARM and Graph clients (once per provisioner). */
+async function resolveAzure(opts: AciProvisionerOptions, env: Env, retry: RetryOptions): Promise<Azure> {
+  const auth = await azureAuth(env, opts.credential);
+  const subs = await listSubscriptions(auth);
+  // A read of an existing pool: its template names the subscription its resources are in.
+  const fromTemplate =
+    opts.mode === "read" && !opts.subscription
+      ? (await opts.prefect.readWorkPool(opts.poolName).catch(() => null))?.base_job_template
+      : undefined;
+  const templateSub = (fromTemplate as { variables?: { properties?: { subscription_id?: { default?: unknown } } } })
+    ?.variables?.properties?.subscription_id?.default;
+  const subscription = await pickSubscription(
+    subs,
+    opts.subscription ?? (typeof templateSub === "string" && templateSub ? templateSub : undefined),
+    {
+      interactive: opts.interactive ?? false,
+      prompts: opts.prompts,
+    },
+  );
+  // The record keeps the subscription as given, else by its name when that is unique (as a re-run may name it).
+  const unique = subs.filter((x) => x.name.toLowerCase() === subscription.name.toLowerCase()).length === 1;
+  const recorded = opts.subscription ?? (unique ? subscription.name : subscription.id);
+  const claims = tokenClaims(await tokenFor(auth, auth.endpoints.arm));
+  return {
+    auth,
+    subscription,
+    arm: armApi(auth, subscription.id, retry),
+    graph: graphApi(auth, retry),
+    callerObjectId: typeof claims.oid === "string" ? claims.oid : "",
+    recordedSubscription: recorded,
+  };
+}
+
+/** The provisioner, with the context its resources share (rotation and verify use it). */
+export type AciProvisioner = Provisioner & { aci: AciContext };
+
+export function createAciProvisioner(opts: AciProvisionerOptions): AciProvisioner {
   const env = opts.env ?? process.env;
   const names: AciNames = { ...defaultNames(opts.poolName), ...definedOnly(opts.names ?? {}) };
   const retry: RetryOptions = { ...(opts.note ? { note: opts.note } : {}), ...opts.retry };
   let azure: Promise<Azure> | undefined;
-  const resolve = async (): Promise<Azure> => {
-    const auth = await azureAuth(env, opts.credential);
-    const subscription = await pickSubscription(await listSubscriptions(auth), opts.subscription, {
-      interactive: opts.interactive ?? false,
-      prompts: opts.prompts,
-    });
-    const claims = tokenClaims(await tokenFor(auth, auth.endpoints.arm));
-    return {
-      auth,
-      subscription,
-      arm: armApi(auth, subscription.id, retry),
-      graph: graphApi(auth, retry),
-      callerObjectId: typeof claims.oid === "string" ? claims.oid : "",
-    };
-  };
   const e: AciContext = {
     pool: opts.poolName,
+    mode: opts.mode ?? "provision",
     names,
     registryName: opts.registryName,
     registryCandidate: registryName(names.registryPrefix),
     location: opts.location ?? DEFAULT_LOCATION,
     azure: () => {
-      azure ??= resolve();
+      azure ??= resolveAzure(opts, env, retry);
       return azure;
     },
     prefect: opts.prefect,
@@ -154,7 +179,7 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
     phase: newPhase(),
   };
 
-  const seeded = (step: Step): Step => ({
+  const seeded = (step: Resource): Resource => ({
     ...step,
     apply: (ctx, state) => {
       e.phase.applying = true;
@@ -162,8 +187,9 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
     },
     check: async (ctx) => {
       checking(e.phase, step.id);
-      const { subscription } = await e.azure();
+      const { subscription, recordedSubscription } = await e.azure();
       ctx.outputs.set("subscriptionId", subscription.id);
+      ctx.outputs.set("subscription", recordedSubscription);
       ctx.outputs.set("tenantId", subscription.tenantId);
       ctx.outputs.set("resourceGroupName", names.resourceGroup);
       return step.check(ctx);
@@ -174,8 +200,8 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
     types: ["azure-container-instance:push", "azure-container-instance"],
     async targets(): Promise<Target[]> {
       const { subscription } = await e.azure();
-      // What would stop the run half-way, before anything is created; all read-only.
-      await settled([checkSecretQuota(e), permissionPreflight(e)]);
+      // What would stop the run half-way, before anything is created; all read-only (not for a read).
+      if (e.mode === "provision") await settled([checkSecretQuota(e), permissionPreflight(e)]);
       return [
         {
           key: "azure",
@@ -189,21 +215,24 @@ export function createAciProvisioner(opts: AciProvisionerOptions): Provisioner {
       // The app registration is tenant-wide (and Graph does not keep display names unique).
       return [`Azure subscription ${subscription.id}`, `Entra ID tenant ${subscription.tenantId}`];
     },
-    steps: () =>
-      [
+    steps: () => {
+      const registry = registryStep(e);
+      return [
         resourceProvidersStep(e),
         resourceGroupStep(e),
         appStep(e),
         servicePrincipalStep(e),
         credentialsStep(e),
         contributorStep(e),
-        registryStep(e),
-        dockerLoginStep(e),
+        registry,
+        dockerLoginStep(e, registry),
         identityStep(e),
         acrPullStep(e),
-      ].map(seeded),
+      ].map(seeded);
+    },
     jobTemplate: aciJobTemplate,
     nextSteps: (outputs) => aciNextSteps(opts.poolName, outputs),
+    aci: e,
   };
 }
 
@@ -243,7 +272,7 @@ export function aciNextSteps(pool: string, outputs: Outputs): string[] {
 }
 
 /** Adapts the CLI's provider input (registry.ts) to createAciProvisioner's options. */
-export function createAciProvisionerFromInput(input: ProviderInput): Provisioner {
+export function createAciProvisionerFromInput(input: ProviderInput): AciProvisioner {
   const flag = (k: string) =>
     typeof input.flags[k] === "string" && input.flags[k] ? String(input.flags[k]).trim() : undefined;
   const names: Partial<AciNames> = {};
@@ -251,13 +280,15 @@ export function createAciProvisionerFromInput(input: ProviderInput): Provisioner
     const v = input.names[key];
     if (v) names[key] = v;
   }
+  // A record-less pool's template gives its subscription and registry (provider.namesFromTemplate).
   return createAciProvisioner({
     poolName: input.poolName,
+    mode: input.mode,
     prefect: input.prefect,
     names,
-    subscription: flag("subscription"),
+    subscription: flag("subscription") ?? input.names.subscription,
     location: flag("location") ?? DEFAULT_LOCATION,
-    registryName: flag("registryName"),
+    registryName: flag("registryName") ?? input.names.registry,
     env: input.env,
     guard: input.guard,
     interactive: input.interactive,

@@ -17,6 +17,7 @@ import { AuthError } from "../../errors.js";
 import { allows } from "./arm.js";
 import {
   type AciContext,
+  type Azure,
   BLOCK_TYPE,
   findApp,
   findGroup,
@@ -55,7 +56,7 @@ async function unknownIfDenied<T>(p: Promise<T>): Promise<T | null> {
 
 export async function permissionPreflight(e: AciContext): Promise<void> {
   const azure = await e.azure();
-  const { arm, graph, subscription } = azure;
+  const { arm, subscription } = azure;
   const rg = e.names.resourceGroup;
   const [app, group, block] = await settled([
     findApp(e),
@@ -72,29 +73,7 @@ export async function permissionPreflight(e: AciContext): Promise<void> {
     !block && `Credentials block ${e.names.block} (a new client secret)`,
   ].filter((x): x is string => typeof x === "string");
   if (graphWrites.length) {
-    const claims = tokenClaims(await graph.token());
-    const roles = strings(claims.roles);
-    const scopes = strings(claims.scp);
-    let reason: string | null = null;
-    // A token wp cannot read (not a JWT) tells nothing: the writes then report for themselves.
-    if (Object.keys(claims).length === 0) reason = null;
-    else if (claims.scp === undefined) {
-      if (!roles.includes("Application.ReadWrite.All") && !roles.includes("Application.ReadWrite.OwnedBy")) {
-        reason = "its token has no Microsoft Graph application permission Application.ReadWrite.All";
-      }
-    } else if (!scopes.includes("Application.ReadWrite.All") && !scopes.includes("Directory.AccessAsUser.All")) {
-      reason = "its token has no Microsoft Graph permission Application.ReadWrite.All";
-    } else if (!app) {
-      const oid = typeof claims.oid === "string" ? claims.oid : azure.callerObjectId;
-      // Either read may be denied to a plain user: then it cannot tell, and the write decides.
-      const [usersMay, dirRoles] = await settled([
-        unknownIfDenied(graph.allowedToCreateApps()),
-        unknownIfDenied(graph.directoryRoles(oid)),
-      ]);
-      if (usersMay === false && dirRoles !== null && !dirRoles.some((r) => r in APP_CREATOR_ROLES)) {
-        reason = "users may not register apps in this tenant and it holds no directory role that may";
-      }
-    }
+    const reason = await graphRefusal(azure, Boolean(app));
     if (reason) {
       problems.push(
         `${graphWrites.join(", ")}: would fail: the signed-in identity cannot manage app registrations in tenant ` +
@@ -139,4 +118,33 @@ export async function permissionPreflight(e: AciContext): Promise<void> {
       `Prefect's guide lists the roles for this: ${REQUIRED_ROLES}.`,
     );
   }
+}
+
+/** Why the signed-in identity cannot write app registrations (its Graph token's claims), or null. */
+async function graphRefusal(azure: Azure, appExists: boolean): Promise<string | null> {
+  const { graph } = azure;
+  const claims = tokenClaims(await graph.token());
+  const roles = strings(claims.roles);
+  const scopes = strings(claims.scp);
+  let reason: string | null = null;
+  // A token wp cannot read (not a JWT) tells nothing: the writes then report for themselves.
+  if (Object.keys(claims).length === 0) reason = null;
+  else if (claims.scp === undefined) {
+    if (!roles.includes("Application.ReadWrite.All") && !roles.includes("Application.ReadWrite.OwnedBy")) {
+      reason = "its token has no Microsoft Graph application permission Application.ReadWrite.All";
+    }
+  } else if (!scopes.includes("Application.ReadWrite.All") && !scopes.includes("Directory.AccessAsUser.All")) {
+    reason = "its token has no Microsoft Graph permission Application.ReadWrite.All";
+  } else if (!appExists) {
+    const oid = typeof claims.oid === "string" ? claims.oid : azure.callerObjectId;
+    // Either read may be denied to a plain user: then it cannot tell, and the write decides.
+    const [usersMay, dirRoles] = await settled([
+      unknownIfDenied(graph.allowedToCreateApps()),
+      unknownIfDenied(graph.directoryRoles(oid)),
+    ]);
+    if (usersMay === false && dirRoles !== null && !dirRoles.some((r) => r in APP_CREATOR_ROLES)) {
+      reason = "users may not register apps in this tenant and it holds no directory role that may";
+    }
+  }
+  return reason;
 }

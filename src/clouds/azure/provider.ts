@@ -6,6 +6,7 @@
 import { blockNameOption, checkName, type NameRule, nameOption, type Provider } from "../../engine/provider.js";
 import { UsageError } from "../../errors.js";
 import { pyRepr } from "../../ui/io.js";
+import { aciNamesFromTemplate } from "./template.js";
 
 /** Length of the suffix wp adds to the registry prefix: unix seconds (10 digits) + 4 random characters. */
 export const REGISTRY_SUFFIX_LENGTH = 14;
@@ -132,6 +133,10 @@ export const aciProvider: Provider = {
   blockType: "azure-container-instance-credentials",
   blockVariable: "aci_credentials",
   lifecycle: async (input) => (await import("./lifecycle.js")).aciLifecycle(input),
+  // Where new resources go: later commands read it from the record. The subscription is not compared as
+  // a flag (an id and a name are the same subscription): reads take it from the pool's template.
+  recorded: { location: "location" },
+  namesFromTemplate: aciNamesFromTemplate,
   verify: async (input, o) => (await import("./verify.js")).verifyAci(input, o),
   options: [
     {

@@ -1,43 +1,41 @@
 /**
- * The Azure steps, in Prefect's order: resource group, app registration, service principal,
- * Contributor on the group, container registry (+ Docker login), identity, AcrPull on the registry.
- * Existence is always a GET (null on 404); creates are PUTs that are idempotent, or Graph POSTs made
- * only after a read found nothing (under the run's lock).
+ * The Azure resources in Prefect's order: resource providers, resource group, app registration,
+ * service principal, Contributor on the group, AcrPull on the registry (registry.ts: the registry,
+ * its Docker login, the identity). Existence is always a GET (null on 404); creates are PUTs that are
+ * idempotent, or Graph POSTs made only after a read found nothing (under the run's lock); deletes
+ * treat "already gone" (404) as success.
  */
-import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import type { Step, StepContext, StepState } from "../../engine/types.js";
-import { CloudError, UsageError } from "../../errors.js";
-import { dockerConfigPath, dockerLogin, storedLogin } from "../docker.js";
+import { blockRefOf } from "../../engine/lifecycle-types.js";
+import type { Resource, TeardownContext } from "../../engine/resource.js";
+import type { StepContext, StepState } from "../../engine/types.js";
+import { CloudError } from "../../errors.js";
 import {
   type AciContext,
   assignmentName,
+  BLOCK_TYPE,
   findApp,
   findGroup,
   findIdentity,
   findRegistry,
   findServicePrincipal,
-  hasRole,
-  outputString,
+  lower,
   ROLE,
   requireOutput,
   rgScope,
+  roleAssignments,
   roleDefinitionId,
   tags,
+  wpTagged,
 } from "./context.js";
-import { ACR_TOKEN_USER, acrRefreshToken, azureErrorCode, tokenClaims } from "./sdk.js";
+import { registryKeep } from "./registry.js";
 
-/** `prefix` + unix seconds + 4 random [a-z0-9], as Prefect names registries. */
-export function registryName(prefix: string, now = Date.now()): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-  const random = [...randomBytes(4)].map((b) => alphabet[b % alphabet.length]).join("");
-  return `${prefix}${Math.floor(now / 1000)}${random}`;
-}
+export { dockerLoginStep, identityStep, registryName, registryStep } from "./registry.js";
 
 /** The resource providers the pool needs: the registry, the identity, and the container groups the worker runs. */
 export const PROVIDERS = ["Microsoft.ContainerRegistry", "Microsoft.ManagedIdentity", "Microsoft.ContainerInstance"];
 
-export function resourceProvidersStep(e: AciContext): Step {
+/** Registrations stay (other workloads may use them): no delete. */
+export function resourceProvidersStep(e: AciContext): Resource {
   const missing = async () => {
     const { arm } = await e.azure();
     const states = await Promise.all(PROVIDERS.map(async (ns) => [ns, await arm.providerState(ns)] as const));
@@ -70,31 +68,73 @@ export function resourceProvidersStep(e: AciContext): Step {
   };
 }
 
-export function resourceGroupStep(e: AciContext): Step {
+export function resourceGroupStep(e: AciContext): Resource {
   const name = e.names.resourceGroup;
   return {
     id: "azure.resource-group",
     resource: "Resource group",
     name,
     target: "azure",
+    templateVariable: "resource_group_name",
     async check(ctx) {
       const g = await findGroup(e);
       if (!g) return { action: "create", detail: `location ${e.location}` };
       ctx.outputs.set("resourceGroupId", g.id);
-      return { action: "exists", id: g.id, ...(g.location !== e.location ? { detail: `location ${g.location}` } : {}) };
+      ctx.outputs.set("location", g.location);
+      return { action: "exists", id: g.id, detail: g.location };
     },
-    async apply(ctx, state) {
-      const { arm } = await e.azure();
+    async apply(ctx) {
       // The PUT is idempotent: a group made since the plan keeps its location (or the PUT says why not).
-      const found = state.action === "create" ? null : await arm.getResourceGroup(name);
-      const g = found ?? (await arm.createResourceGroup(name, e.location, tags(e.pool)));
+      const g = await (await e.azure()).arm.createResourceGroup(name, e.location, tags(e.pool));
       ctx.outputs.set("resourceGroupId", g.id);
-      return { action: found ? "exists" : "create", id: g.id };
+      ctx.outputs.set("location", g.location || e.location);
+      return { action: "create", id: g.id };
+    },
+    async teardownFacts(ctx) {
+      const g = await findGroup(e);
+      // What this teardown deletes in the group: the pool's registry (unless it is kept) and identity.
+      const [registry, identity, keepRegistry] = await Promise.all([
+        findRegistry(e),
+        findIdentity(e),
+        registryKeep(e, ctx.force),
+      ]);
+      const going = new Set([keepRegistry ? "" : lower(registry?.id), lower(identity?.id)].filter(Boolean));
+      // Verify's container groups are removed first by the teardown (the journal's leftovers).
+      const verifyGroup = (r: { type: string; name: string }) =>
+        lower(r.type) === "microsoft.containerinstance/containergroups" && r.name.startsWith("wp-verify-");
+      const others = (await (await e.azure()).arm.listGroupResources(name)).filter(
+        (r) => !going.has(lower(r.id)) && !verifyGroup(r),
+      );
+      const keep = others.length
+        ? `holds ${others.length} other resource${others.length === 1 ? "" : "s"} (${others.map((r) => r.name).join(", ")})`
+        : undefined;
+      return { tagged: wpTagged(g?.tags, e.pool), ...(keep ? { keep } : {}) };
+    },
+    async delete() {
+      const { arm } = await e.azure();
+      const left = await arm.listGroupResources(name);
+      if (left.length)
+        throw new CloudError(
+          `Resource group ${name} still holds ${left.map((r) => r.name).join(", ")}; it was not deleted.`,
+          "ResourceGroupNotEmpty",
+        );
+      await arm.deleteResourceGroup(name);
     },
   };
 }
 
-export function appStep(e: AciContext): Step {
+/** Other pools whose credentials blocks hold a secret of `appId` (they need the app, its principal and Contributor). */
+async function appHolders(e: AciContext, ctx: TeardownContext, appId: string | undefined): Promise<string[]> {
+  if (!appId) return [];
+  const out: string[] = [];
+  for (const d of await ctx.prefect.listBlockDocuments(BLOCK_TYPE)) {
+    if (d.name === e.names.block || d.data?.client_id !== appId) continue;
+    out.push(ctx.otherPools.find((p) => blockRefOf(p, "aci_credentials") === d.id)?.name ?? `block ${d.name}`);
+  }
+  return out;
+}
+
+export function appStep(e: AciContext): Resource {
   return {
     id: "azure.app-registration",
     resource: "App registration",
@@ -108,20 +148,26 @@ export function appStep(e: AciContext): Step {
       return { action: "exists", id: app.appId };
     },
     async apply(ctx) {
-      const found = await findApp(e);
-      const app =
-        found ??
-        (await (
-          await e.azure()
-        ).graph.createApp(e.names.app, "Created by wp for Prefect push work pools.", [`managed-by:${"wp"}`]));
+      const graph = (await e.azure()).graph;
+      const app = await graph.createApp(e.names.app, "Created by wp for Prefect push work pools.", ["managed-by:wp"]);
       ctx.outputs.set("appId", app.appId);
       ctx.outputs.set("appObjectId", app.id);
-      return { action: found ? "exists" : "create", id: app.appId };
+      return { action: "create", id: app.appId };
+    },
+    // No tag says which pool an app serves: without a record entry it counts as adopted.
+    async teardownFacts(ctx, state) {
+      return { users: await appHolders(e, ctx, state.id) };
+    },
+    // Deleting the app registration deletes its service principal and its secrets.
+    async delete() {
+      const app = await findApp(e);
+      if (app) await (await e.azure()).graph.deleteApp(app.id);
     },
   };
 }
 
-export function servicePrincipalStep(e: AciContext): Step {
+/** Deleted with its app registration (app's delete): no delete of its own. */
+export function servicePrincipalStep(e: AciContext): Resource {
   return {
     id: "azure.service-principal",
     resource: "Service principal",
@@ -134,243 +180,108 @@ export function servicePrincipalStep(e: AciContext): Step {
       ctx.outputs.set("servicePrincipalId", sp.id);
       return { action: "exists", id: sp.id };
     },
-    async apply(ctx, state) {
-      const { graph } = await e.azure();
-      const appId = requireOutput(ctx.outputs, "appId");
+    async apply(ctx) {
       // A principal made since the plan answers 409, which createServicePrincipal reads back.
-      const found = state.action === "create" ? null : await graph.findServicePrincipal(appId);
-      const sp = found ?? (await graph.createServicePrincipal(appId));
+      const sp = await (await e.azure()).graph.createServicePrincipal(requireOutput(ctx.outputs, "appId"));
       ctx.outputs.set("servicePrincipalId", sp.id);
-      return { action: found ? "exists" : "create", id: sp.id };
+      return { action: "create", id: sp.id };
     },
   };
 }
 
-/** A role assignment step: `role` for a principal at a scope, found by role definition id and scope. */
-function roleStep(
-  e: AciContext,
-  o: {
-    id: string;
-    role: keyof typeof ROLE;
-    name: string;
-    after: string[];
-    /** Scope and principal as the plan sees them (null: made by an earlier step of this run). */
-    lookup(): Promise<{ scope: string; principalId: string } | null>;
-    /** Scope and principal from the earlier steps' outputs. */
-    fromOutputs(ctx: StepContext): { scope: string; principalId: string };
-  },
-): Step {
+interface RoleDef {
+  id: string;
+  role: keyof typeof ROLE;
+  after: string[];
+  /** The assignment's name in the plan and the record, for the scope and principal the plan sees. */
+  name(): Promise<string>;
+  /** Scope and principal as the plan sees them (null: made by an earlier step of this run). */
+  lookup(): Promise<{ scope: string; principalId: string } | null>;
+  /** Scope and principal from the earlier steps' outputs. */
+  fromOutputs(ctx: StepContext): { scope: string; principalId: string };
+  users?(ctx: TeardownContext): Promise<string[]>;
+}
+
+/** A role assignment: `role` for a principal at a scope, found by role definition id and scope. */
+function roleStep(e: AciContext, o: RoleDef, fallbackName: string): Resource {
   const roleId = ROLE[o.role];
+  const found = async () => {
+    const at = await o.lookup();
+    return at ? roleAssignments(e, at.scope, roleId, at.principalId) : [];
+  };
   return {
     id: o.id,
     resource: "Role assignment",
-    name: o.name,
+    name: fallbackName,
     target: "azure",
     after: o.after,
     async check(): Promise<StepState> {
-      const at = await o.lookup();
-      if (!at) return { action: "create" };
-      if (await hasRole(e, at.scope, roleId, at.principalId)) return { action: "exists", id: at.scope };
-      return { action: "create" };
+      const [list, name] = await Promise.all([found(), o.name()]);
+      if (list[0]) return { action: "exists", id: list[0].id, name };
+      return { action: "create", name };
     },
-    async apply(ctx, state) {
+    async apply(ctx) {
       const { arm, subscription } = await e.azure();
       const { scope, principalId } = o.fromOutputs(ctx);
       // The PUT is idempotent (a name derived from scope, role and principal; "exists" is success).
-      if (state.action !== "create" && (await hasRole(e, scope, roleId, principalId))) {
-        return { action: "exists", id: scope };
-      }
-      await arm.createRoleAssignment(
-        scope,
-        assignmentName(scope, roleId, principalId),
-        roleDefinitionId(subscription.id, roleId),
-        principalId,
-      );
-      return { action: "create", id: scope };
+      const name = assignmentName(scope, roleId, principalId);
+      await arm.createRoleAssignment(scope, name, roleDefinitionId(subscription.id, roleId), principalId);
+      return { action: "create", id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}` };
+    },
+    async teardownFacts(ctx) {
+      return { users: (await o.users?.(ctx)) ?? [] };
+    },
+    async delete() {
+      const { arm } = await e.azure();
+      for (const a of await found()) await arm.deleteRoleAssignment(a.id);
     },
   };
 }
 
-export function contributorStep(e: AciContext): Step {
-  return roleStep(e, {
-    id: "azure.contributor-role",
-    role: "Contributor",
-    name: `Contributor on ${e.names.resourceGroup} for ${e.names.app}`,
-    after: ["azure.service-principal", "azure.resource-group"],
-    async lookup() {
-      const { subscription } = await e.azure();
-      const [sp, g] = await Promise.all([findServicePrincipal(e), findGroup(e)]);
-      return sp && g ? { scope: rgScope(subscription.id, e.names.resourceGroup), principalId: sp.id } : null;
-    },
-    fromOutputs(ctx) {
-      return {
-        scope: rgScope(requireSubscription(ctx), e.names.resourceGroup),
+export function contributorStep(e: AciContext): Resource {
+  const name = `Contributor on ${e.names.resourceGroup} for ${e.names.app}`;
+  return roleStep(
+    e,
+    {
+      id: "azure.contributor-role",
+      role: "Contributor",
+      after: ["azure.service-principal", "azure.resource-group"],
+      name: async () => name,
+      async lookup() {
+        const { subscription } = await e.azure();
+        const [sp, g] = await Promise.all([findServicePrincipal(e), findGroup(e)]);
+        return sp && g ? { scope: rgScope(subscription.id, e.names.resourceGroup), principalId: sp.id } : null;
+      },
+      fromOutputs: (ctx) => ({
+        scope: rgScope(requireOutput(ctx.outputs, "subscriptionId"), e.names.resourceGroup),
         principalId: requireOutput(ctx.outputs, "servicePrincipalId"),
-      };
+      }),
+      users: async (ctx) => appHolders(e, ctx, (await findApp(e))?.appId),
     },
-  });
+    name,
+  );
 }
 
-export function acrPullStep(e: AciContext): Step {
-  return roleStep(e, {
-    id: "azure.acrpull-role",
-    role: "AcrPull",
-    name: `AcrPull on the registry for ${e.names.identity}`,
-    after: ["azure.identity", "azure.container-registry"],
-    async lookup() {
-      const [identity, registry] = await Promise.all([findIdentity(e), findRegistry(e)]);
-      return identity && registry ? { scope: registry.id, principalId: identity.principalId } : null;
-    },
-    fromOutputs(ctx) {
-      return {
+export function acrPullStep(e: AciContext): Resource {
+  const generic = `AcrPull on the registry for ${e.names.identity}`;
+  return roleStep(
+    e,
+    {
+      id: "azure.acrpull-role",
+      role: "AcrPull",
+      after: ["azure.identity", "azure.container-registry"],
+      // Each pool has its own registry: the name says which.
+      name: async () =>
+        `AcrPull on ${(await findRegistry(e))?.name ?? e.registryName ?? e.registryCandidate} for ${e.names.identity}`,
+      async lookup() {
+        const [identity, registry] = await Promise.all([findIdentity(e), findRegistry(e)]);
+        return identity && registry ? { scope: registry.id, principalId: identity.principalId } : null;
+      },
+      fromOutputs: (ctx) => ({
         scope: requireOutput(ctx.outputs, "registryId"),
         principalId: requireOutput(ctx.outputs, "identityPrincipalId"),
-      };
+      }),
     },
-  });
-}
-
-function requireSubscription(ctx: StepContext): string {
-  return requireOutput(ctx.outputs, "subscriptionId");
-}
-
-function setRegistryOutputs(ctx: StepContext, r: { id: string; loginServer: string }): void {
-  ctx.outputs.set("registryId", r.id);
-  ctx.outputs.set("loginServer", r.loginServer);
-  ctx.outputs.set("registry", r.loginServer);
-  ctx.outputs.set("dockerNamespace", r.loginServer);
-}
-
-export function registryStep(e: AciContext): Step {
-  return {
-    id: "azure.container-registry",
-    resource: "Container registry",
-    name: e.registryName ?? `${e.names.registryPrefix}…`,
-    target: "azure",
-    after: ["azure.resource-group", "azure.resource-providers"],
-    async check(ctx) {
-      const found = await findRegistry(e);
-      if (found) {
-        setRegistryOutputs(ctx, found);
-        return { action: "exists", id: found.id, name: found.name };
-      }
-      const name = e.registryName ?? e.registryCandidate;
-      const taken = await (await e.azure()).arm.registryNameTaken(name);
-      if (taken && e.registryName) {
-        throw new UsageError(
-          `Registry name ${e.registryName} is not available (${taken}).`,
-          "Registry names are global across Azure: pass another --registry-name.",
-        );
-      }
-      return { action: "create", name, detail: `Basic SKU, tagged for work pool ${e.pool}` };
-    },
-    async apply(ctx, state) {
-      const { arm } = await e.azure();
-      const found = state.action === "create" ? null : await findRegistry(e);
-      if (found) {
-        setRegistryOutputs(ctx, found);
-        return { action: "exists", id: found.id };
-      }
-      let name = e.registryName ?? state.name ?? e.registryCandidate;
-      ctx.note(`Creating container registry ${name} (this may take a few minutes)…`);
-      let noted = false;
-      const progress = (status: string) => {
-        if (noted || status === "succeeded") return;
-        noted = true;
-        ctx.note(`Container registry ${name}: ${status}; polling until it is ready…`);
-      };
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const r = await arm.createRegistry(e.names.resourceGroup, name, e.location, tags(e.pool), progress);
-          if (r.provisioningState && r.provisioningState !== "Succeeded") {
-            throw new CloudError(`Container registry ${name} ended ${r.provisioningState}.`, r.provisioningState);
-          }
-          setRegistryOutputs(ctx, r);
-          return { action: "create", id: r.id };
-        } catch (err) {
-          // Taken elsewhere in Azure since the plan: a generated name may pick another one.
-          if (azureErrorCode(err) !== "AlreadyInUse" || e.registryName || attempt >= 2) throw err;
-          name = registryName(e.names.registryPrefix);
-        }
-      }
-    },
-  };
-}
-
-export function identityStep(e: AciContext): Step {
-  const name = e.names.identity;
-  return {
-    id: "azure.identity",
-    resource: "Managed identity",
-    name,
-    target: "azure",
-    after: ["azure.resource-group", "azure.resource-providers"],
-    async check(ctx) {
-      const i = await findIdentity(e);
-      if (!i) return { action: "create", detail: "user-assigned" };
-      ctx.outputs.set("identityId", i.id);
-      ctx.outputs.set("identityPrincipalId", i.principalId);
-      return { action: "exists", id: i.id };
-    },
-    async apply(ctx, state) {
-      const { arm } = await e.azure();
-      // The PUT is idempotent: an identity made since the plan keeps its principal.
-      const found = state.action === "create" ? null : await arm.getIdentity(e.names.resourceGroup, name);
-      const i = found ?? (await arm.createIdentity(e.names.resourceGroup, name, e.location, tags(e.pool)));
-      ctx.outputs.set("identityId", i.id);
-      ctx.outputs.set("identityPrincipalId", i.principalId);
-      return { action: found ? "exists" : "create", id: i.id };
-    },
-  };
-}
-
-/**
- * ACR refresh tokens last about three hours. A login wp stored in config.json (user 0000…, the token as
- * password) is renewed when its `exp` is past or near; other logins are left alone.
- */
-async function acrLoginExpired(server: string, env: Record<string, string | undefined>): Promise<boolean> {
-  let config: { auths?: Record<string, { auth?: string }> };
-  try {
-    config = JSON.parse(await readFile(dockerConfigPath(env), "utf8"));
-  } catch {
-    return false;
-  }
-  const auth = config.auths?.[server]?.auth;
-  if (!auth) return false;
-  const decoded = Buffer.from(auth, "base64").toString("utf8");
-  const [user, token] = [decoded.slice(0, decoded.indexOf(":")), decoded.slice(decoded.indexOf(":") + 1)];
-  if (user !== ACR_TOKEN_USER) return false;
-  const exp = tokenClaims(token).exp;
-  return typeof exp === "number" && exp * 1000 < Date.now() + 5 * 60_000;
-}
-
-export function dockerLoginStep(e: AciContext): Step {
-  return {
-    id: "docker.acr-login",
-    resource: "Docker login",
-    name: "Azure container registry",
-    target: "docker",
-    after: ["azure.container-registry"],
-    async check(ctx) {
-      const server = outputString(ctx.outputs, "loginServer") ?? (await findRegistry(e))?.loginServer;
-      if (!server) return { action: "create", detail: `new registry in ${dockerConfigPath(e.docker.env)}` };
-      const stored = await storedLogin(server, e.docker);
-      if (stored.found && !(await acrLoginExpired(server, e.docker.env))) {
-        return { action: "exists", detail: stored.detail, id: server };
-      }
-      if (stored.found) return { action: "create", detail: `stored ACR token for ${server} expired` };
-      return { action: "create", detail: `${server} in ${stored.detail}` };
-    },
-    async apply(ctx) {
-      const { auth, subscription } = await e.azure();
-      const server = requireOutput(ctx.outputs, "loginServer");
-      const password = await acrRefreshToken(auth, server, subscription.tenantId);
-      const result = await dockerLogin(
-        { registry: server, username: ACR_TOKEN_USER, password, serverUrl: server },
-        e.docker,
-      );
-      ctx.note(result.note);
-      return { action: "create", id: server };
-    },
-  };
+    generic,
+  );
 }

@@ -21,6 +21,6 @@ export const coiledProvider: Provider = {
       import("../../engine/token-block.js"),
       import("./index.js"),
     ]);
-    return tokenBlockProvisioner(coiledToken(input.env), input, input.derivedBlockName);
+    return tokenBlockProvisioner(coiledToken(input.env), input);
   },
 };

@@ -4,10 +4,13 @@
  * choose — else exit 2 naming --project).
  */
 
+import { stringDefault } from "../../engine/lifecycle-types.js";
 import { checkName, type ProviderInput } from "../../engine/provider.js";
 import type { Provisioner } from "../../engine/types.js";
 import { UsageError } from "../../errors.js";
+import { DEFAULT_REGION, resolveProject } from "./config.js";
 import { type CloudRunNames, createCloudRunProvisioner } from "./index.js";
+import { BLOCK_TYPE } from "./names.js";
 import { GCP_NAME_RULES } from "./provider.js";
 
 const KEYS: Array<keyof CloudRunNames> = ["serviceAccount", "repository", "block"];
@@ -19,8 +22,14 @@ export async function createCloudRunProvisionerFromInput(input: ProviderInput): 
     if (value) names[key] = value;
   }
   const str = (k: string) => (typeof input.flags[k] === "string" && input.flags[k] ? String(input.flags[k]) : "");
-  const region = str("region") || "us-central1";
-  const project = str("project");
+  // Nothing said where (no flag, environment or gcloud setting, no record): an existing pool's
+  // template and block do, before the defaults.
+  const defaulted = input.mode === "provision" && input.flags.regionSource === "the default";
+  const given = defaulted ? "" : str("region");
+  const infer = input.mode === "read" || defaulted || !str("project");
+  const where = infer ? await readWhere(input, str("project"), given) : null;
+  const region = where?.region || str("region") || DEFAULT_REGION;
+  const project = where?.project || str("project");
   if (!project)
     throw new UsageError(
       "No GCP project is set.",
@@ -34,7 +43,31 @@ export async function createCloudRunProvisionerFromInput(input: ProviderInput): 
     names,
     env: input.env,
     guard: input.guard,
+    mode: input.mode,
   });
+}
+
+/**
+ * Where the pool's resources live when neither the record nor the command line says: a pool
+ * without them in its record shows them in its template (region, the service account's email) and
+ * its block (`project`), else the environment's project (as gcloud users have it).
+ */
+async function readWhere(input: ProviderInput, project: string, region: string) {
+  if (project && region) return { project, region };
+  const pool = await input.prefect.readWorkPool(input.poolName);
+  const email = pool ? stringDefault(pool, "service_account_name") : undefined;
+  const block = input.names.block ? await input.prefect.readBlockDocument(BLOCK_TYPE, input.names.block) : null;
+  const fromBlock = (block?.data as { project?: unknown } | undefined)?.project;
+  const fromEmail = email && /@([^.]+)\.iam\.gserviceaccount\.com$/.exec(email)?.[1];
+  return {
+    project:
+      project ||
+      (typeof fromBlock === "string" && fromBlock) ||
+      fromEmail ||
+      resolveProject(undefined, input.env)?.value ||
+      "",
+    region: region || (pool ? stringDefault(pool, "region") : undefined) || DEFAULT_REGION,
+  };
 }
 
 /** Prefect's picker: "Please select which GCP project to use", the current default first. */

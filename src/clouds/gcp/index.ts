@@ -8,6 +8,7 @@
 import { CredentialGuard } from "../../engine/credential.js";
 import { deploySample } from "../../engine/deploy-sample.js";
 import type { Outputs, Provisioner, Target } from "../../engine/types.js";
+import { CloudError } from "../../errors.js";
 import { wpHome } from "../../home.js";
 import type { PrefectApi } from "../../prefect/api.js";
 import { blockRef, withDefaults } from "../../prefect/template.js";
@@ -15,16 +16,11 @@ import type { JobTemplate } from "../../prefect/types.js";
 import type { DockerOptions } from "../docker.js";
 import type { Env } from "./config.js";
 import { checkKeyPreconditions, credentialsStep } from "./credentials.js";
+import { iamBindingsStep, serviceAccountStep } from "./iam.js";
 import { type CloudRunNames, defaultNames, type GcpContext, retryDelay, serviceAccountEmail } from "./names.js";
+import { dockerLoginStep, dockerTargetLabel, repositoryStep } from "./registry.js";
 import { type GcpApi, type GcpOptions, resolveGcp } from "./sdk.js";
-import {
-  dockerLoginStep,
-  dockerTargetLabel,
-  iamBindingsStep,
-  repositoryStep,
-  serviceAccountStep,
-  serviceSteps,
-} from "./steps.js";
+import { serviceSteps } from "./steps.js";
 
 export type { CloudRunNames } from "./names.js";
 
@@ -43,9 +39,21 @@ export interface CloudRunProvisionerOptions {
   gcp?: GcpApi;
   docker?: Partial<DockerOptions>;
   guard?: CredentialGuard;
+  /** read: status, deprovision, rotation, verify (default provision). */
+  mode?: "provision" | "read";
 }
 
-export function createCloudRunProvisioner(opts: CloudRunProvisionerOptions): Provisioner {
+/** The provisioner, with what its resources share (rotation and verify use it: the same names, project and region). */
+export interface CloudRunProvisioner extends Provisioner {
+  context: GcpContext;
+}
+
+/** What the pool's resources share, from the read-mode provisioner the engine built with the record's names. */
+export function gcpContextOf(input: { provisioner: Provisioner }): GcpContext {
+  return (input.provisioner as CloudRunProvisioner).context;
+}
+
+export function createCloudRunProvisioner(opts: CloudRunProvisionerOptions): CloudRunProvisioner {
   const env = opts.env ?? process.env;
   const names: CloudRunNames = {
     ...defaultNames(opts.poolName),
@@ -54,6 +62,7 @@ export function createCloudRunProvisioner(opts: CloudRunProvisionerOptions): Pro
   let api: Promise<GcpApi> | undefined = opts.gcp ? Promise.resolve(opts.gcp) : undefined;
   const c: GcpContext = {
     pool: opts.poolName,
+    mode: opts.mode ?? "provision",
     names,
     project: opts.project,
     region: opts.region,
@@ -70,17 +79,25 @@ export function createCloudRunProvisioner(opts: CloudRunProvisionerOptions): Pro
     docker: { env, ...opts.docker },
     guard: opts.guard ?? new CredentialGuard({ home: wpHome(env) }),
     retryMs: retryDelay(env),
+    env,
+    teardown: {},
+    reads: {},
   };
 
   return {
+    context: c,
     types: CLOUD_RUN_TYPES,
     async targets(): Promise<Target[]> {
+      const targets = [
+        { key: "gcp", label: `GCP project ${c.project}, region ${c.region}` },
+        { key: "docker", label: dockerTargetLabel(c) },
+      ];
+      // Reading refuses nothing: the resources' reads report what is wrong.
+      if (c.mode === "read") return targets;
       const gcp = await c.gcp();
       // The project must be visible to the caller (this also proves the credentials work), and a key
       // that cannot be made must stop the run before anything is created.
-      const project = await gcp.getProject();
-      if (!project) {
-        const { CloudError } = await import("../../errors.js");
+      if (!(await gcp.getProject())) {
         throw new CloudError(
           `GCP project ${c.project} does not exist, or ${gcp.credentialSource} gives no access to it.`,
           "NOT_FOUND",
@@ -88,10 +105,7 @@ export function createCloudRunProvisioner(opts: CloudRunProvisionerOptions): Pro
         );
       }
       await checkKeyPreconditions(c);
-      return [
-        { key: "gcp", label: `GCP project ${c.project}, region ${c.region}` },
-        { key: "docker", label: dockerTargetLabel(c) },
-      ];
+      return targets;
     },
     lockScopes: async () => [`GCP project ${c.project}`],
     steps: () => [

@@ -40,9 +40,11 @@ export function labelValue(v: string): string {
     .slice(0, 63);
 }
 
-/** What every Cloud Run step shares. */
+/** What every Cloud Run resource shares. */
 export interface GcpContext {
   pool: string;
+  /** read: status, deprovision, rotation and verify (no refusals, no prompts). */
+  mode: "provision" | "read";
   names: CloudRunNames;
   project: string;
   region: string;
@@ -52,6 +54,17 @@ export interface GcpContext {
   guard: CredentialGuard;
   /** First retry delay (ms) for Google's eventual consistency. */
   retryMs: number;
+  env: Record<string, string | undefined>;
+  /** Teardown decisions one resource hands to the next (the repository's fate decides the Docker login's). */
+  teardown: { repositoryGoes?: boolean };
+  /** The service account's one read per check round, shared by its own read and its roles' (see iam.ts). */
+  reads: { serviceAccount?: { read: Promise<unknown>; left: number } };
+}
+
+/** Where the pool's resources live, for the record (the provider's `recorded` keys). */
+export function setWhere(c: GcpContext, outputs: Map<string, unknown>): void {
+  outputs.set("project", c.project);
+  outputs.set("region", c.region);
 }
 
 export const serviceAccountEmail = (c: GcpContext) => `${c.names.serviceAccount}@${c.project}.iam.gserviceaccount.com`;

@@ -29,6 +29,16 @@ export const cloudRunProvider: Provider = {
   types: ["cloud-run:push", "cloud-run-v2:push", "cloud-run", "cloud-run-v2"],
   blockType: "gcp-credentials",
   blockVariable: "credentials",
+  // Where the resources live: later commands read them there (a contradicting flag is exit 2).
+  recorded: { project: "project", region: "region" },
+  namesFromTemplate(pool) {
+    // A pool wp did not record: its template names the runtime service account by email.
+    const props = (pool.base_job_template as { variables?: { properties?: Record<string, { default?: unknown }> } })
+      ?.variables?.properties;
+    const email = props?.service_account_name?.default;
+    const id = typeof email === "string" ? /^([^@]+)@[^.]+\.iam\.gserviceaccount\.com$/.exec(email)?.[1] : undefined;
+    return id ? { serviceAccount: id } : {};
+  },
   lifecycle: async (input) => (await import("./lifecycle.js")).cloudRunLifecycle(input),
   verify: async (input, o) => (await import("./verify.js")).verifyCloudRun(input, o),
   options: [
@@ -69,7 +79,12 @@ export const cloudRunProvider: Provider = {
       checkName(`GCP project id (from ${project.source})`, "--project", project.value, GCP_NAME_RULES.project);
     const region = resolveRegion(str("region"), env);
     checkGcpRegion(region.value, region.source);
-    return { project: project?.value, projectSource: project?.source, region: region.value };
+    return {
+      project: project?.value,
+      projectSource: project?.source,
+      region: region.value,
+      regionSource: region.source,
+    };
   },
   async choose(flags, ui) {
     // An explicit --project is not asked again; one from the environment is the picker's default.

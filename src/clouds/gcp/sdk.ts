@@ -9,14 +9,16 @@
  * Endpoints for tests: WP_GCP_ENDPOINT (one base URL for every API and `<base>token` for OAuth), or
  * WP_GCP_{IAM,CRM,SERVICEUSAGE,ARTIFACTREGISTRY}_ENDPOINT and WP_GCP_TOKEN_URL one by one.
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
 import type { cloudresourcemanager_v1 } from "@googleapis/cloudresourcemanager";
 import type { iam_v1 } from "@googleapis/iam";
 import type { serviceusage_v1 } from "@googleapis/serviceusage";
 import { AuthError, CloudError } from "../../errors.js";
-import { adcPath, type Env } from "./config.js";
+import type { Env } from "./config.js";
+import { type AuthLike, endpointFor, type Modules, resolveAuth } from "./sdk-auth.js";
+import { AUTH_HINT, call, find, GcpError, gcpCode, KEY_CONSTRAINT, rpcName, toGcpError } from "./sdk-errors.js";
+
+export { type AuthLike, endpointFor, onPath } from "./sdk-auth.js";
+export { GcpError, gcpCode, KEY_CONSTRAINT, SCOPE, toGcpError } from "./sdk-errors.js";
 
 export type Policy = cloudresourcemanager_v1.Schema$Policy;
 export type Binding = cloudresourcemanager_v1.Schema$Binding;
@@ -36,121 +38,6 @@ export interface Repository {
   updateTime?: string;
 }
 
-/** A Google API failure: `code` is the RPC status ("NOT_FOUND", "ALREADY_EXISTS", "ABORTED"...). */
-export class GcpError extends CloudError {
-  constructor(
-    message: string,
-    code: string,
-    readonly httpStatus: number,
-    /** ErrorInfo / legacy `errors[].reason`, e.g. "SERVICE_DISABLED", "alreadyExists". */
-    readonly reasons: string[],
-    /** PreconditionFailure violation types, e.g. "constraints/iam.disableServiceAccountKeyCreation". */
-    readonly violations: string[],
-    hint?: string,
-  ) {
-    super(message, code, hint);
-  }
-}
-
-export const SCOPE = "https://www.googleapis.com/auth/cloud-platform";
-export const KEY_CONSTRAINT = "constraints/iam.disableServiceAccountKeyCreation";
-
-const AUTH_HINT =
-  "Sign in with `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS to a " +
-  "service-account key file (wp does not need gcloud otherwise).";
-const DENIED_HINT =
-  "Use an identity with Owner, or Service Usage Admin, Artifact Registry Administrator, Service Account Admin, " +
-  "Service Account Key Admin and Project IAM Admin on the project.";
-
-interface ErrorBody {
-  error?: {
-    code?: number;
-    message?: string;
-    status?: string;
-    errors?: Array<{ reason?: string }>;
-    details?: Array<{ "@type"?: string; reason?: string; violations?: Array<{ type?: string }> }>;
-  };
-}
-
-/** The Google error envelope of a failed call, as a wp error. */
-export function toGcpError(op: string, err: unknown): Error {
-  if (err instanceof CloudError || err instanceof AuthError) return err;
-  const e = err as {
-    status?: number;
-    response?: { status?: number; data?: unknown };
-    message?: string;
-    code?: unknown;
-  };
-  const status = e.response?.status ?? e.status;
-  const message = e.message ?? String(err);
-  if (
-    /Could not load the default credentials|Unable to detect a Project Id|invalid_grant|invalid_client/i.test(message)
-  ) {
-    return new AuthError(
-      `Google Cloud credentials were not found or were refused (${message.split("\n")[0]}).`,
-      AUTH_HINT,
-    );
-  }
-  if (status === undefined) {
-    const code = typeof e.code === "string" ? e.code : "NETWORK";
-    return new CloudError(`Google Cloud ${op} failed: ${message}`, code);
-  }
-  let body: ErrorBody = {};
-  const data = e.response?.data;
-  if (typeof data === "object" && data !== null) body = data as ErrorBody;
-  else if (typeof data === "string") {
-    try {
-      body = JSON.parse(data) as ErrorBody;
-    } catch {
-      // not the JSON envelope
-    }
-  }
-  const env = body.error ?? {};
-  const rpc = env.status ?? httpToRpc(status);
-  const text = env.message ?? message;
-  const reasons = [
-    ...(env.details ?? []).flatMap((d) => (d.reason ? [d.reason] : [])),
-    ...(env.errors ?? []).flatMap((x) => (x.reason ? [x.reason] : [])),
-  ];
-  const violations = (env.details ?? []).flatMap((d) => (d.violations ?? []).flatMap((v) => (v.type ? [v.type] : [])));
-  if (status === 401) return new AuthError(`Google Cloud rejected the credentials for ${op}: ${text}`, AUTH_HINT);
-  const hint = status === 403 && !reasons.includes("SERVICE_DISABLED") ? DENIED_HINT : undefined;
-  return new GcpError(`Google Cloud ${op} failed: ${text} (${rpc})`, rpc, status, reasons, violations, hint);
-}
-
-function httpToRpc(status: number): string {
-  const map: Record<number, string> = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    409: "ALREADY_EXISTS",
-    429: "RESOURCE_EXHAUSTED",
-    503: "UNAVAILABLE",
-  };
-  return map[status] ?? (status >= 500 ? "INTERNAL" : `HTTP_${status}`);
-}
-
-export const gcpCode = (err: unknown): string | undefined => (err instanceof CloudError ? err.code : undefined);
-
-async function call<T>(op: string, fn: () => Promise<{ data: T }>): Promise<T> {
-  try {
-    return (await fn()).data;
-  } catch (err) {
-    throw toGcpError(op, err);
-  }
-}
-
-/** Like `call`, but NOT_FOUND (and the listed codes) give null. */
-async function find<T>(op: string, fn: () => Promise<{ data: T }>, missing = ["NOT_FOUND"]): Promise<T | null> {
-  try {
-    return await call(op, fn);
-  } catch (err) {
-    if (missing.includes(gcpCode(err) ?? "")) return null;
-    throw err;
-  }
-}
-
 export interface GcpOptions {
   project: string;
   region: string;
@@ -159,14 +46,6 @@ export interface GcpOptions {
   authClient?: AuthLike;
   /** Operation poll interval start (ms); WP_GCP_POLL_MS overrides. */
   pollMs?: number;
-}
-
-/** What wp needs of an auth client: authorised requests and an access token. */
-export interface AuthLike {
-  request<T>(opts: { url: string; method?: string; params?: Record<string, unknown>; data?: unknown }): Promise<{
-    data: T;
-  }>;
-  getAccessToken(): Promise<string | null | undefined | { token?: string | null }>;
 }
 
 export interface GcpApi {
@@ -188,11 +67,15 @@ export interface GcpApi {
   getIamPolicy(): Promise<Policy>;
   setIamPolicy(policy: Policy): Promise<Policy>;
   listKeys(email: string): Promise<ServiceAccountKey[]>;
+  /** The service account's user-managed keys; null when the service account does not exist. */
+  findKeys(email: string): Promise<ServiceAccountKey[] | null>;
   createKey(email: string): Promise<ServiceAccountKey>;
   /** Deletes a key by its full name; one already gone is not an error. */
   deleteKey(name: string): Promise<void>;
   /** Whether the org policy forbids key creation: null when it cannot be read (no permission). */
   keyCreationForbidden(): Promise<boolean | null>;
+  /** Enables a disabled service account. */
+  enableServiceAccount(email: string): Promise<void>;
   /** Deletes a service account; one already gone is not an error. */
   deleteServiceAccount(email: string): Promise<void>;
   /** How many Docker images a repository holds. */
@@ -202,84 +85,10 @@ export interface GcpApi {
   accessToken(): Promise<string>;
 }
 
-/** The base URL of one API: its WP_GCP_<API>_ENDPOINT, else WP_GCP_ENDPOINT, else Google's. */
-export function endpointFor(api: "IAM" | "CRM" | "SERVICEUSAGE" | "ARTIFACTREGISTRY", env: Env): string {
-  const hosts = {
-    IAM: "https://iam.googleapis.com/",
-    CRM: "https://cloudresourcemanager.googleapis.com/",
-    SERVICEUSAGE: "https://serviceusage.googleapis.com/",
-    ARTIFACTREGISTRY: "https://artifactregistry.googleapis.com/",
-  };
-  const v = env[`WP_GCP_${api}_ENDPOINT`] || env.WP_GCP_ENDPOINT;
-  if (!v) return hosts[api];
-  return v.endsWith("/") ? v : `${v}/`;
-}
-
-function tokenUrl(env: Env): string | undefined {
-  if (env.WP_GCP_TOKEN_URL) return env.WP_GCP_TOKEN_URL;
-  return env.WP_GCP_ENDPOINT ? `${endpointFor("IAM", env)}token` : undefined;
-}
-
-/** The path of an executable on PATH, or null. */
-export function onPath(name: string, env: Env): string | null {
-  const exts = process.platform === "win32" ? [".cmd", ".exe", ""] : [""];
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    for (const ext of exts) if (existsSync(join(dir, name + ext))) return join(dir, name + ext);
-  }
-  return null;
-}
-
-/** Runs a command without a shell; resolves with stdout (the token stays out of argv and logs). */
-function run(file: string, args: string[], env: Env): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on("error", reject);
-    child.on("close", (code) =>
-      code === 0 ? resolve(out.trim()) : reject(new Error(`${args.join(" ")} exited with ${code}: ${err.trim()}`)),
-    );
-  });
-}
-
-type Modules = {
-  iam: typeof import("@googleapis/iam");
-  crm: typeof import("@googleapis/cloudresourcemanager");
-  su: typeof import("@googleapis/serviceusage");
-};
-
-/** Finds credentials the way ADC does, from `env` (not process.env, so in-process callers can differ). */
-async function resolveAuth(m: Modules, env: Env): Promise<{ auth: AuthLike; source: string }> {
-  const endpoints = tokenUrl(env) ? { oauth2TokenUrl: tokenUrl(env) as string } : undefined;
-  const clientOptions = endpoints ? { endpoints } : {};
-  const adc = adcPath(env);
-  if (existsSync(adc.path)) {
-    const auth = new m.iam.auth.GoogleAuth({ keyFilename: adc.path, scopes: [SCOPE], clientOptions });
-    return { auth: auth as unknown as AuthLike, source: `Application Default Credentials ${adc.path}` };
-  }
-  if (adc.explicit) {
-    throw new AuthError(`GOOGLE_APPLICATION_CREDENTIALS names ${adc.path}, which does not exist.`, AUTH_HINT);
-  }
-  const gcloud = onPath("gcloud", env);
-  if (gcloud) {
-    const token = await run(gcloud, ["auth", "print-access-token"], env).catch((err: unknown) => {
-      throw new AuthError(`gcloud has no usable login: ${err instanceof Error ? err.message : String(err)}`, AUTH_HINT);
-    });
-    const client = new m.iam.auth.OAuth2({ ...clientOptions });
-    client.setCredentials({ access_token: token, expiry_date: Date.now() + 30 * 60_000 });
-    return { auth: client as unknown as AuthLike, source: "gcloud's login" };
-  }
-  // The metadata server (GCE, Cloud Run, GKE workload identity) or external account config.
-  const auth = new m.iam.auth.GoogleAuth({ scopes: [SCOPE], clientOptions });
-  return { auth: auth as unknown as AuthLike, source: "the metadata server" };
-}
+type Iam = iam_v1.Iam;
+type Crm = cloudresourcemanager_v1.Cloudresourcemanager;
+type Su = serviceusage_v1.Serviceusage;
+type Op = { name?: string | null; done?: boolean | null; error?: unknown; response?: unknown };
 
 export async function resolveGcp(o: GcpOptions): Promise<GcpApi> {
   const [iamM, crmM, suM] = await Promise.all([
@@ -291,27 +100,57 @@ export async function resolveGcp(o: GcpOptions): Promise<GcpApi> {
   const { auth, source } = o.authClient
     ? { auth: o.authClient, source: "the given credentials" }
     : await resolveAuth(m, o.env);
-  const { project, region, env } = o;
   // The clients' own type of `auth` is googleapis-common's copy of google-auth-library.
   const gauth = auth as unknown as NonNullable<iam_v1.Options["auth"]>;
-  const iam = iamM.iam({ version: "v1", auth: gauth, rootUrl: endpointFor("IAM", env) });
-  const crm = crmM.cloudresourcemanager({
-    version: "v1",
-    auth: gauth as unknown as NonNullable<cloudresourcemanager_v1.Options["auth"]>,
-    rootUrl: endpointFor("CRM", env),
-  });
-  const su = suM.serviceusage({
-    version: "v1",
-    auth: gauth as unknown as NonNullable<serviceusage_v1.Options["auth"]>,
-    rootUrl: endpointFor("SERVICEUSAGE", env),
-  });
-  const ar = endpointFor("ARTIFACTREGISTRY", env);
-  const pollStart = Number(env.WP_GCP_POLL_MS) || o.pollMs || 1000;
-  const saName = (email: string) => `projects/${project}/serviceAccounts/${email}`;
-  const location = `projects/${project}/locations/${region}`;
+  const clients = {
+    iam: iamM.iam({ version: "v1", auth: gauth, rootUrl: endpointFor("IAM", o.env) }),
+    crm: crmM.cloudresourcemanager({
+      version: "v1",
+      auth: gauth as unknown as NonNullable<cloudresourcemanager_v1.Options["auth"]>,
+      rootUrl: endpointFor("CRM", o.env),
+    }),
+    su: suM.serviceusage({
+      version: "v1",
+      auth: gauth as unknown as NonNullable<serviceusage_v1.Options["auth"]>,
+      rootUrl: endpointFor("SERVICEUSAGE", o.env),
+    }),
+  };
+  return new GoogleCloud(o, auth, source, clients);
+}
+
+/** The adapter: one method per call wp makes. */
+class GoogleCloud implements GcpApi {
+  readonly project: string;
+  readonly region: string;
+  private readonly iam: Iam;
+  private readonly crm: Crm;
+  private readonly su: Su;
+  private readonly ar: string;
+  private readonly location: string;
+  private readonly pollStart: number;
+
+  constructor(
+    o: GcpOptions,
+    private readonly auth: AuthLike,
+    readonly credentialSource: string,
+    c: { iam: Iam; crm: Crm; su: Su },
+  ) {
+    this.project = o.project;
+    this.region = o.region;
+    this.iam = c.iam;
+    this.crm = c.crm;
+    this.su = c.su;
+    this.ar = endpointFor("ARTIFACTREGISTRY", o.env);
+    this.location = `projects/${o.project}/locations/${o.region}`;
+    this.pollStart = Number(o.env.WP_GCP_POLL_MS) || o.pollMs || 1000;
+  }
+
+  private saName(email: string): string {
+    return `projects/${this.project}/serviceAccounts/${email}`;
+  }
 
   /** Polls an operation until done; an operation error is thrown like a call error. */
-  async function wait<T extends { name?: string | null; done?: boolean | null; error?: unknown }>(
+  private async wait<T extends Op>(
     op: string,
     first: T,
     get: (name: string) => Promise<T>,
@@ -319,7 +158,7 @@ export async function resolveGcp(o: GcpOptions): Promise<GcpApi> {
     what: string,
   ): Promise<T> {
     let cur = first;
-    let delay = pollStart;
+    let delay = this.pollStart;
     const started = Date.now();
     let told = 0;
     while (!cur.done) {
@@ -347,190 +186,180 @@ export async function resolveGcp(o: GcpOptions): Promise<GcpApi> {
     return cur;
   }
 
-  return {
-    project,
-    region,
-    credentialSource: source,
-    async getProject() {
-      try {
-        return await find("projects.get", () => crm.projects.get({ projectId: project }));
-      } catch (err) {
-        // Google answers 403 for a project the caller cannot see (it does not say whether it exists).
-        if (err instanceof GcpError && err.httpStatus === 403 && !err.reasons.includes("SERVICE_DISABLED")) return null;
-        throw err;
-      }
-    },
-    async listProjects() {
-      const all: cloudresourcemanager_v1.Schema$Project[] = [];
-      let pageToken: string | undefined;
-      do {
-        const page = await call("projects.list", () =>
-          crm.projects.list({ filter: "lifecycleState:ACTIVE", ...(pageToken ? { pageToken } : {}) }),
-        );
-        all.push(...(page.projects ?? []));
-        pageToken = page.nextPageToken ?? undefined;
-      } while (pageToken);
-      return all;
-    },
-    async serviceEnabled(service) {
-      const s = await call("services.get", () => su.services.get({ name: `projects/${project}/services/${service}` }));
-      return s.state === "ENABLED";
-    },
-    async enableService(service, progress) {
-      const op = await call("services.enable", () =>
-        su.services.enable({ name: `projects/${project}/services/${service}`, requestBody: {} }),
-      );
-      await wait(
-        "services.enable",
-        op,
-        (name) => call("operations.get", () => su.operations.get({ name })),
-        progress,
-        `${service} to be enabled`,
-      );
-    },
-    getRepository: (id) =>
-      find("repositories.get", () => auth.request<Repository>({ url: `${ar}v1/${location}/repositories/${id}` })),
-    async createRepository(id, body, progress) {
-      let op: Operation;
-      try {
-        op = await call("repositories.create", () =>
-          auth.request<Operation>({
-            url: `${ar}v1/${location}/repositories`,
-            method: "POST",
-            params: { repositoryId: id },
-            data: body,
-          }),
-        );
-      } catch (err) {
-        if (gcpCode(err) === "ALREADY_EXISTS") return null;
-        throw err;
-      }
-      const done = await wait(
-        "repositories.create",
-        op,
-        (name) => call("operations.get", () => auth.request<Operation>({ url: `${ar}v1/${name}` })),
-        progress,
-        `Artifact Registry repository ${id}`,
-      );
-      return (done.response as Repository | undefined) ?? null;
-    },
-    getServiceAccount: (email) =>
-      find("serviceAccounts.get", () => iam.projects.serviceAccounts.get({ name: saName(email) })),
-    async createServiceAccount(accountId, displayName) {
-      try {
-        return await call("serviceAccounts.create", () =>
-          iam.projects.serviceAccounts.create({
-            name: `projects/${project}`,
-            requestBody: { accountId, serviceAccount: { displayName } },
-          }),
-        );
-      } catch (err) {
-        if (gcpCode(err) === "ALREADY_EXISTS") return null;
-        throw err;
-      }
-    },
-    getIamPolicy: () =>
-      call("projects.getIamPolicy", () =>
-        crm.projects.getIamPolicy({ resource: project, requestBody: { options: { requestedPolicyVersion: 3 } } }),
-      ),
-    setIamPolicy: (policy) =>
-      call("projects.setIamPolicy", () =>
-        crm.projects.setIamPolicy({ resource: project, requestBody: { policy, updateMask: "bindings,etag" } }),
-      ),
-    async listKeys(email) {
-      const out = await find("serviceAccounts.keys.list", () =>
-        iam.projects.serviceAccounts.keys.list({ name: saName(email), keyTypes: ["USER_MANAGED"] }),
-      );
-      return out?.keys ?? [];
-    },
-    createKey: (email) =>
-      call("serviceAccounts.keys.create", () =>
-        iam.projects.serviceAccounts.keys.create({
-          name: saName(email),
-          requestBody: { privateKeyType: "TYPE_GOOGLE_CREDENTIALS_FILE", keyAlgorithm: "KEY_ALG_RSA_2048" },
-        }),
-      ),
-    async deleteKey(name) {
-      await find("serviceAccounts.keys.delete", () => iam.projects.serviceAccounts.keys.delete({ name }));
-    },
-    async deleteServiceAccount(email) {
-      await find("serviceAccounts.delete", () => iam.projects.serviceAccounts.delete({ name: saName(email) }));
-    },
-    async dockerImageCount(id) {
-      let count = 0;
-      let pageToken: string | undefined;
-      do {
-        const page: { dockerImages?: unknown[]; nextPageToken?: string } | null = await find("dockerImages.list", () =>
-          auth.request<{ dockerImages?: unknown[]; nextPageToken?: string }>({
-            url: `${ar}v1/${location}/repositories/${id}/dockerImages`,
-            params: { pageSize: 1000, ...(pageToken ? { pageToken } : {}) },
-          }),
-        );
-        count += page?.dockerImages?.length ?? 0;
-        pageToken = page?.nextPageToken || undefined;
-      } while (pageToken);
-      return count;
-    },
-    async deleteRepository(id, progress) {
-      const op = await find("repositories.delete", () =>
-        auth.request<Operation>({ url: `${ar}v1/${location}/repositories/${id}`, method: "DELETE" }),
-      );
-      if (!op) return;
-      await wait(
-        "repositories.delete",
-        op,
-        (name) => call("operations.get", () => auth.request<Operation>({ url: `${ar}v1/${name}` })),
-        progress,
-        `Artifact Registry repository ${id} to be deleted`,
-      );
-    },
-    async keyCreationForbidden() {
-      try {
-        const p = await call("projects.getEffectiveOrgPolicy", () =>
-          crm.projects.getEffectiveOrgPolicy({
-            resource: `projects/${project}`,
-            requestBody: { constraint: KEY_CONSTRAINT },
-          }),
-        );
-        return p.booleanPolicy?.enforced === true;
-      } catch (err) {
-        if (err instanceof GcpError && (err.httpStatus === 403 || err.httpStatus === 404)) return null;
-        throw err;
-      }
-    },
-    async accessToken() {
-      let t: Awaited<ReturnType<AuthLike["getAccessToken"]>>;
-      try {
-        t = await auth.getAccessToken();
-      } catch (err) {
-        throw toGcpError("access token", err);
-      }
-      const token = typeof t === "string" ? t : t?.token;
-      if (!token) throw new AuthError("Google Cloud gave no access token.", AUTH_HINT);
-      return token;
-    },
-  };
-}
+  /** An Artifact Registry operation, polled until done. */
+  private arWait(op: string, first: Operation, progress: (m: string) => void, what: string): Promise<Operation> {
+    const get = (name: string) =>
+      call("operations.get", () => this.auth.request<Operation>({ url: `${this.ar}v1/${name}` }));
+    return this.wait(op, first, get, progress, what);
+  }
 
-function rpcName(code: number | undefined): string {
-  const names = [
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-  ];
-  return (code !== undefined && names[code]) || "UNKNOWN";
+  async getProject() {
+    try {
+      return await find("projects.get", () => this.crm.projects.get({ projectId: this.project }));
+    } catch (err) {
+      // Google answers 403 for a project the caller cannot see (it does not say whether it exists).
+      if (err instanceof GcpError && err.httpStatus === 403 && !err.reasons.includes("SERVICE_DISABLED")) return null;
+      throw err;
+    }
+  }
+
+  async listProjects() {
+    const all: cloudresourcemanager_v1.Schema$Project[] = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await call("projects.list", () =>
+        this.crm.projects.list({ filter: "lifecycleState:ACTIVE", ...(pageToken ? { pageToken } : {}) }),
+      );
+      all.push(...(page.projects ?? []));
+      pageToken = page.nextPageToken ?? undefined;
+    } while (pageToken);
+    return all;
+  }
+
+  async serviceEnabled(service: string) {
+    const name = `projects/${this.project}/services/${service}`;
+    const s = await call("services.get", () => this.su.services.get({ name }));
+    return s.state === "ENABLED";
+  }
+
+  async enableService(service: string, progress: (m: string) => void) {
+    const name = `projects/${this.project}/services/${service}`;
+    const op = await call("services.enable", () => this.su.services.enable({ name, requestBody: {} }));
+    const get = (n: string) => call("operations.get", () => this.su.operations.get({ name: n }));
+    await this.wait("services.enable", op, get, progress, `${service} to be enabled`);
+  }
+
+  getRepository(id: string) {
+    const url = `${this.ar}v1/${this.location}/repositories/${id}`;
+    return find("repositories.get", () => this.auth.request<Repository>({ url }));
+  }
+
+  async createRepository(id: string, body: Repository, progress: (m: string) => void) {
+    let op: Operation;
+    try {
+      op = await call("repositories.create", () =>
+        this.auth.request<Operation>({
+          url: `${this.ar}v1/${this.location}/repositories`,
+          method: "POST",
+          params: { repositoryId: id },
+          data: body,
+        }),
+      );
+    } catch (err) {
+      if (gcpCode(err) === "ALREADY_EXISTS") return null;
+      throw err;
+    }
+    const done = await this.arWait("repositories.create", op, progress, `Artifact Registry repository ${id}`);
+    return (done.response as Repository | undefined) ?? null;
+  }
+
+  getServiceAccount(email: string) {
+    return find("serviceAccounts.get", () => this.iam.projects.serviceAccounts.get({ name: this.saName(email) }));
+  }
+
+  async createServiceAccount(accountId: string, displayName: string) {
+    try {
+      return await call("serviceAccounts.create", () =>
+        this.iam.projects.serviceAccounts.create({
+          name: `projects/${this.project}`,
+          requestBody: { accountId, serviceAccount: { displayName } },
+        }),
+      );
+    } catch (err) {
+      if (gcpCode(err) === "ALREADY_EXISTS") return null;
+      throw err;
+    }
+  }
+
+  getIamPolicy() {
+    const requestBody = { options: { requestedPolicyVersion: 3 } };
+    return call("projects.getIamPolicy", () => this.crm.projects.getIamPolicy({ resource: this.project, requestBody }));
+  }
+
+  setIamPolicy(policy: Policy) {
+    const requestBody = { policy, updateMask: "bindings,etag" };
+    return call("projects.setIamPolicy", () => this.crm.projects.setIamPolicy({ resource: this.project, requestBody }));
+  }
+
+  async findKeys(email: string) {
+    const out = await find("serviceAccounts.keys.list", () =>
+      this.iam.projects.serviceAccounts.keys.list({ name: this.saName(email), keyTypes: ["USER_MANAGED"] }),
+    );
+    return out ? (out.keys ?? []) : null;
+  }
+
+  async listKeys(email: string) {
+    return (await this.findKeys(email)) ?? [];
+  }
+
+  createKey(email: string) {
+    return call("serviceAccounts.keys.create", () =>
+      this.iam.projects.serviceAccounts.keys.create({
+        name: this.saName(email),
+        requestBody: { privateKeyType: "TYPE_GOOGLE_CREDENTIALS_FILE", keyAlgorithm: "KEY_ALG_RSA_2048" },
+      }),
+    );
+  }
+
+  async deleteKey(name: string) {
+    await find("serviceAccounts.keys.delete", () => this.iam.projects.serviceAccounts.keys.delete({ name }));
+  }
+
+  async enableServiceAccount(email: string) {
+    await call("serviceAccounts.enable", () =>
+      this.iam.projects.serviceAccounts.enable({ name: this.saName(email), requestBody: {} }),
+    );
+  }
+
+  async deleteServiceAccount(email: string) {
+    await find("serviceAccounts.delete", () => this.iam.projects.serviceAccounts.delete({ name: this.saName(email) }));
+  }
+
+  async dockerImageCount(id: string) {
+    type Page = { dockerImages?: unknown[]; nextPageToken?: string };
+    let count = 0;
+    let pageToken: string | undefined;
+    do {
+      const params = { pageSize: 1000, ...(pageToken ? { pageToken } : {}) };
+      const url = `${this.ar}v1/${this.location}/repositories/${id}/dockerImages`;
+      const page: Page | null = await find("dockerImages.list", () => this.auth.request<Page>({ url, params }));
+      count += page?.dockerImages?.length ?? 0;
+      pageToken = page?.nextPageToken || undefined;
+    } while (pageToken);
+    return count;
+  }
+
+  async deleteRepository(id: string, progress: (m: string) => void) {
+    const url = `${this.ar}v1/${this.location}/repositories/${id}`;
+    const op = await find("repositories.delete", () => this.auth.request<Operation>({ url, method: "DELETE" }));
+    if (!op) return;
+    await this.arWait("repositories.delete", op, progress, `Artifact Registry repository ${id} to be deleted`);
+  }
+
+  async keyCreationForbidden() {
+    try {
+      const p = await call("projects.getEffectiveOrgPolicy", () =>
+        this.crm.projects.getEffectiveOrgPolicy({
+          resource: `projects/${this.project}`,
+          requestBody: { constraint: KEY_CONSTRAINT },
+        }),
+      );
+      return p.booleanPolicy?.enforced === true;
+    } catch (err) {
+      if (err instanceof GcpError && (err.httpStatus === 403 || err.httpStatus === 404)) return null;
+      throw err;
+    }
+  }
+
+  async accessToken() {
+    let t: Awaited<ReturnType<AuthLike["getAccessToken"]>>;
+    try {
+      t = await this.auth.getAccessToken();
+    } catch (err) {
+      throw toGcpError("access token", err);
+    }
+    const token = typeof t === "string" ? t : t?.token;
+    if (!token) throw new AuthError("Google Cloud gave no access token.", AUTH_HINT);
+    return token;
+  }
 }

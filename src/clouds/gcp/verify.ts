@@ -12,6 +12,7 @@
 import { existsSync } from "node:fs";
 import type { LifecycleInput } from "../../engine/lifecycle-types.js";
 import { stringDefault } from "../../engine/lifecycle-types.js";
+import type { Leftover } from "../../engine/verify-journal.js";
 import {
   LOG_LINES,
   newReport,
@@ -22,7 +23,9 @@ import {
 import { CloudError, WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
 import { adcPath, type Env } from "./config.js";
-import { SERVICE_ACCOUNT } from "./names.js";
+import { gcpContextOf } from "./index.js";
+import { keyOf } from "./key.js";
+import { type GcpContext, serviceAccountEmail } from "./names.js";
 import {
   type CloudRunJobs,
   cloudRunJobs,
@@ -30,6 +33,7 @@ import {
   type ListLogEntriesResponse,
   type LogEntry,
   listLogEntries,
+  type RunOperation,
   serviceAccountToken,
   waitOperation,
 } from "./run-api.js";
@@ -42,42 +46,51 @@ export const LOG_LINE_MAX = 2000;
 const LOG_TRIES = 4;
 const LOG_WAIT_MS = 10_000;
 
-export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport> {
-  const { pool } = input;
-  const fix = wpCommand("provision-infra", pool.name);
+interface Run {
+  input: LifecycleInput;
+  o: VerifyOptions;
+  report: VerifyReport;
+  project: string;
+  region: string;
+  jobId: string;
+  jobs: CloudRunJobs;
+  token: string;
+  started: number;
+  deadline: number;
+  stop: ReturnType<typeof verifyInterrupts>;
+  denied(err: unknown): never;
+}
+
+const STOPPED_MESSAGE = "Verification interrupted; the job was deleted.";
+
+/** The block's key file, and its identity (the project and region are the pool's, from the record or template). */
+async function blockKey(input: LifecycleInput): Promise<{ info: Record<string, unknown>; email: string }> {
+  const fix = wpCommand("provision-infra", input.pool.name);
   if (!input.block)
-    throw new WpError(`Work pool '${pool.name}' references no gcp-credentials block.`, `Run \`${fix}\`.`);
+    throw new WpError(`Work pool '${input.pool.name}' references no gcp-credentials block.`, `Run \`${fix}\`.`);
   const full = await input.api.readBlockDocumentById(input.block.id, true);
-  const data = (full?.data ?? {}) as { project?: unknown; service_account_info?: Record<string, unknown> };
-  const info = data.service_account_info ?? {};
-  const email = typeof info.client_email === "string" ? info.client_email : "";
-  const project =
-    (typeof input.flags.project === "string" && input.flags.project) ||
-    (typeof data.project === "string" && data.project) ||
-    (typeof info.project_id === "string" ? info.project_id : "");
-  if (!project || !email)
+  const { info = {}, email = "" } = keyOf(full?.data);
+  if (!email)
     throw new WpError(
       `Block ${input.block.name} holds no service-account key.`,
-      `Run \`${wpCommand("rotate-credentials", pool.name)}\`.`,
+      `Run \`${wpCommand("rotate-credentials", input.pool.name)}\`.`,
     );
-  const region =
-    (typeof input.flags.region === "string" && input.flags.region) || stringDefault(pool, "region") || "us-central1";
-  const runAs = stringDefault(pool, "service_account_name") ?? `${SERVICE_ACCOUNT}@${project}.iam.gserviceaccount.com`;
-  const image = o.image || CLOUD_RUN_VERIFY_IMAGE;
-  const started = Date.now();
-  const report = newReport(pool.name, o, {
-    identity: email,
-    cluster: `projects/${project}/locations/${region}`,
-    image,
-    noun: "job",
-  });
-  const { command } = report;
-  report.logsFrom = "Cloud Logging (the execution's stdout and stderr)";
-  if (o.dryRun) {
-    report.ok = true;
-    return report;
-  }
-  const denied = (err: unknown): never => {
+  return { info, email };
+}
+
+function verifyJobId(pool: string): string {
+  const base =
+    pool
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 40) || "pool";
+  return `wp-verify-${base}-${Math.random().toString(36).slice(2, 6)}`.replace(/^wp-verify--/, "wp-verify-");
+}
+
+/** A refused call as the exact IAM permission the block's identity lacks. */
+function deniedAs(email: string, fix: string) {
+  return (err: unknown): never => {
     const m =
       err instanceof CloudError && err.code === "PERMISSION_DENIED" ? /Permission '([^']+)'/.exec(err.message) : null;
     if (m)
@@ -88,103 +101,174 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
       );
     throw err;
   };
+}
+
+export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport> {
+  const c = gcpContextOf(input);
+  const { pool } = input;
+  const { info, email } = await blockKey(input);
+  const { project, region } = c;
+  const runAs = stringDefault(pool, "service_account_name") ?? serviceAccountEmail(c);
+  const image = o.image || CLOUD_RUN_VERIFY_IMAGE;
+  const started = Date.now();
+  const report = newReport(pool.name, o, {
+    identity: email,
+    cluster: `projects/${project}/locations/${region}`,
+    image,
+    noun: "job",
+  });
+  report.logsFrom = "Cloud Logging (the execution's stdout and stderr)";
+  if (o.dryRun) {
+    report.ok = true;
+    return report;
+  }
   const token = await serviceAccountToken(info, input.env);
-  const jobs: CloudRunJobs = cloudRunJobs(token, project, region, input.env);
-  const jobId = `wp-verify-${
-    pool.name
-      .toLowerCase()
-      .replace(/[^a-z0-9-]+/g, "-")
-      .replace(/^-+|-+$/g, "")
-      .slice(0, 40) || "pool"
-  }-${Math.random().toString(36).slice(2, 6)}`.replace(/^wp-verify--/, "wp-verify-");
-  const stop = verifyInterrupts(o.progress, "job");
-  const STOPPED_MESSAGE = "Verification interrupted; the job was deleted.";
+  const run: Run = {
+    input,
+    o,
+    report,
+    project,
+    region,
+    jobId: verifyJobId(pool.name),
+    jobs: cloudRunJobs(token, project, region, input.env),
+    token,
+    started,
+    deadline: started + o.timeoutSeconds * 1000,
+    stop: verifyInterrupts(o.progress, "job"),
+    denied: deniedAs(email, wpCommand("provision-infra", pool.name)),
+  };
+  // Journaled before it exists: a verify killed now leaves an entry the next verify or deprovision removes.
+  const entry = input.journal.add({
+    pool: pool.name,
+    kind: "Cloud Run job",
+    name: run.jobId,
+    id: `projects/${project}/locations/${region}/jobs/${run.jobId}`,
+    where: { project, region },
+  });
   let created = false;
-  const deadline = started + o.timeoutSeconds * 1000;
-  const wait = { pollMs: o.pollMs, deadline, stop: stop.stopped, sleep: stop.sleep };
   try {
-    const createOp = await jobs
-      .createJob(jobId, {
-        labels: { "managed-by": "wp" },
-        template: {
-          taskCount: 1,
-          template: {
-            containers: [{ image, command: command.slice(0, 1), args: command.slice(1) }],
-            maxRetries: 0,
-            serviceAccount: runAs,
-          },
-        },
-      })
-      .catch(denied);
+    const createOp = await run.jobs.createJob(run.jobId, jobBody(image, report.command, runAs)).catch(run.denied);
     created = true;
-    const done = await waitOperation(jobs, createOp, wait);
-    stop.check(STOPPED_MESSAGE);
-    if (!done.done) throw timeout(o.timeoutSeconds);
-    report.taskDefinition = `projects/${project}/locations/${region}/jobs/${jobId}`;
-    o.progress(`Created Cloud Run job ${jobId}; running it...`);
-    const runOp = await jobs.runJob(jobId).catch(denied);
-    const execName = typeof runOp.metadata?.name === "string" ? runOp.metadata.name : undefined;
-    if (!execName) throw new CloudError("Cloud Run did not name the execution it started.", "RunFailed");
-    report.taskArn = execName;
-    let last = "RUNNING";
-    o.progress(`Execution ${execName}: ${last}`);
-    for (;;) {
-      stop.check(STOPPED_MESSAGE);
-      if (Date.now() > deadline) throw timeout(o.timeoutSeconds);
-      await stop.sleep(o.pollMs);
-      stop.check(STOPPED_MESSAGE);
-      const e = await jobs.getExecution(execName).catch(denied);
-      if (e.completionTime) {
-        last = (e.failedCount ?? 0) > 0 || (e.cancelledCount ?? 0) > 0 ? "FAILED" : "SUCCEEDED";
-        report.exitCode = last === "SUCCEEDED" ? 0 : 1;
-        const failed = e.conditions?.find((c) => c.state === "CONDITION_FAILED");
-        if (failed?.message) report.stoppedReason = failed.message;
-        o.progress(`Execution ${execName}: ${last} (${Math.round((Date.now() - started) / 1000)}s)`);
-        break;
-      }
-    }
-    report.lastStatus = last;
-    report.ok = report.exitCode === 0;
-    const query = {
-      project,
-      jobId,
-      execution: execName,
-      pollMs: o.pollMs,
-      deadline: Math.min(deadline, Date.now() + LOG_WAIT_MS),
-      stop: stop.stopped,
-      sleep: stop.sleep,
-    };
-    let read = await readExecutionLogs((req) => listLogEntries(token, req, input.env), query);
-    // Reading logs proves nothing about the pool: when the block may not, the operator's own login may.
-    const mine = read.denied ? await operatorToken(project, region, input.env) : null;
-    if (mine) {
-      const again = await readExecutionLogs((req) => listLogEntries(mine, req, input.env), query);
-      if (again.logs.length)
-        read = {
-          logs: again.logs,
-          note: `read with your own Google credentials; the block's identity ${NO_LOGS_READ}`,
-        };
-    }
-    report.logs = read.logs;
-    if (read.note) report.logsNote = read.note;
-    stop.check(STOPPED_MESSAGE);
+    await runJob(run, createOp);
+    await readLogs(run);
+    run.stop.check(STOPPED_MESSAGE);
     return report;
   } finally {
-    if (created) {
-      // Deletion is an operation too: waited for (up to a minute), so the job is gone when wp exits.
-      const cleanup = { pollMs: o.pollMs, deadline: Date.now() + 60_000, stop: () => false };
-      await jobs
-        .deleteJob(jobId)
-        .then((op) => (op ? waitOperation(jobs, op, cleanup) : null))
-        .then(
-          () => report.cleanedUp.push(`deleted Cloud Run job ${jobId}`),
-          (err: unknown) =>
-            o.progress(`Could not delete Cloud Run job ${jobId}: ${err instanceof Error ? err.message : String(err)}`),
-        );
-    }
+    if (!created || (await deleteJob(run))) input.journal.done(entry);
     report.seconds = Math.round((Date.now() - started) / 100) / 10;
-    stop.undo();
+    run.stop.undo();
   }
+}
+
+function jobBody(image: string, command: string[], runAs: string): Record<string, unknown> {
+  return {
+    labels: { "managed-by": "wp" },
+    template: {
+      taskCount: 1,
+      template: {
+        containers: [{ image, command: command.slice(0, 1), args: command.slice(1) }],
+        maxRetries: 0,
+        serviceAccount: runAs,
+      },
+    },
+  };
+}
+
+/** Waits for the job, runs it, and waits for its execution to complete. */
+async function runJob(run: Run, createOp: RunOperation): Promise<void> {
+  const { jobs, jobId, o, report, stop } = run;
+  const wait = { pollMs: o.pollMs, deadline: run.deadline, stop: stop.stopped, sleep: stop.sleep };
+  const done = await waitOperation(jobs, createOp, wait);
+  stop.check(STOPPED_MESSAGE);
+  if (!done.done) throw timeout(o.timeoutSeconds);
+  report.taskDefinition = `projects/${run.project}/locations/${run.region}/jobs/${jobId}`;
+  o.progress(`Created Cloud Run job ${jobId}; running it...`);
+  const runOp = await jobs.runJob(jobId).catch(run.denied);
+  const execName = typeof runOp.metadata?.name === "string" ? runOp.metadata.name : undefined;
+  if (!execName) throw new CloudError("Cloud Run did not name the execution it started.", "RunFailed");
+  report.taskArn = execName;
+  let last = "RUNNING";
+  o.progress(`Execution ${execName}: ${last}`);
+  for (;;) {
+    stop.check(STOPPED_MESSAGE);
+    if (Date.now() > run.deadline) throw timeout(o.timeoutSeconds);
+    await stop.sleep(o.pollMs);
+    stop.check(STOPPED_MESSAGE);
+    const e = await jobs.getExecution(execName).catch(run.denied);
+    if (!e.completionTime) continue;
+    last = (e.failedCount ?? 0) > 0 || (e.cancelledCount ?? 0) > 0 ? "FAILED" : "SUCCEEDED";
+    report.exitCode = last === "SUCCEEDED" ? 0 : 1;
+    const failed = e.conditions?.find((x) => x.state === "CONDITION_FAILED");
+    if (failed?.message) report.stoppedReason = failed.message;
+    o.progress(`Execution ${execName}: ${last} (${Math.round((Date.now() - run.started) / 1000)}s)`);
+    break;
+  }
+  report.lastStatus = last;
+  report.ok = report.exitCode === 0;
+}
+
+/** The execution's last lines; when the block may not read logs, the operator's own login may. */
+async function readLogs(run: Run): Promise<void> {
+  const { o, report, stop, input } = run;
+  const execution = report.taskArn ?? "";
+  const query = {
+    project: run.project,
+    jobId: run.jobId,
+    execution,
+    pollMs: o.pollMs,
+    deadline: Math.min(run.deadline, Date.now() + LOG_WAIT_MS),
+    stop: stop.stopped,
+    sleep: stop.sleep,
+  };
+  let read = await readExecutionLogs((req) => listLogEntries(run.token, req, input.env), query);
+  // Reading logs proves nothing about the pool: when the block may not, the operator's own login may.
+  const mine = read.denied ? await operatorToken(run.project, run.region, input.env) : null;
+  if (mine) {
+    const again = await readExecutionLogs((req) => listLogEntries(mine, req, input.env), query);
+    if (again.logs.length)
+      read = { logs: again.logs, note: `read with your own Google credentials; the block's identity ${NO_LOGS_READ}` };
+  }
+  report.logs = read.logs;
+  if (read.note) report.logsNote = read.note;
+}
+
+/** Deletes the job and waits (up to a minute), so it is gone when wp exits; false when it could not. */
+async function deleteJob(run: Run): Promise<boolean> {
+  const cleanup = { pollMs: run.o.pollMs, deadline: Date.now() + 60_000, stop: () => false };
+  try {
+    const op = await run.jobs.deleteJob(run.jobId);
+    if (op) await waitOperation(run.jobs, op, cleanup);
+    run.report.cleanedUp.push(`deleted Cloud Run job ${run.jobId}`);
+    return true;
+  } catch (err) {
+    run.o.progress(`Could not delete Cloud Run job ${run.jobId}: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  }
+}
+
+/**
+ * Deletes the Cloud Run job an interrupted verify left (idempotent: one already gone is success), as
+ * the block's identity (the one that created it), else the operator's own login.
+ */
+export async function removeVerifyJob(input: LifecycleInput, c: GcpContext, e: Leftover): Promise<void> {
+  const project = e.where.project ?? c.project;
+  const region = e.where.region ?? c.region;
+  const tokens = [
+    async () => serviceAccountToken((await blockKey(input)).info, input.env),
+    async () => (await c.gcp()).accessToken(),
+  ];
+  let failure: unknown;
+  for (const token of tokens) {
+    try {
+      const jobs = cloudRunJobs(await token(), project, region, input.env);
+      const op = await jobs.deleteJob(e.name);
+      if (op) await waitOperation(jobs, op, { pollMs: c.retryMs, deadline: Date.now() + 60_000, stop: () => false });
+      return;
+    } catch (err) {
+      failure = err;
+    }
+  }
+  throw failure;
 }
 
 const timeout = (s: number) =>

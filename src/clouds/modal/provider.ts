@@ -26,6 +26,6 @@ export const modalProvider: Provider = {
       import("../../engine/token-block.js"),
       import("./index.js"),
     ]);
-    return tokenBlockProvisioner(modalToken(input.env, input.flags), input, input.derivedBlockName);
+    return tokenBlockProvisioner(modalToken(input.env, input.flags), input);
   },
 };

@@ -57,6 +57,8 @@ const ROUTES: [Method, string, Handler][] = [
   ["PATCH", "/work_pools/{name}", (c) => pools.updatePool(c.store, p(c, "name"), c.body)],
   ["DELETE", "/work_pools/{name}", (c) => pools.deletePool(c.store, p(c, "name"))],
   ["POST", "/work_pools/{name}/get_scheduled_flow_runs", (c) => pools.scheduledRuns(c.store, p(c, "name"))],
+  // The embedded API runs no flows: no flow run ever holds a slot (what `wp slots` reads).
+  ["POST", "/flow_runs/filter", () => ok([])],
   ["POST", "/block_types/", (c) => catalog.createType(c.store, c.body)],
   ["POST", "/block_types/filter", (c) => catalog.filterTypes(c.store, c.body, c.limit)],
   ["GET", "/block_types/slug/{slug}", (c) => catalog.readTypeBySlug(c.store, p(c, "slug"))],

@@ -8,109 +8,117 @@ import { invalid, type Result } from "./validate.js";
 
 export type ParsedBody = { ok: true; body: unknown } | { ok: false; result: Result };
 
-/** Python's `json.loads` error for `text` (which JSON.parse refused): its message and character position. */
-export function pythonJsonError(text: string): { msg: string; pos: number } {
-  let i = 0;
-  class Fail {
-    constructor(
-      readonly msg: string,
-      readonly pos: number,
-    ) {}
+class Fail {
+  constructor(
+    readonly msg: string,
+    readonly pos: number,
+  ) {}
+}
+
+/** A scan of JSON text that fails where, and with the words, Python's decoder does. */
+class PythonJsonScanner {
+  i = 0;
+  constructor(readonly text: string) {}
+
+  private at(): string {
+    return this.text.charAt(this.i);
   }
-  const ws = (): void => {
-    while (i < text.length && " \t\n\r".includes(text.charAt(i))) i++;
-  };
-  const string = (): void => {
-    const start = i;
-    i++;
+
+  ws(): void {
+    while (this.i < this.text.length && " \t\n\r".includes(this.at())) this.i++;
+  }
+
+  private string(): void {
+    const start = this.i;
+    this.i++;
     for (;;) {
-      if (i >= text.length) throw new Fail("Unterminated string starting at", start);
-      const c = text.charAt(i);
+      if (this.i >= this.text.length) throw new Fail("Unterminated string starting at", start);
+      const c = this.at();
       if (c === '"') {
-        i++;
+        this.i++;
         return;
       }
       if (c === "\\") {
-        const e = text.charAt(i + 1);
-        if (e === "u") {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) throw new Fail("Invalid \\uXXXX escape", i);
-          i += 6;
-        } else if ('"\\/bfnrt'.includes(e) && e !== "") i += 2;
-        else if (i + 1 >= text.length) throw new Fail("Unterminated string starting at", start);
-        else throw new Fail("Invalid \\escape", i);
+        this.escape(start);
         continue;
       }
-      if (c.charCodeAt(0) < 0x20) throw new Fail("Invalid control character at", i);
-      i++;
+      if (c.charCodeAt(0) < 0x20) throw new Fail("Invalid control character at", this.i);
+      this.i++;
     }
-  };
-  const value = (): void => {
-    const c = text.charAt(i);
-    if (c === '"') {
-      string();
+  }
+
+  private escape(start: number): void {
+    const e = this.text.charAt(this.i + 1);
+    if (e === "u") {
+      if (!/^[0-9a-fA-F]{4}$/.test(this.text.slice(this.i + 2, this.i + 6)))
+        throw new Fail("Invalid \\uXXXX escape", this.i);
+      this.i += 6;
+    } else if ('"\\/bfnrt'.includes(e) && e !== "") this.i += 2;
+    else if (this.i + 1 >= this.text.length) throw new Fail("Unterminated string starting at", start);
+    else throw new Fail("Invalid \\escape", this.i);
+  }
+
+  /** The members of an object or array, after its opening bracket. */
+  private members(close: "}" | "]", member: () => void): void {
+    this.i++;
+    this.ws();
+    if (this.at() === close) {
+      this.i++;
       return;
     }
-    if (c === "{") {
-      i++;
-      ws();
-      if (text.charAt(i) === "}") {
-        i++;
+    for (;;) {
+      member();
+      this.ws();
+      const d = this.at();
+      if (d === close) {
+        this.i++;
         return;
       }
-      for (;;) {
-        if (text.charAt(i) !== '"') throw new Fail("Expecting property name enclosed in double quotes", i);
-        string();
-        ws();
-        if (text.charAt(i) !== ":") throw new Fail("Expecting ':' delimiter", i);
-        i++;
-        ws();
-        value();
-        ws();
-        const d = text.charAt(i);
-        if (d === "}") {
-          i++;
-          return;
-        }
-        if (d !== ",") throw new Fail("Expecting ',' delimiter", i);
-        i++;
-        ws();
-      }
+      if (d !== ",") throw new Fail("Expecting ',' delimiter", this.i);
+      this.i++;
+      this.ws();
     }
-    if (c === "[") {
-      i++;
-      ws();
-      if (text.charAt(i) === "]") {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        const d = text.charAt(i);
-        if (d === "]") {
-          i++;
-          return;
-        }
-        if (d !== ",") throw new Fail("Expecting ',' delimiter", i);
-        i++;
-        ws();
-      }
-    }
+  }
+
+  private property(): void {
+    if (this.at() !== '"') throw new Fail("Expecting property name enclosed in double quotes", this.i);
+    this.string();
+    this.ws();
+    if (this.at() !== ":") throw new Fail("Expecting ':' delimiter", this.i);
+    this.i++;
+    this.ws();
+    this.value();
+  }
+
+  value(): void {
+    const c = this.at();
+    if (c === '"') this.string();
+    else if (c === "{") this.members("}", () => this.property());
+    else if (c === "[") this.members("]", () => this.value());
+    else this.scalar();
+  }
+
+  private scalar(): void {
     for (const word of ["null", "true", "false"]) {
-      if (text.startsWith(word, i)) {
-        i += word.length;
+      if (this.text.startsWith(word, this.i)) {
+        this.i += word.length;
         return;
       }
     }
-    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/.exec(text.slice(i));
-    if (!m) throw new Fail("Expecting value", i);
-    i += m[0].length;
-  };
+    const m = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?/.exec(this.text.slice(this.i));
+    if (!m) throw new Fail("Expecting value", this.i);
+    this.i += m[0].length;
+  }
+}
+
+/** Python's `json.loads` error for `text` (which JSON.parse refused): its message and character position. */
+export function pythonJsonError(text: string): { msg: string; pos: number } {
+  const scan = new PythonJsonScanner(text);
   try {
-    ws();
-    value();
-    ws();
-    if (i !== text.length) return { msg: "Extra data", pos: i };
+    scan.ws();
+    scan.value();
+    scan.ws();
+    if (scan.i !== text.length) return { msg: "Extra data", pos: scan.i };
   } catch (err) {
     if (err instanceof Fail) return { msg: err.msg, pos: err.pos };
     throw err;

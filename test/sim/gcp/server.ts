@@ -512,6 +512,14 @@ export class GcpSim {
       return this.listLogEntries(b, principal);
     }
 
+    // IAM v1: enable / disable a service account
+    m = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+):(enable|disable)$/.exec(path);
+    if (m && method === "POST") {
+      const sa = this.projects.get(m[1] ?? "")?.serviceAccounts.get(m[2] ?? "");
+      if (!sa) return [404, envelope(404, "NOT_FOUND", "Unknown service account")];
+      sa.disabled = m[3] === "disable";
+      return [200, {}];
+    }
     // IAM v1
     m = /^\/v1\/projects\/([^/]+)\/serviceAccounts(?:\/([^/]+))?(?:\/keys(?:\/([^/]+))?)?$/.exec(path);
     if (m) {
