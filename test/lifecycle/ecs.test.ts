@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { deleteVpc } from "../../src/clouds/aws/lifecycle.js";
 import { resolveAws } from "../../src/clouds/aws/sdk.js";
+import { deleteVpc } from "../../src/clouds/aws/vpc.js";
 import { recordName } from "../../src/engine/record.js";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
@@ -77,7 +77,7 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     expect(s1.code).toBe(0);
     expect(s1.doc.healthy).toBe(true);
     expect(s1.doc.source).toBe("record");
-    expect(state(s1.doc, "Access key")?.detail).toContain(
+    expect(state(s1.doc, "Credentials block")?.detail).toContain(
       "sts:GetCallerIdentity as arn:aws:iam::123456789012:user/prefect-ecs-user",
     );
     const text = await wp(["status", "p1"]);
@@ -110,7 +110,7 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     expect(dry.stdout).toMatch(/delete Credentials block p1-aws-credentials/);
     expect(dry.stdout).toMatch(/keep\s+IAM user prefect-ecs-user .*still used by 'p2'/);
     expect(dry.stdout).toMatch(/keep\s+ECR repository prefect-flows .*adopted/);
-    expect(dry.stdout).toMatch(/keep\s+VPC default VPC .*never deleted/);
+    expect(dry.stdout).toMatch(/keep\s+VPC default VPC .*(adopted|never deleted)/);
     expect(dry.stdout).toContain("Dry run: nothing was deleted.");
     const noYes = await wp(["deprovision", "p1"]);
     expect(noYes.code).toBe(2);
@@ -138,8 +138,8 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     const report = JSON.parse(d2.stdout);
     const deleted = report.results.map((r: { resource: string }) => r.resource);
     expect(deleted).toEqual([
-      "Credentials block",
       "ECS cluster",
+      "Credentials block",
       "IAM policy",
       "IAM user",
       "IAM role",
@@ -229,9 +229,11 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     const { key } = await block("d");
     await iam.deleteAccessKey("prefect-ecs-user", key);
     st = await status("d");
-    expect(state(st.doc, "Access key")).toMatchObject({ state: "missing", fix: "wp rotate-credentials d" });
+    // The key is the block's: folded into the credentials block's read.
+    expect(state(st.doc, "Credentials block")).toMatchObject({ state: "drift", fix: "wp rotate-credentials d" });
+    expect(state(st.doc, "Credentials block")?.detail).toContain(`access key ${key} not found on IAM user`);
     const text = await wp(["status", "d"]);
-    expect(text.stdout).toMatch(/✗ missing Access key d-aws-credentials .* — fix: wp rotate-credentials d/);
+    expect(text.stdout).toMatch(/! drift Credentials block d-aws-credentials .* — fix: wp rotate-credentials d/);
 
     const ec2 = await s.ec2();
     const vpcId = (await ec2.describeVpcs([{ Name: "tag:prefect.io/work-pool", Values: ["d"] }]))[0]?.VpcId ?? "";
@@ -287,10 +289,12 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     const d = await wp(["deprovision", "gone", "--yes", "-o", "json"]);
     expect(d.code, d.stderr).toBe(0);
     const doc = JSON.parse(d.stdout);
+    // Reverse dependency order (resource.ts); the Docker login goes with the repository wp made.
     expect(doc.results.map((r: { resource: string }) => r.resource)).toEqual([
-      "Credentials block",
-      "ECS cluster",
+      "Docker login",
       "ECR repository",
+      "ECS cluster",
+      "Credentials block",
       "IAM policy",
       "IAM user",
       "IAM role",
@@ -312,7 +316,7 @@ describe.skipIf(!hasMoto)("the life of ECS push pools against moto", () => {
     expect(st.doc.source).toBe("inferred");
     const dry = await wp(["deprovision", "old", "--dry-run"]);
     expect(dry.stdout).toContain("No provisioning record");
-    expect(dry.stdout).toMatch(/keep\s+Credentials block old-aws-credentials .*no record says wp created it/);
+    expect(dry.stdout).toMatch(/keep\s+Credentials block old-aws-credentials .*adopted: wp did not create it/);
     expect(dry.stdout).toMatch(/delete IAM user prefect-ecs-user/); // tagged managed-by=wp
   });
 });

@@ -3,8 +3,21 @@ import type * as Ec2 from "@aws-sdk/client-ec2";
 import { call, must, pages } from "./call.js";
 import type { ClientConfig, Ec2Api } from "./sdk.js";
 
+type Deletes =
+  | "deleteSecurityGroup"
+  | "deleteSubnet"
+  | "disassociateRouteTable"
+  | "deleteRouteTable"
+  | "detachInternetGateway"
+  | "deleteInternetGateway"
+  | "deleteVpc";
+
 export function ec2Api(m: typeof Ec2, cfg: ClientConfig): Ec2Api {
   const c = new m.EC2Client(cfg);
+  return { ...ec2ApiReads(m, c), ...ec2ApiDeletes(m, c) };
+}
+
+function ec2ApiReads(m: typeof Ec2, c: Ec2.EC2Client): Omit<Ec2Api, Deletes> {
   return {
     describeVpcs: (Filters) =>
       pages(async (NextToken) => {
@@ -83,6 +96,12 @@ export function ec2Api(m: typeof Ec2, cfg: ClientConfig): Ec2Api {
         (await call("ec2:CreateSecurityGroup", () => c.send(new m.CreateSecurityGroupCommand(input)))).GroupId,
         "security group id",
       ),
+  };
+}
+
+/** The deletions (a wp-made VPC's teardown). */
+function ec2ApiDeletes(m: typeof Ec2, c: Ec2.EC2Client): Pick<Ec2Api, Deletes> {
+  return {
     deleteSecurityGroup: async (GroupId) => {
       await call("ec2:DeleteSecurityGroup", () => c.send(new m.DeleteSecurityGroupCommand({ GroupId })));
     },

@@ -1,9 +1,14 @@
-/** The ECR repository step, and the Docker login to its registry (run for a new or an existing repository). */
+/**
+ * The ECR repository (kept while it holds images, unless --force), and the Docker login to its
+ * registry (run for a new or an existing repository; forgotten, with the profile's build namespace,
+ * when wp deletes the repository and no other pool uses the registry).
+ */
 
-import type { Step, StepContext } from "../../engine/types.js";
+import { type Resource, type TeardownContext, usersOf } from "../../engine/resource.js";
+import type { StepContext, StepState } from "../../engine/types.js";
 import { CloudError } from "../../errors.js";
-import { dockerConfigPath, dockerLogin, registryFromUri, storedLogin } from "../docker.js";
-import { type EcsContext, outputString, readOrCreate, tags } from "./names.js";
+import { dockerConfigPath, dockerLogin, forgetLogin, registryFromUri, storedLogin } from "../docker.js";
+import { type EcsContext, gone, outputString, readOrCreate, tags, wpTagged } from "./names.js";
 
 function setRepositoryOutputs(ctx: StepContext, uri: string): void {
   const registry = registryFromUri(uri);
@@ -12,9 +17,33 @@ function setRepositoryOutputs(ctx: StepContext, uri: string): void {
   ctx.outputs.set("dockerNamespace", registry);
 }
 
-export function repositoryStep(e: EcsContext): Step {
-  const name = e.names.repository;
+/** Other ECS pools without a record: which repository they push to cannot be known, so they may use it. */
+const recordless = (ctx: TeardownContext) =>
+  ctx.otherPools
+    .filter((p) => p.type.startsWith("ecs") && !ctx.otherRecords.some((r) => r.record.work_pool === p.name))
+    .map((p) => p.name);
+
+/** What the repository's teardown needs: wp's tag, the reason to keep it (images, without --force), its users. */
+async function repositoryFacts(e: EcsContext, ctx: TeardownContext, repo: Resource, state: StepState) {
+  const ecr = await (await e.aws()).ecr();
+  const found = await ecr.describeRepository(e.names.repository);
+  if (!found) return { tagged: false, users: [] as string[] };
+  const [t, images] = await Promise.all([
+    found.repositoryArn ? ecr.listTags(found.repositoryArn) : [],
+    ecr.imageCount(e.names.repository),
+  ]);
+  const keep =
+    images > 0 && !ctx.force ? `holds ${images} image${images === 1 ? "" : "s"} (--force deletes them)` : undefined;
   return {
+    tagged: wpTagged(t),
+    users: [...usersOf(repo, state, ctx), ...recordless(ctx)],
+    ...(keep ? { keep } : {}),
+  };
+}
+
+export function repositoryStep(e: EcsContext): Resource {
+  const name = e.names.repository;
+  const repo: Resource = {
     id: "aws.ecr-repository",
     resource: "ECR repository",
     name,
@@ -39,7 +68,16 @@ export function repositoryStep(e: EcsContext): Step {
       setRepositoryOutputs(ctx, uri);
       return { action: created ? "create" : "exists", id: uri };
     },
+    async teardownFacts(ctx, state) {
+      const { users: _users, ...facts } = await repositoryFacts(e, ctx, repo, state);
+      return { ...facts, users: recordless(ctx) };
+    },
+    async delete(ctx) {
+      const ecr = await (await e.aws()).ecr();
+      await ecr.deleteRepository(name, ctx.force).catch(gone(["RepositoryNotFoundException"]));
+    },
   };
+  return repo;
 }
 
 /** The registry host before the repository exists: `<account>.dkr.ecr.<region>.amazonaws.com`. */
@@ -50,7 +88,7 @@ async function expectedRegistry(e: EcsContext, ctx: StepContext): Promise<string
   return `${(await session.identity()).accountId}.dkr.ecr.${session.region}.amazonaws.com`;
 }
 
-export function dockerLoginStep(e: EcsContext): Step {
+export function dockerLoginStep(e: EcsContext): Resource {
   return {
     id: "docker.ecr-login",
     resource: "Docker login",
@@ -73,6 +111,30 @@ export function dockerLoginStep(e: EcsContext): Step {
       );
       ctx.note(result.note);
       return { action: "create", id: registry };
+    },
+    /**
+     * Torn down before the repository (it comes after it): only with it, so only when wp made the
+     * repository, it is not kept for its images, and no other pool pushes to the registry.
+     */
+    async teardownFacts(ctx, state) {
+      const repo = repositoryStep(e);
+      const repoState = await repo.check({ ...ctx, outputs: new Map() });
+      if (repoState.action === "create") return { tagged: false };
+      const facts = await repositoryFacts(e, ctx, repo, repoState);
+      const registry = state.id ?? "";
+      const sameRegistry = ctx.otherRecords
+        .filter((r) => (r.record.context.repositoryUri ?? "").split("/")[0] === registry)
+        .map((r) => r.record.work_pool);
+      return {
+        tagged: facts.tagged,
+        users: [...new Set([...facts.users, ...sameRegistry])],
+        ...(facts.keep ? { keep: `repository ${e.names.repository} is kept (it ${facts.keep})` } : {}),
+      };
+    },
+    async delete(ctx, state) {
+      if (!state.id) return;
+      await forgetLogin(state.id, e.docker);
+      await ctx.forgetDockerNamespace(state.id);
     },
   };
 }

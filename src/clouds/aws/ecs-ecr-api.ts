@@ -32,6 +32,18 @@ export function ecsApi(m: typeof Ecs, cfg: ClientConfig): EcsApi {
     stopTask: async (cluster, task, reason) => {
       await call("ecs:StopTask", () => c.send(new m.StopTaskCommand({ cluster, task, reason })));
     },
+    listTaskDefinitions: async (familyPrefix) =>
+      (
+        await call("ecs:ListTaskDefinitions", () =>
+          c.send(new m.ListTaskDefinitionsCommand({ familyPrefix, status: "ACTIVE" })),
+        )
+      ).taskDefinitionArns ?? [],
+    listTasks: async (cluster, startedBy) =>
+      (
+        await find("ecs:ListTasks", ["ClusterNotFoundException"], () =>
+          c.send(new m.ListTasksCommand({ cluster, startedBy })),
+        )
+      )?.taskArns ?? [],
     deleteCluster: async (cluster) => {
       await call("ecs:DeleteCluster", () => c.send(new m.DeleteClusterCommand({ cluster })));
     },

@@ -2,10 +2,20 @@
 import type { ProviderInput } from "../../engine/provider.js";
 import type { Provisioner } from "../../engine/types.js";
 import { createEcsProvisioner, type EcsNames } from "./index.js";
+import { BLOCK_TYPE } from "./names.js";
 
-const KEYS: Array<keyof EcsNames> = ["iamUser", "iamPolicy", "cluster", "vpc", "securityGroup", "repository", "block"];
+const KEYS: Array<keyof EcsNames> = [
+  "iamUser",
+  "iamPolicy",
+  "cluster",
+  "vpc",
+  "securityGroup",
+  "repository",
+  "block",
+  "role",
+];
 
-export function createEcsProvisionerFromInput(input: ProviderInput): Provisioner {
+export async function createEcsProvisionerFromInput(input: ProviderInput): Promise<Provisioner> {
   const names: Partial<EcsNames> = {};
   for (const key of KEYS) {
     const value = input.names[key];
@@ -13,10 +23,16 @@ export function createEcsProvisionerFromInput(input: ProviderInput): Provisioner
   }
   const flag = (k: string) =>
     typeof input.flags[k] === "string" && input.flags[k] ? String(input.flags[k]) : undefined;
-  const region = flag("region");
+  // A pool without a record (or region) is read where its block says its key works.
+  let region = flag("region");
+  if (!region && input.mode === "read" && names.block) {
+    const data = (await input.prefect.readBlockDocument(BLOCK_TYPE, names.block))?.data ?? {};
+    if (typeof data.region_name === "string" && data.region_name) region = data.region_name;
+  }
   const profile = flag("awsProfile");
   return createEcsProvisioner({
     poolName: input.poolName,
+    mode: input.mode,
     prefect: input.prefect,
     names,
     env: input.env,

@@ -3,8 +3,23 @@ import type * as Iam from "@aws-sdk/client-iam";
 import { call, decode, find, must, pages } from "./call.js";
 import type { ClientConfig, IamApi } from "./sdk.js";
 
+type Teardown =
+  | "deleteAccessKey"
+  | "detachUserPolicy"
+  | "deletePolicy"
+  | "listPolicyTags"
+  | "deleteUser"
+  | "detachRolePolicy"
+  | "deleteRolePolicy"
+  | "listRolePolicies"
+  | "deleteRole";
+
 export function iamApi(m: typeof Iam, cfg: ClientConfig): IamApi {
   const c = new m.IAMClient(cfg);
+  return { ...iamApiSetup(m, c), ...iamApiTeardown(m, c) };
+}
+
+function iamApiSetup(m: typeof Iam, c: Iam.IAMClient): Omit<IamApi, Teardown> {
   const noSuch = ["NoSuchEntity", "NoSuchEntityException"];
   return {
     getRole: async (RoleName) =>
@@ -91,6 +106,12 @@ export function iamApi(m: typeof Iam, cfg: ClientConfig): IamApi {
         secretAccessKey: must(key.SecretAccessKey, "secret access key"),
       };
     },
+  };
+}
+
+/** The calls of a teardown (users, policies, roles). */
+function iamApiTeardown(m: typeof Iam, c: Iam.IAMClient): Pick<IamApi, Teardown> {
+  return {
     deleteAccessKey: async (UserName, AccessKeyId) => {
       await call("iam:DeleteAccessKey", () => c.send(new m.DeleteAccessKeyCommand({ UserName, AccessKeyId })));
     },

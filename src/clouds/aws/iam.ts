@@ -1,95 +1,24 @@
-/** IAM steps, in Prefect's order: execution role → user → policy (attached to the user). */
+/**
+ * The IAM user and its policy (Prefect's actions and iam:PassRole on the execution role, attached to
+ * the user), each one resource with its read, create or repair, and delete. Both stay while another
+ * block holds one of the user's keys (key-holders.ts).
+ */
 
+import type { Resource } from "../../engine/resource.js";
 import { settled } from "../../engine/settled.js";
-import type { Step, StepContext, StepState } from "../../engine/types.js";
+import type { StepContext, StepState } from "../../engine/types.js";
 import { CloudError } from "../../errors.js";
-import {
-  createdOrNull,
-  type EcsContext,
-  EXECUTION_ROLE,
-  EXECUTION_ROLE_DESCRIPTION,
-  EXECUTION_ROLE_LOGS_POLICY,
-  EXECUTION_ROLE_POLICY_ARN,
-  outputString,
-  readOrCreate,
-  tags,
-} from "./names.js";
-import {
-  EXECUTION_LOG_ACTIONS,
-  EXECUTION_LOGS_DOCUMENT,
-  EXECUTION_ROLE_TRUST,
-  ecsPolicyDocument,
-  mergeEcsPolicy,
-  missingActions,
-  missingEcsPolicyParts,
-} from "./policy.js";
+import { keyHolders, keysHeldElsewhere, userKeys } from "./key-holders.js";
+import { createdOrNull, type EcsContext, gone, NO_SUCH, outputString, readOrCreate, tags, wpTagged } from "./names.js";
+import { ecsPolicyDocument, mergeEcsPolicy, missingEcsPolicyParts } from "./policy.js";
 import type { IamApi } from "./sdk.js";
 import { awsErrorCode } from "./sdk.js";
 
 const EXISTS = ["EntityAlreadyExists", "EntityAlreadyExistsException"];
 
-const ATTACH_GAP = "attach AmazonECSTaskExecutionRolePolicy";
-const LOGS_GAP = "allow log group creation";
-
-/** What the existing execution role lacks. */
-async function roleGaps(iam: IamApi): Promise<string[]> {
-  const [attached, inline] = await settled([
-    iam.listAttachedRolePolicies(EXECUTION_ROLE),
-    iam.getRolePolicy(EXECUTION_ROLE, EXECUTION_ROLE_LOGS_POLICY),
-  ]);
-  const gaps: string[] = [];
-  if (!attached.includes(EXECUTION_ROLE_POLICY_ARN)) gaps.push(ATTACH_GAP);
-  if (inline === null || missingActions(inline, EXECUTION_LOG_ACTIONS).length > 0) gaps.push(LOGS_GAP);
-  return gaps;
-}
-
-export function executionRoleStep(e: EcsContext): Step {
-  return {
-    id: "aws.execution-role",
-    resource: "IAM role",
-    name: EXECUTION_ROLE,
-    target: "aws",
-    async check(ctx) {
-      const iam = await (await e.aws()).iam();
-      const role = await iam.getRole(EXECUTION_ROLE);
-      if (!role?.Arn) return { action: "create", detail: "ECS task execution role" };
-      ctx.outputs.set("executionRoleArn", role.Arn);
-      const gaps = await roleGaps(iam);
-      if (gaps.length > 0) return { action: "update", detail: gaps.join("; "), id: role.Arn };
-      return { action: "exists", id: role.Arn };
-    },
-    async apply(ctx, state) {
-      const iam = await (await e.aws()).iam();
-      // The plan said whether the role exists; "already exists" covers a role created since.
-      const { value: role, created } = await readOrCreate(
-        state,
-        () => iam.getRole(EXECUTION_ROLE),
-        () =>
-          iam.createRole({
-            RoleName: EXECUTION_ROLE,
-            Description: EXECUTION_ROLE_DESCRIPTION,
-            AssumeRolePolicyDocument: EXECUTION_ROLE_TRUST,
-            Tags: tags(e.pool),
-          }),
-        EXISTS,
-      );
-      const arn = role?.Arn;
-      if (!arn) throw new CloudError(`IAM role ${EXECUTION_ROLE} vanished while it was being set up.`, "NoSuchEntity");
-      // A role this run created has no policies yet.
-      const gaps = created ? [ATTACH_GAP, LOGS_GAP] : await roleGaps(iam);
-      await settled([
-        gaps.includes(ATTACH_GAP) && iam.attachRolePolicy(EXECUTION_ROLE, EXECUTION_ROLE_POLICY_ARN),
-        gaps.includes(LOGS_GAP) &&
-          iam.putRolePolicy(EXECUTION_ROLE, EXECUTION_ROLE_LOGS_POLICY, EXECUTION_LOGS_DOCUMENT),
-      ]);
-      ctx.outputs.set("executionRoleArn", arn);
-      return { action: created ? "create" : gaps.length > 0 ? "update" : "exists", id: arn };
-    },
-  };
-}
-
-export function iamUserStep(e: EcsContext): Step {
+export function iamUserStep(e: EcsContext): Resource {
   const name = e.names.iamUser;
+  const iamOf = async () => (await e.aws()).iam();
   return {
     id: "aws.iam-user",
     resource: "IAM user",
@@ -109,6 +38,20 @@ export function iamUserStep(e: EcsContext): Step {
       );
       return { action: created ? "create" : "exists", ...(user?.Arn ? { id: user.Arn } : {}) };
     },
+    async teardownFacts(ctx) {
+      const user = await (await iamOf()).getUser(name);
+      return { tagged: wpTagged(user?.Tags), users: await keyHolders(e, ctx) };
+    },
+    async delete() {
+      const iam = await iamOf();
+      const held = await keysHeldElsewhere(e);
+      for (const k of await userKeys(e))
+        if (k.AccessKeyId && !held.has(k.AccessKeyId))
+          await iam.deleteAccessKey(name, k.AccessKeyId).catch(gone(NO_SUCH));
+      for (const arn of await iam.listAttachedUserPolicies(name).catch(() => []))
+        await iam.detachUserPolicy(name, arn).catch(gone(NO_SUCH));
+      await iam.deleteUser(name).catch(gone(NO_SUCH));
+    },
   };
 }
 
@@ -117,10 +60,10 @@ export function iamUserStep(e: EcsContext): Step {
  * path), else, for a role wp is about to create (path "/"), the one IAM will assign.
  */
 async function currentRoleArn(e: EcsContext, iam: IamApi): Promise<string> {
-  const [role, { accountId, arn: caller }] = await settled([iam.getRole(EXECUTION_ROLE), (await e.aws()).identity()]);
+  const [role, { accountId, arn: caller }] = await settled([iam.getRole(e.names.role), (await e.aws()).identity()]);
   if (role?.Arn) return role.Arn;
   const partition = caller.split(":")[1] || "aws";
-  return `arn:${partition}:iam::${accountId}:role/${EXECUTION_ROLE}`;
+  return `arn:${partition}:iam::${accountId}:role/${e.names.role}`;
 }
 
 /** In apply, the execution role step (an `after` dependency) has recorded the real ARN. */
@@ -156,7 +99,7 @@ async function policyStatus(e: EcsContext, iam: IamApi, role: string | Promise<s
   return { arn: policy.Arn, missing: missingEcsPolicyParts(doc, roleArn), attached };
 }
 
-export function iamPolicyStep(e: EcsContext): Step {
+export function iamPolicyStep(e: EcsContext): Resource {
   const name = e.names.iamPolicy;
   const user = e.names.iamUser;
   return {
@@ -198,6 +141,21 @@ export function iamPolicyStep(e: EcsContext): Step {
       ];
       await settled(fixes);
       return { action: fixes.some(Boolean) ? "update" : "exists", id: arn };
+    },
+    async teardownFacts(ctx, state) {
+      const iam = await (await e.aws()).iam();
+      const tagged = state.id ? wpTagged(await iam.listPolicyTags(state.id)) : false;
+      // Attached to the user: kept while the user is.
+      return { tagged, users: await keyHolders(e, ctx) };
+    },
+    async delete(_ctx, state) {
+      const arn = state.id;
+      if (!arn) return;
+      const iam = await (await e.aws()).iam();
+      await iam.detachUserPolicy(user, arn).catch(gone(NO_SUCH));
+      for (const v of await iam.listPolicyVersions(arn).catch(() => []))
+        if (!v.IsDefaultVersion && v.VersionId) await iam.deletePolicyVersion(arn, v.VersionId).catch(gone(NO_SUCH));
+      await iam.deletePolicy(arn).catch(gone(NO_SUCH));
     },
   };
 }

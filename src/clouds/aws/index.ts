@@ -6,8 +6,9 @@
 
 import { CredentialGuard } from "../../engine/credential.js";
 import { deploySample } from "../../engine/deploy-sample.js";
+import type { Resource } from "../../engine/resource.js";
 import { settled } from "../../engine/settled.js";
-import type { Outputs, Provisioner, Step, Target } from "../../engine/types.js";
+import type { Outputs, Provisioner, Target } from "../../engine/types.js";
 import { wpHome } from "../../home.js";
 import type { PrefectApi } from "../../prefect/api.js";
 import { blockRef, withDefaults } from "../../prefect/template.js";
@@ -16,7 +17,8 @@ import type { DockerOptions } from "../docker.js";
 import { clusterStep } from "./cluster.js";
 import { checkKeyQuota, credentialsStep } from "./credentials.js";
 import { dockerLoginStep, dockerTargetLabel, repositoryStep } from "./ecr.js";
-import { executionRoleStep, iamPolicyStep, iamUserStep } from "./iam.js";
+import { iamPolicyStep, iamUserStep } from "./iam.js";
+import { executionRoleStep } from "./iam-role.js";
 import { defaultNames, type EcsContext, type EcsNames, outputString } from "./names.js";
 import { type AwsSession, type Env, resolveAws } from "./sdk.js";
 import { findVpc, vpcStep } from "./vpc.js";
@@ -25,6 +27,8 @@ export type { EcsNames } from "./names.js";
 
 export interface EcsProvisionerOptions {
   poolName: string;
+  /** provision (default): plan and apply; read: status, deprovision, rotation, verify (no quota refusals). */
+  mode?: "provision" | "read";
   prefect: PrefectApi;
   /** Resource names; unset ones get Prefect's defaults. */
   names?: Partial<EcsNames>;
@@ -48,12 +52,20 @@ export interface EcsProvisionerOptions {
   guard?: CredentialGuard;
 }
 
-export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
+/** The provisioner, with the ECS context its resources share (the lifecycle's rotation and verify use it). */
+export interface EcsProvisioner extends Provisioner {
+  ecs: EcsContext;
+}
+
+export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisioner {
   const env = opts.env ?? process.env;
   const names: EcsNames = { ...defaultNames(opts.poolName), ...definedOnly(opts.names ?? {}) };
   let session: Promise<AwsSession> | undefined = opts.session ? Promise.resolve(opts.session) : undefined;
   const e: EcsContext = {
     pool: opts.poolName,
+    mode: opts.mode ?? "provision",
+    env,
+    endpoint: opts.endpoint,
     names,
     prefect: opts.prefect,
     aws: () => {
@@ -72,7 +84,7 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
   };
 
   /** Every step's check first records the account and region (read-only, memoised). */
-  const seeded = (step: Step): Step => ({
+  const seeded = (step: Resource): Resource => ({
     ...step,
     check: async (ctx) => {
       const s = await e.aws();
@@ -84,26 +96,8 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
 
   return {
     types: ["ecs:push", "ecs"],
-    async targets(): Promise<Target[]> {
-      const s = await e.aws();
-      // Load the SDK clients while requests are in flight: IAM and EC2 for the quotas below, then
-      // ECS and ECR for the plan's checks (the first failure to load surfaces where it is used).
-      const identity = s.identity();
-      void settled([s.iam(), s.ec2()]).then(
-        () => Promise.allSettled([s.ecs(), s.ecr()]),
-        () => {},
-      );
-      // Who the caller is, and the quotas that would stop the run half-way, before anything is
-      // created; all read-only, so together. A credentials error is reported as the identity's.
-      const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e)]);
-      return [
-        {
-          key: "aws",
-          label: `AWS account ${accountId}, region ${s.region}${s.profile ? ` (profile ${s.profile})` : ""}`,
-        },
-        { key: "docker", label: dockerTargetLabel(e) },
-      ];
-    },
+    ecs: e,
+    targets: () => ecsTargets(e),
     async lockScopes() {
       const s = await e.aws();
       return [`AWS account ${(await s.identity()).accountId}, region ${s.region}`];
@@ -124,6 +118,34 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): Provisioner {
   };
 }
 
+/** The preflight: who the caller is; in provision mode also what would stop the run half-way. */
+async function ecsTargets(e: EcsContext): Promise<Target[]> {
+  const s = await e.aws();
+  if (e.mode === "read") {
+    // Read mode: who the caller is, nothing refused (the resources' reads report).
+    const { accountId } = await s.identity();
+    return [{ key: "aws", label: `AWS account ${accountId}, region ${s.region}` }];
+  }
+  // Load the SDK clients while requests are in flight: IAM and EC2 for the quotas below, then
+  // ECS and ECR for the plan's checks (the first failure to load surfaces where it is used).
+  const identity = s.identity();
+  void settled([s.iam(), s.ec2()]).then(
+    () => Promise.allSettled([s.ecs(), s.ecr()]),
+    () => {},
+  );
+  // Who the caller is, and the quotas that would stop the run half-way, before anything is
+  // created; all read-only, so together. A credentials error is reported as the identity's.
+  // (A derived block name that is another pool's block is refused by the engine before this.)
+  const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e)]);
+  return [
+    {
+      key: "aws",
+      label: `AWS account ${accountId}, region ${s.region}${s.profile ? ` (profile ${s.profile})` : ""}`,
+    },
+    { key: "docker", label: dockerTargetLabel(e) },
+  ];
+}
+
 function definedOnly(names: Partial<EcsNames>): Partial<EcsNames> {
   return Object.fromEntries(Object.entries(names).filter(([, v]) => typeof v === "string" && v !== ""));
 }
@@ -135,7 +157,9 @@ export function ecsJobTemplate(base: JobTemplate, outputs: Outputs): JobTemplate
   const role = outputString(outputs, "executionRoleArn");
   const vpc = outputString(outputs, "vpcId");
   const missing = [!block && "blockDocumentId", !cluster && "clusterName", !role && "executionRoleArn"].filter(Boolean);
-  if (!block || !cluster || !role) throw new Error(`ECS outputs missing: ${missing.join(", ")}`);
+  // A VPC still to be created (its check said so) will change vpc_id.
+  if (!vpc && outputs.get("vpcPending") === true) missing.push("vpcId");
+  if (!block || !cluster || !role || missing.length) throw new Error(`ECS outputs missing: ${missing.join(", ")}`);
   return withDefaults(base, {
     aws_credentials: blockRef(block),
     cluster,

@@ -15,6 +15,8 @@ export interface EcsNames {
   repository: string;
   /** Prefect credentials block, `<pool>-aws-credentials` by default. */
   block: string;
+  /** The task execution role: Prefect's fixed name, or (a pool without a record) the one its template names. */
+  role: string;
 }
 
 export const EXECUTION_ROLE = "PrefectEcsTaskExecutionRole";
@@ -38,6 +40,7 @@ export function defaultNames(pool: string): EcsNames {
     securityGroup: "prefect-ecs-security-group",
     repository: "prefect-flows",
     block: `${pool}-aws-credentials`,
+    role: EXECUTION_ROLE,
   };
 }
 
@@ -57,6 +60,12 @@ export function tags(pool: string, extra: Record<string, string> = {}): Array<{ 
 /** What every ECS step shares: names, the AWS session (resolved once), Prefect, Docker settings. */
 export interface EcsContext {
   pool: string;
+  /** provision: plan and apply; read: status, deprovision, rotation, verify (no quota refusals). */
+  mode: "provision" | "read";
+  /** The environment (region, endpoints; the block's key is checked with it). */
+  env: Record<string, string | undefined>;
+  /** One endpoint for every AWS service (tests), also for the checks made with the block's key. */
+  endpoint?: string | undefined;
   names: EcsNames;
   aws(): Promise<AwsSession>;
   prefect: PrefectApi;
@@ -109,3 +118,17 @@ export async function createdOrNull<T>(create: () => Promise<T>, codes: string[]
     throw err;
   }
 }
+
+export const NO_SUCH = ["NoSuchEntity", "NoSuchEntityException"];
+
+/** A deletion's "already gone": the AWS error codes that mean not found are success. */
+export const gone =
+  (codes: string[]) =>
+  (err: unknown): void => {
+    if (!codes.includes(awsErrorCode(err) ?? "")) throw err;
+  };
+
+type Tags = Array<{ Key?: string | undefined; Value?: string | undefined }> | undefined;
+
+/** wp's tag (managed-by=wp) is on the resource. */
+export const wpTagged = (t: Tags): boolean => t?.some((x) => x.Key === TAG_MANAGER && x.Value === MANAGER) ?? false;

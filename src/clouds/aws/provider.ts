@@ -1,4 +1,5 @@
 /** The ECS provider: types, flags, resource names with AWS's naming rules, Prefect's prompts. */
+import { stringDefault } from "../../engine/lifecycle-types.js";
 import { blockNameOption, type NameRule, nameOption, type Provider } from "../../engine/provider.js";
 
 const IAM_CHARS = /^[\w+=,.@-]+$/;
@@ -39,6 +40,14 @@ export const ecsProvider: Provider = {
   blockType: "aws-credentials",
   blockVariable: "aws_credentials",
   lifecycle: async (input) => (await import("./lifecycle.js")).ecsLifecycle(input),
+  // Where the pool's resources live: later commands read them there (a contradicting --region is exit 2).
+  recorded: { region: "region" },
+  /** A pool without a record: the cluster and the execution role its template names. */
+  namesFromTemplate(pool) {
+    const cluster = stringDefault(pool, "cluster");
+    const role = stringDefault(pool, "execution_role_arn")?.split("/").pop();
+    return { ...(cluster ? { cluster } : {}), ...(role ? { role } : {}) };
+  },
   verify: async (input, o) => (await import("./verify.js")).verifyEcs(input, o),
   options: [
     {

@@ -101,6 +101,10 @@ export interface EcsApi {
   runTask(input: Ecs.RunTaskCommandInput): Promise<{ tasks: Ecs.Task[]; failures: Ecs.Failure[] }>;
   describeTasks(cluster: string, arns: string[]): Promise<Ecs.Task[]>;
   stopTask(cluster: string, arn: string, reason: string): Promise<void>;
+  /** ACTIVE task definition ARNs of a family. */
+  listTaskDefinitions(family: string): Promise<string[]>;
+  /** Task ARNs on a cluster by starter (desired status RUNNING). */
+  listTasks(cluster: string, startedBy: string): Promise<string[]>;
   /** Tags of a resource by ARN. */
   listTags(arn: string): Promise<Array<{ key?: string | undefined; value?: string | undefined }>>;
 }

@@ -15,17 +15,18 @@ import {
   type VerifyInterrupts,
   type VerifyOptions,
   type VerifyReport,
-  verifyInterrupts,
 } from "../../engine/verify-run.js";
 import { CloudError, WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
 import { BLOCK_TYPE } from "./names.js";
 import { type AwsSession, awsErrorCode, resolveAws } from "./sdk.js";
+import { type As, runVerifyTask, type TaskNetwork } from "./verify-task.js";
 
 export const VERIFY_IMAGE = "public.ecr.aws/docker/library/busybox:stable";
 const DENIED = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"]);
 
-export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport> {
+/** The block's key as an AWS session, in the region the pool's resources are in. */
+async function blockSession(input: LifecycleInput): Promise<{ session: AwsSession; keyId: string }> {
   const { pool } = input;
   if (!input.block) {
     throw new WpError(
@@ -46,20 +47,17 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
     (typeof input.flags.region === "string" && input.flags.region) ||
     (typeof d.region_name === "string" && d.region_name) ||
     input.record?.record.context.region;
-  const session: AwsSession = await resolveAws({
+  const session = await resolveAws({
     region: region || undefined,
     env: input.env,
     credentials: { accessKeyId: keyId, secretAccessKey: secret },
   });
-  const cluster = stringDefault(pool, "cluster") ?? "default";
-  const roleArn = stringDefault(pool, "execution_role_arn");
-  const image = o.image || VERIFY_IMAGE;
-  const started = Date.now();
-  const report = newReport(pool.name, o, { cluster, image, noun: "task" });
-  const { command } = report;
+  return { session, keyId };
+}
 
-  /** Runs one call; a refusal names the action the block's identity lacks. */
-  const as = async <T>(action: string, fn: () => Promise<T>): Promise<T> => {
+/** Runs one call; a refusal names the action the block's identity lacks. */
+function callsAs(report: VerifyReport, keyId: string, pool: string): As {
+  return async (action, fn) => {
     try {
       return await fn();
     } catch (err) {
@@ -67,140 +65,73 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
         throw new CloudError(
           `The block's identity ${report.identity ?? keyId} is not allowed ${action} (the call was refused).`,
           "AccessDenied",
-          `Grant ${action} to it: \`${wpCommand("provision-infra", pool.name)}\` restores Prefect's policy.`,
+          `Grant ${action} to it: \`${wpCommand("provision-infra", pool)}\` restores Prefect's policy.`,
         );
       throw err;
     }
   };
+}
 
-  report.identity = (await as("sts:GetCallerIdentity", () => session.identity())).arn;
+/** The subnets and security group of the pool's VPC (the template's, else the default VPC). */
+async function taskNetwork(input: LifecycleInput, session: AwsSession, as: As): Promise<TaskNetwork> {
+  const pool = input.pool;
   const ec2 = await session.ec2();
   const vpcId =
     stringDefault(pool, "vpc_id") ??
     (await as("ec2:DescribeVpcs", () => ec2.describeVpcs([{ Name: "is-default", Values: ["true"] }])))[0]?.VpcId;
-  if (!vpcId)
-    throw new WpError(
-      "The pool names no VPC and the region has no default VPC.",
-      `Run \`${wpCommand("provision-infra", pool.name)}\`.`,
-    );
+  const fix = `Run \`${wpCommand("provision-infra", pool.name)}\`.`;
+  if (!vpcId) throw new WpError("The pool names no VPC and the region has no default VPC.", fix);
   const inVpc = [{ Name: "vpc-id", Values: [vpcId] }];
   const subnets = (await as("ec2:DescribeSubnets", () => ec2.describeSubnets(inVpc))).flatMap((s) =>
     s.SubnetId ? [s.SubnetId] : [],
   );
   const groups = await as("ec2:DescribeSecurityGroups", () => ec2.describeSecurityGroups(inVpc));
   const group = (groups.find((g) => g.GroupName !== "default") ?? groups[0])?.GroupId;
-  report.subnets = subnets;
-  if (subnets.length === 0)
-    throw new WpError(
-      `VPC ${vpcId} has no subnets to run a task in.`,
-      `Run \`${wpCommand("provision-infra", pool.name)}\`.`,
-    );
+  if (subnets.length === 0) throw new WpError(`VPC ${vpcId} has no subnets to run a task in.`, fix);
+  return { subnets, ...(group ? { group } : {}) };
+}
+
+export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport> {
+  const { pool } = input;
+  const { session, keyId } = await blockSession(input);
+  const cluster = stringDefault(pool, "cluster") ?? "default";
+  const image = o.image || VERIFY_IMAGE;
+  const started = Date.now();
+  const report = newReport(pool.name, o, { cluster, image, noun: "task" });
+  const as = callsAs(report, keyId, pool.name);
+  report.identity = (await as("sts:GetCallerIdentity", () => session.identity())).arn;
+  const network = await taskNetwork(input, session, as);
+  report.subnets = network.subnets;
   const logs = await logPlan(session, input, as);
   if (!logs.options && logs.note) report.logsNote = logs.note;
   if (logs.options)
     report.logsFrom = `CloudWatch Logs group ${logs.options["awslogs-group"]}, stream prefix ${STREAM_PREFIX}`;
-  const family = `wp-verify-${pool.name.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 200)}`;
   if (o.dryRun) {
     report.seconds = (Date.now() - started) / 1000;
     report.ok = true;
     return report;
   }
-
-  const ecs = await session.ecs();
-  const stop = verifyInterrupts(o.progress, "task");
-  const STOPPED_MESSAGE = "Verification interrupted; the task was stopped and cleaned up.";
-  let taskDefinitionArn: string | undefined;
-  try {
-    const td = await as("ecs:RegisterTaskDefinition", () =>
-      ecs.registerTaskDefinition({
-        family,
-        networkMode: "awsvpc",
-        requiresCompatibilities: ["FARGATE"],
-        cpu: "256",
-        memory: "512",
-        ...(roleArn ? { executionRoleArn: roleArn } : {}),
-        containerDefinitions: [
-          {
-            name: CONTAINER,
-            image,
-            command,
-            essential: true,
-            cpu: 256,
-            memory: 512,
-            ...(logs.options ? { logConfiguration: { logDriver: "awslogs", options: logs.options } } : {}),
-          },
-        ],
-        tags: [{ key: "managed-by", value: "wp" }],
-      }),
-    );
-    taskDefinitionArn = td.taskDefinitionArn;
-    if (taskDefinitionArn) report.taskDefinition = taskDefinitionArn;
-    o.progress(`Registered task definition ${taskDefinitionArn ?? family}; starting a task on cluster ${cluster}...`);
-    const run = await as("ecs:RunTask", () =>
-      ecs.runTask({
-        cluster,
-        taskDefinition: taskDefinitionArn ?? family,
-        launchType: "FARGATE",
-        count: 1,
-        networkConfiguration: {
-          awsvpcConfiguration: { subnets, ...(group ? { securityGroups: [group] } : {}), assignPublicIp: "ENABLED" },
-        },
-        startedBy: "wp-verify",
-      }),
-    );
-    const task = run.tasks[0];
-    if (!task?.taskArn) {
-      const why = run.failures.map((f) => `${f.arn ?? ""} ${f.reason ?? ""}`.trim()).join("; ");
-      throw new CloudError(`ECS did not start the task${why ? `: ${why}` : ""}.`, "RunTaskFailed");
-    }
-    report.taskArn = task.taskArn;
-    const deadline = started + o.timeoutSeconds * 1000;
-    let last = task.lastStatus ?? "PROVISIONING";
-    o.progress(`Task ${task.taskArn}: ${last}`);
-    while (last !== "STOPPED") {
-      stop.check(STOPPED_MESSAGE);
-      if (Date.now() > deadline)
-        throw new CloudError(
-          `The task did not finish within ${o.timeoutSeconds}s (last status ${last}).`,
-          "Timeout",
-          "Pass --timeout to wait longer.",
-        );
-      await stop.sleep(o.pollMs);
-      stop.check(STOPPED_MESSAGE);
-      const [t] = await as("ecs:DescribeTasks", () => ecs.describeTasks(cluster, [task.taskArn ?? ""]));
-      const now = t?.lastStatus ?? last;
-      if (now !== last) o.progress(`Task ${task.taskArn}: ${now} (${Math.round((Date.now() - started) / 1000)}s)`);
-      last = now;
-      if (t && now === "STOPPED") {
-        const container = t.containers?.find((c) => c.name === CONTAINER) ?? t.containers?.[0];
-        report.exitCode = container?.exitCode ?? null;
-        if (t.stoppedReason) report.stoppedReason = t.stoppedReason;
-      }
-    }
-    report.lastStatus = last;
-    if (logs.options) await readLogs(session, logs.options, task.taskArn, report, o, stop, as);
-    stop.check(STOPPED_MESSAGE);
-    report.ok = report.exitCode === 0;
-    return report;
-  } finally {
-    // Clean up what verify made, whatever happened (signals still come to `stop` until it is done).
-    if (report.taskArn && report.lastStatus !== "STOPPED") {
-      await ecs.stopTask(cluster, report.taskArn, "wp verify cleanup").then(
-        () => report.cleanedUp.push(`stopped task ${report.taskArn}`),
-        (err: unknown) =>
-          o.progress(`Could not stop task ${report.taskArn}: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    }
-    if (taskDefinitionArn) {
-      await ecs.deregisterTaskDefinition(taskDefinitionArn).then(
-        () => report.cleanedUp.push(`deregistered task definition ${taskDefinitionArn}`),
-        (err: unknown) =>
-          o.progress(`Could not deregister ${taskDefinitionArn}: ${err instanceof Error ? err.message : String(err)}`),
-      );
-    }
-    report.seconds = Math.round((Date.now() - started) / 100) / 10;
-    stop.undo();
-  }
+  const options = logs.options;
+  return runVerifyTask({
+    input,
+    o,
+    session,
+    report,
+    as,
+    network,
+    cluster,
+    started,
+    container: {
+      name: CONTAINER,
+      image,
+      command: report.command,
+      essential: true,
+      cpu: 256,
+      memory: 512,
+      ...(options ? { logConfiguration: { logDriver: "awslogs", options } } : {}),
+    },
+    afterStop: options ? (taskArn, stop) => readLogs(session, options, taskArn, report, o, stop, as) : async () => {},
+  });
 }
 
 const CONTAINER = "prefect";
@@ -216,7 +147,7 @@ const STREAM_PREFIX = "wp-verify";
 async function logPlan(
   session: AwsSession,
   input: LifecycleInput,
-  as: <T>(action: string, fn: () => Promise<T>) => Promise<T>,
+  as: As,
 ): Promise<{ options?: Record<string, string>; note?: string }> {
   const given = templateDefault(input.pool, "cloudwatch_logs_options");
   const extra =
@@ -252,7 +183,7 @@ async function readLogs(
   report: VerifyReport,
   o: VerifyOptions,
   stop: VerifyInterrupts,
-  as: <T>(action: string, fn: () => Promise<T>) => Promise<T>,
+  as: As,
 ): Promise<void> {
   const group = options["awslogs-group"] ?? "prefect";
   const stream = `${STREAM_PREFIX}/${CONTAINER}/${taskArn.split("/").pop() ?? ""}`;

@@ -4,18 +4,21 @@
  * 172.31.0.0/16. A wp-managed VPC that a failed run left incomplete shows as "update".
  */
 import type { Vpc } from "@aws-sdk/client-ec2";
-import type { Step, StepState } from "../../engine/types.js";
+import { stringDefault } from "../../engine/lifecycle-types.js";
+import type { Resource } from "../../engine/resource.js";
+import type { StepContext, StepResult, StepState } from "../../engine/types.js";
 import { CloudError, UsageError } from "../../errors.js";
 import { nextFreeCidr } from "./cidr.js";
-import { DEFAULT_VPC_QUOTA, type EcsContext, MANAGER, TAG_MANAGER, tags } from "./names.js";
+import { DEFAULT_VPC_QUOTA, type EcsContext, gone, tags, wpTagged } from "./names.js";
 import { cidrOf, emptyNetwork, ensureNetwork, inspectNetwork, type Network, networkGaps, vpcIdOf } from "./network.js";
+import type { AwsSession } from "./sdk.js";
 
 type Found =
   | { kind: "default"; vpc: Vpc }
   | { kind: "named"; vpc: Vpc }
   | { kind: "none"; cidr: string; count: number };
 
-/** Read-only: which VPC the pool will use. Throws when a new VPC would exceed the regional quota. */
+/** Read-only: which VPC the pool will use. Throws (provision mode) when a new VPC would exceed the regional quota. */
 export async function findVpc(e: EcsContext): Promise<Found> {
   const session = await e.aws();
   const ec2 = await session.ec2();
@@ -25,7 +28,7 @@ export async function findVpc(e: EcsContext): Promise<Found> {
   if (defaultVpc) return { kind: "default", vpc: defaultVpc };
   const named = vpcs.find((v) => v.Tags?.some((t) => t.Key === "Name" && t.Value === e.names.vpc));
   if (named) return { kind: "named", vpc: named };
-  if (vpcs.length >= DEFAULT_VPC_QUOTA) {
+  if (vpcs.length >= DEFAULT_VPC_QUOTA && e.mode === "provision") {
     // Only a full region needs the account's real quota (it may have been raised).
     const applied = e.vpcQuota ?? (await session.vpcQuota());
     const quota = applied ?? DEFAULT_VPC_QUOTA;
@@ -42,9 +45,9 @@ export async function findVpc(e: EcsContext): Promise<Found> {
   return { kind: "none", cidr: nextFreeCidr(cidrs), count: vpcs.length };
 }
 
-const managed = (vpc: Vpc) => vpc.Tags?.some((t) => t.Key === TAG_MANAGER && t.Value === MANAGER) ?? false;
+const managed = (vpc: Vpc) => wpTagged(vpc.Tags);
 
-export function vpcStep(e: EcsContext): Step {
+export function vpcStep(e: EcsContext): Resource {
   /**
    * What this run's check saw; its apply starts from there rather than describing the VPCs again
    * (the network's writes tolerate "already exists"; a re-run converges after any failure).
@@ -55,12 +58,18 @@ export function vpcStep(e: EcsContext): Step {
     resource: "VPC",
     name: e.names.vpc,
     target: "aws",
+    templateVariable: "vpc_id",
     async check(ctx): Promise<StepState> {
       seen = undefined;
       const found = await findVpc(e);
       seen = { found };
       if (found.kind === "none") {
-        return { action: "create", detail: `CIDR ${found.cidr}, internet gateway, 3 subnets, security group` };
+        const detail = `CIDR ${found.cidr}, internet gateway, 3 subnets, security group`;
+        ctx.outputs.set("vpcPending", true);
+        // Status: the VPC the template names is gone.
+        const pool = e.mode === "read" ? await ctx.prefect.readWorkPool(e.pool) : null;
+        const named = pool ? stringDefault(pool, "vpc_id") : undefined;
+        return { action: "create", detail, ...(named ? { id: named } : {}) };
       }
       const id = vpcIdOf(found.vpc);
       if (found.kind === "default")
@@ -80,39 +89,84 @@ export function vpcStep(e: EcsContext): Step {
       return { action: "exists", id };
     },
     async apply(ctx, state) {
-      const ec2 = await (await e.aws()).ec2();
-      // Start from what the check saw, except before creating: a VPC's name is only a tag, so
-      // look again right before CreateVpc (another machine's run may have made it since the plan).
+      // Start from what the check saw (applyVpc).
       const known = seen;
       seen = undefined;
-      const planned = known?.found;
-      const found = planned && planned.kind !== "none" ? planned : await findVpc(e);
-      let vpc: Vpc;
-      let action: "create" | "update" | "exists" = "exists";
-      if (found.kind === "named") {
-        vpc = found.vpc;
-        if (managed(vpc)) {
-          const network = (state.action === "update" && known?.network) || (await inspectNetwork(ec2, vpc, e));
-          if (networkGaps(network, e).length) {
-            await ensureNetwork(ec2, vpc, cidrOf(vpc), network, e, ctx.note);
-            action = "update";
-          }
-        }
-      } else if (found.kind === "none") {
-        ctx.note(`Creating VPC ${e.names.vpc} with CIDR ${found.cidr}`);
-        const created = createVpc(e, found.cidr, ctx.signal);
-        // The network's lookups (zones, a gateway to reuse) overlap the VPC's creation.
-        await ensureNetwork(ec2, created, found.cidr, emptyNetwork(found.cidr), e, ctx.note);
-        vpc = await created;
-        action = "create";
-      } else {
-        return { action: "exists", id: vpcIdOf(found.vpc) };
-      }
-      const id = vpcIdOf(vpc);
-      ctx.outputs.set("vpcId", id);
-      return { action, id };
+      return applyVpc(e, known, ctx, state);
+    },
+    async teardownFacts(_ctx, state) {
+      if (!state.id) return {};
+      const ec2 = await (await e.aws()).ec2();
+      const [vpc] = await ec2.describeVpcs([{ Name: "vpc-id", Values: [state.id] }]);
+      return { tagged: wpTagged(vpc?.Tags), ...(vpc?.IsDefault ? { keep: "the default VPC is never deleted" } : {}) };
+    },
+    async delete(_ctx, state) {
+      if (state.id) await deleteVpc(await e.aws(), state.id);
     },
   };
+}
+
+/** Deletes a wp-created VPC: security groups, subnets, route tables, gateways, then the VPC. Re-runnable. */
+export async function deleteVpc(s: AwsSession, vpcId: string): Promise<void> {
+  const ec2 = await s.ec2();
+  const inVpc = [{ Name: "vpc-id", Values: [vpcId] }];
+  for (const g of await ec2.describeSecurityGroups(inVpc))
+    if (g.GroupId && g.GroupName !== "default")
+      await ec2.deleteSecurityGroup(g.GroupId).catch(gone(["InvalidGroup.NotFound"]));
+  for (const sub of await ec2.describeSubnets(inVpc))
+    if (sub.SubnetId) await ec2.deleteSubnet(sub.SubnetId).catch(gone(["InvalidSubnetID.NotFound"]));
+  for (const t of await ec2.describeRouteTables(inVpc)) {
+    if (!t.RouteTableId || t.Associations?.some((a) => a.Main)) continue;
+    for (const a of t.Associations ?? [])
+      if (a.RouteTableAssociationId)
+        await ec2.disassociateRouteTable(a.RouteTableAssociationId).catch(gone(["InvalidAssociationID.NotFound"]));
+    await ec2.deleteRouteTable(t.RouteTableId).catch(gone(["InvalidRouteTableID.NotFound"]));
+  }
+  for (const igw of await ec2.describeInternetGateways([{ Name: "attachment.vpc-id", Values: [vpcId] }])) {
+    if (!igw.InternetGatewayId) continue;
+    await ec2.detachInternetGateway(igw.InternetGatewayId, vpcId).catch(gone(["Gateway.NotAttached"]));
+    await ec2.deleteInternetGateway(igw.InternetGatewayId).catch(gone(["InvalidInternetGatewayID.NotFound"]));
+  }
+  await ec2.deleteVpc(vpcId).catch(gone(["InvalidVpcID.NotFound"]));
+}
+
+/**
+ * The VPC's apply, from what its check saw, except before creating: a VPC's name is only a tag, so
+ * it looks again right before CreateVpc (another machine's run may have made it since the plan).
+ */
+async function applyVpc(
+  e: EcsContext,
+  known: { found: Found; network?: Network } | undefined,
+  ctx: StepContext,
+  state: StepState,
+): Promise<StepResult> {
+  const ec2 = await (await e.aws()).ec2();
+  const planned = known?.found;
+  const found = planned && planned.kind !== "none" ? planned : await findVpc(e);
+  let vpc: Vpc;
+  let action: "create" | "update" | "exists" = "exists";
+  if (found.kind === "named") {
+    vpc = found.vpc;
+    if (managed(vpc)) {
+      const network = (state.action === "update" && known?.network) || (await inspectNetwork(ec2, vpc, e));
+      if (networkGaps(network, e).length) {
+        await ensureNetwork(ec2, vpc, cidrOf(vpc), network, e, ctx.note);
+        action = "update";
+      }
+    }
+  } else if (found.kind === "none") {
+    ctx.note(`Creating VPC ${e.names.vpc} with CIDR ${found.cidr}`);
+    const created = createVpc(e, found.cidr, ctx.signal);
+    // The network's lookups (zones, a gateway to reuse) overlap the VPC's creation.
+    await ensureNetwork(ec2, created, found.cidr, emptyNetwork(found.cidr), e, ctx.note);
+    vpc = await created;
+    action = "create";
+  } else {
+    return { action: "exists", id: vpcIdOf(found.vpc) };
+  }
+  const id = vpcIdOf(vpc);
+  ctx.outputs.set("vpcId", id);
+  return { action, id };
 }
 
 /** Creates the VPC and waits until it is `available`. */

@@ -1,0 +1,180 @@
+/**
+ * The access key a credentials block holds: the one read of it (on the user, Active, and
+ * authenticating as the user, checked with the key itself), and the one re-mint into the block
+ * (through the CredentialGuard; the new key is checked by authenticating with it, and the old key
+ * deleted), which both `provision-infra` (repairing the block) and `rotate-credentials` run.
+ */
+import type { CredentialSpec } from "../../engine/credential.js";
+import { CloudError, UsageError, WpError } from "../../errors.js";
+import type { PrefectApi } from "../../prefect/api.js";
+import { shellQuote, wpCommand } from "../../ui/io.js";
+import { keysHeldElsewhere } from "./key-holders.js";
+import { BLOCK_TYPE, type EcsContext, gone, MAX_ACCESS_KEYS, NO_SUCH } from "./names.js";
+import { awsErrorCode, resolveAws } from "./sdk.js";
+
+export interface AccessKey {
+  id: string;
+  secretAccessKey: string;
+}
+
+/** The key id and secret the block holds (the secret stays in memory). */
+export async function blockKey(prefect: PrefectApi, blockId: string) {
+  const full = await prefect.readBlockDocumentById(blockId, true);
+  const data = { ...((full?.data ?? {}) as Record<string, unknown>) };
+  const str = (k: string) => (typeof data[k] === "string" && data[k] ? String(data[k]) : undefined);
+  return { data, keyId: str("aws_access_key_id"), secret: str("aws_secret_access_key") };
+}
+
+/** null when the key authenticates as `userArn`; else what is wrong. */
+export async function authenticatesAs(e: EcsContext, key: AccessKey, userArn: string): Promise<string | null> {
+  const s = await e.aws();
+  try {
+    const as = await resolveAws({
+      region: s.region,
+      env: e.env,
+      endpoint: e.endpoint,
+      credentials: { accessKeyId: key.id, secretAccessKey: key.secretAccessKey },
+    });
+    const who = await as.identity();
+    return who.arn === userArn ? null : `authenticates as ${who.arn}, not as ${userArn}`;
+  } catch (err) {
+    return `does not authenticate (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+export interface KeyState {
+  /** What is wrong with the block's key; undefined when it works. */
+  problem?: string;
+  /** The command that repairs it: rotation needs the user. */
+  repair: "provision-infra" | "rotate-credentials";
+  /** What was checked, when it works. */
+  detail?: string;
+}
+
+/** The block's key: held, on the user, Active, and authenticating as the user. */
+export async function readKey(e: EcsContext, blockId: string): Promise<KeyState> {
+  const user = e.names.iamUser;
+  const iam = await (await e.aws()).iam();
+  const [key, found] = await Promise.all([blockKey(e.prefect, blockId), iam.getUser(user)]);
+  const repair = found?.Arn ? "rotate-credentials" : "provision-infra";
+  if (!key.keyId || !key.secret) return { problem: "the block holds no access key", repair };
+  if (!found?.Arn) return { problem: `IAM user ${user} does not exist`, repair };
+  const listed = (await iam.listAccessKeys(user)).find((k) => k.AccessKeyId === key.keyId);
+  if (!listed)
+    return { problem: `access key ${key.keyId} not found on IAM user ${user} (deleted in the cloud?)`, repair };
+  if (listed.Status !== "Active") return { problem: `access key ${key.keyId} is ${listed.Status}`, repair };
+  const problem = await authenticatesAs(e, { id: key.keyId, secretAccessKey: key.secret }, found.Arn);
+  if (problem) return { problem: `access key ${key.keyId} ${problem}`, repair };
+  return { repair, detail: `access key ${key.keyId} active; sts:GetCallerIdentity as ${found.Arn}` };
+}
+
+/** The user's access keys as the guard sees them; the ids that Prefect's AWS blocks hold are never deleted. */
+export function keySpec(e: EcsContext, accountId: string, tooMany: () => Error): CredentialSpec<AccessKey> {
+  const user = e.names.iamUser;
+  const iam = async () => (await e.aws()).iam();
+  return {
+    scope: `aws:${accountId}:iam-user/${user}`,
+    noun: "access key",
+    owner: `IAM user ${user}`,
+    async mint() {
+      const key = await (await iam()).createAccessKey(user).catch((err: unknown) => {
+        throw awsErrorCode(err) === "LimitExceeded" ? tooMany() : err;
+      });
+      return { id: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+    },
+    revoke: async (id) => (await iam()).deleteAccessKey(user, id).catch(gone(NO_SUCH)),
+    async list() {
+      const keys = await (await iam()).listAccessKeys(user).catch((err: unknown) => {
+        gone(NO_SUCH)(err);
+        return [];
+      });
+      return keys.map((k) => ({ id: k.AccessKeyId ?? "", created: k.CreateDate }));
+    },
+    async held() {
+      const docs = await e.prefect.listBlockDocuments(BLOCK_TYPE);
+      return new Set(docs.map((d) => d.data?.aws_access_key_id).filter((id): id is string => typeof id === "string"));
+    },
+  };
+}
+
+/** AWS allows two keys: a new one needs room besides the user's other keys (the block's own is deleted after). */
+function refuseAtLimit(user: string, oldId: string | undefined, others: string[], oldOnUser: boolean): void {
+  if (others.length < MAX_ACCESS_KEYS && !(oldOnUser && others.length + 1 >= MAX_ACCESS_KEYS)) return;
+  throw new UsageError(
+    `IAM user ${user} holds ${others.length === 1 ? "access key" : "access keys"} ${others.join(", ")} ` +
+      `besides the block's${oldOnUser ? ` (${oldId})` : ""}; AWS allows ${MAX_ACCESS_KEYS}, so a new key cannot be made ` +
+      "before the old one is deleted.",
+    `Delete the unused key (aws iam delete-access-key --user-name ${shellQuote(user)} --access-key-id …) and run again.`,
+  );
+}
+
+/** Throws when the user has no room for a new key besides the block's `oldId`; returns whether `oldId` is on the user. */
+export async function roomForKey(e: EcsContext, oldId: string | undefined): Promise<boolean> {
+  const keys = await (await (await e.aws()).iam()).listAccessKeys(e.names.iamUser).catch((err: unknown) => {
+    gone(NO_SUCH)(err);
+    return [];
+  });
+  const others = keys.filter((k) => k.AccessKeyId !== oldId).map((k) => k.AccessKeyId ?? "");
+  const oldOnUser = keys.length !== others.length;
+  refuseAtLimit(e.names.iamUser, oldId, others, oldOnUser);
+  return oldOnUser;
+}
+
+export interface Reminted {
+  newId: string;
+  oldId?: string;
+  checked: string;
+}
+
+/**
+ * A new key for the user, written into the existing block (its other fields kept) and checked by
+ * authenticating with it; a key that does not authenticate is revoked and the block gets its old
+ * data back. The block's old key is deleted when it is on the user (and no other block holds it).
+ */
+export async function remintIntoBlock(
+  e: EcsContext,
+  blockId: string,
+  note: (m: string) => void,
+  tooMany: () => Error,
+): Promise<Reminted> {
+  const s = await e.aws();
+  const iam = await s.iam();
+  const user = e.names.iamUser;
+  const { data, keyId: oldId } = await blockKey(e.prefect, blockId);
+  const found = await iam.getUser(user);
+  const userArn = found?.Arn;
+  if (!userArn)
+    throw new WpError(`IAM user ${user} does not exist.`, `Run \`${wpCommand("provision-infra", e.pool)}\` first.`);
+  const [oldOnUser, held] = await Promise.all([roomForKey(e, oldId), keysHeldElsewhere(e)]);
+  const spec = keySpec(e, (await s.identity()).accountId, tooMany);
+  await e.guard.recover(spec, note);
+  const newId = await e.guard.mintInto(
+    spec,
+    async (k) => {
+      await e.prefect.updateBlockDocument(blockId, {
+        ...data,
+        aws_access_key_id: k.id,
+        aws_secret_access_key: k.secretAccessKey,
+        region_name: typeof data.region_name === "string" && data.region_name ? data.region_name : s.region,
+      });
+      let problem: string | null = "not checked";
+      for (let i = 0; i < 10 && problem; i++) {
+        problem = await authenticatesAs(e, k, userArn);
+        if (problem) await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** i, 4000)));
+      }
+      if (problem) {
+        await e.prefect.updateBlockDocument(blockId, data);
+        throw new CloudError(`The new access key ${k.id} ${problem}; the block keeps the old key.`);
+      }
+      return k.id;
+    },
+    note,
+  );
+  const deleteOld = oldId && oldOnUser && !held.has(oldId);
+  if (deleteOld) await iam.deleteAccessKey(user, oldId).catch(gone(NO_SUCH));
+  return {
+    newId,
+    ...(deleteOld ? { oldId } : {}),
+    checked: `sts:GetCallerIdentity with the new key answered ${userArn}`,
+  };
+}
