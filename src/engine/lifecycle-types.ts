@@ -1,7 +1,7 @@
 /**
- * The pool's life after provisioning: `wp status`, `wp deprovision`, `wp rotate-credentials`. Each
- * provider answers for its own resources (lifecycle/<provider>.ts); index.ts adds what every pool
- * shares (the pool, its credentials block, the record) and owns ordering, locking and records.
+ * The pool's life after provisioning, provider-independent types: status items, teardown items,
+ * rotation results, and what a provider's lifecycle gets and answers (rotation, lock scopes, what
+ * an interrupted verify left). Status and teardown are walks over the provider's resources (resource.ts).
  */
 
 import { ApiError } from "../errors.js";
@@ -85,10 +85,6 @@ export interface Lifecycle {
   lockScopes(): Promise<string[]>;
   /** What cannot be known without a record, said plainly (empty when a record exists). */
   unknowns(): string[];
-  /** Status beyond the resources' reads (a provider not yet walking its resources answers all of it here). */
-  status?(): Promise<StatusItem[]>;
-  /** The provider's own teardown plan, in deletion order; absent: the engine walks the resources (resource.ts). */
-  teardown?(o: { force: boolean }): Promise<TeardownItem[]>;
   rotate(): Promise<RotateResult>;
   /** Deletes a temporary resource an interrupted `wp verify` left (idempotent: already gone is success). */
   removeLeftover?(leftover: Leftover): Promise<void>;
@@ -138,50 +134,4 @@ export function decideTeardown(
 export function ignoreNotFound(err: unknown): void {
   if (err instanceof ApiError && err.status === 404) return;
   throw err;
-}
-
-/**
- * The pool's credentials block in a teardown: kept unless wp created it; else deleted, after the
- * credential it holds when `credential` says so (its words for the plan, and how to revoke it).
- */
-export function credentialsBlockTeardown(
-  input: LifecycleInput,
-  step: string,
-  created: boolean,
-  credential?: { reason: string; revoke(): Promise<void> },
-): TeardownItem[] {
-  const block = input.block;
-  if (!block) return [];
-  const base = { step, resource: "Credentials block", name: block.name ?? block.id, id: block.id };
-  if (!created)
-    return [
-      {
-        ...base,
-        action: "keep",
-        reason: input.record ? "adopted: wp did not create it" : "no record says wp created it",
-      },
-    ];
-  const users = input.otherPools.filter((p) => blockRefOf(p, input.blockVariable) === block.id).map((p) => p.name);
-  if (users.length)
-    return [
-      { ...base, action: "keep", reason: `still used by ${users.map((u) => `'${u}'`).join(", ")}`, usedBy: users },
-    ];
-  return [
-    {
-      ...base,
-      action: "delete",
-      ...(credential ? { reason: credential.reason } : {}),
-      run: async () => {
-        await credential?.revoke();
-        await input.api.deleteBlockDocument(block.id).catch(ignoreNotFound);
-      },
-    },
-  ];
-}
-
-/** The status line of the Docker login to a registry: ok, or missing with the fix. */
-export function dockerLoginItem(registry: string, login: { found: boolean; detail: string }, fix?: string): StatusItem {
-  return login.found
-    ? { resource: "Docker login", name: registry, state: "ok", detail: login.detail }
-    : { resource: "Docker login", name: registry, state: "missing", detail: login.detail, ...(fix ? { fix } : {}) };
 }

@@ -168,7 +168,7 @@ export async function poolStatus(
 ): Promise<StatusReport> {
   const l = await load(ctx, api, find, name, flags);
   if (!l || l.poolMissing) throw notFound(name);
-  const items = l.lifecycle.status ? await legacyStatus(l) : await resourceStatus(l);
+  const items = await resourceStatus(l);
   items.push(...(await verifyLeftovers(l)));
   return {
     workPool: name,
@@ -209,40 +209,6 @@ export async function readPool(l: Loaded): Promise<{ phases: Resource[][]; ctx: 
     written: { pool: null },
   });
   return { phases, ctx: { prefect: l.input.api, outputs: new Map(), note: l.input.note } };
-}
-
-/** A provider that still reads its own resources: the block as the template references it, then the provider's items. */
-async function legacyStatus(l: Loaded): Promise<StatusItem[]> {
-  const name = l.pool.name;
-  const fix = wpCommand("provision-infra", name);
-  const items: StatusItem[] = [{ resource: "Work pool", name, id: l.pool.id, state: "ok", detail: l.pool.type }];
-  if (!l.blockRef)
-    items.push({
-      resource: "Credentials block",
-      name: "(none)",
-      state: "missing",
-      detail: `the template's ${l.variable} references no block`,
-      fix,
-    });
-  else if (!l.input.block)
-    items.push({
-      resource: "Credentials block",
-      name: "(missing)",
-      id: l.blockRef,
-      state: "missing",
-      detail: `the template's ${l.variable} points at block ${l.blockRef}, which does not exist`,
-      fix,
-    });
-  else
-    items.push({
-      resource: "Credentials block",
-      name: l.input.block.name ?? l.blockRef,
-      id: l.blockRef,
-      state: "ok",
-      detail: `referenced by the template's ${l.variable}`,
-    });
-  items.push(...((await l.lifecycle.status?.()) ?? []));
-  return items;
 }
 
 export async function rotateCredentials(

@@ -56,9 +56,8 @@ function ownedAndKept(l: LoadedPool, items: TeardownItem[]): TeardownItem[] {
   );
 }
 
-/** The provider's part of the plan: its own (a provider not yet walking resources), else the resources' walk. */
+/** The provider's part of the plan: the walk over its resources (resource.ts). */
 async function resourcesPlan(ctx: Ctx, l: LoadedPool, force: boolean): Promise<TeardownItem[]> {
-  if (l.lifecycle.teardown) return l.lifecycle.teardown({ force });
   const { phases, ctx: read } = await readPool(l);
   const resources = phases[1] ?? [];
   const states = await checkPhases(phases, read, 8);
