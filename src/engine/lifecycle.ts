@@ -1,7 +1,8 @@
 /**
- * `wp status`, `wp deprovision` and `wp rotate-credentials`, provider-independent: the pool, its
- * credentials block (as the template references it) and its record, then the provider's own
- * resources (lifecycle/<provider>.ts, loaded when used). Commands render what these return.
+ * Loading a pool for `wp status`, `wp verify` and `wp rotate-credentials` (and `teardown.ts`): the
+ * pool, its record, the names and settings the record holds, and the provider's resources built from
+ * them in read mode. Status reads those resources with the same code provisioning uses; the
+ * provider's lifecycle (loaded when used) answers rotation and what an interrupted verify left.
  */
 
 import type { Ctx } from "../context.js";
