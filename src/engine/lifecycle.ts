@@ -114,6 +114,7 @@ async function load(
     interactive: false,
     prompts: ctx.prompts,
     note,
+    ...(ctx.global.debug ? { debug: (line: string) => ctx.info(ctx.color.err.dim(line)) } : {}),
     guard,
   });
   const input: LifecycleInput = {

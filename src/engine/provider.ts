@@ -73,6 +73,8 @@ export interface ProviderInput {
   interactive: boolean;
   prompts: Prompter;
   note(message: string): void;
+  /** With --debug: where a cloud SDK's own diagnostic records go (never secrets). */
+  debug?: (line: string) => void;
   /** Mints credentials safely (see credential.ts). */
   guard: CredentialGuard;
 }

@@ -136,6 +136,7 @@ async function startRun(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise
     interactive: ctx.interactive,
     prompts: ctx.prompts,
     note,
+    ...(ctx.global.debug ? { debug: (line: string) => ctx.info(ctx.color.err.dim(line)) } : {}),
     guard: new CredentialGuard({
       home: wpHome(ctx.env),
       pauseAt: ctx.env.WP_TEST_PAUSE_AT,

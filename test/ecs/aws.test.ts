@@ -118,17 +118,28 @@ describe("region", () => {
 });
 
 describe("SDK log output", () => {
-  it("warnings become one line each through wp; debug and info are dropped", async () => {
+  it("warnings become one line each through wp; error records only with --debug; debug and info are dropped", async () => {
     const { sdkLogger } = await import("../../src/clouds/aws/sdk.js");
     const lines: string[] = [];
-    const logger = sdkLogger((l) => lines.push(l));
+    const debugged: string[] = [];
+    const logger = sdkLogger(
+      (l) => lines.push(l),
+      (l) => debugged.push(l),
+    );
     logger.debug("request", { secret: "x" });
     logger.info("retrying");
     logger.warn("NodeDeprecationWarning: the AWS SDK for JavaScript (v3) will\nno longer support Node.js 20", {
       more: 1,
     });
     logger.error(new Error("boom\nstack line"));
-    expect(lines).toEqual(["AWS SDK: NodeDeprecationWarning: the AWS SDK for JavaScript (v3) will", "AWS SDK: boom"]);
+    logger.error({ clientName: "STSClient", commandName: "GetCallerIdentityCommand" });
+    expect(lines).toEqual(["AWS SDK: NodeDeprecationWarning: the AWS SDK for JavaScript (v3) will"]);
+    expect(debugged).toEqual([
+      "AWS SDK: boom",
+      'AWS SDK: {"clientName":"STSClient","commandName":"GetCallerIdentityCommand"}',
+    ]);
+    const quiet = sdkLogger(() => {});
+    expect(() => quiet.error(new Error("x"))).not.toThrow();
   });
 });
 
@@ -172,5 +183,36 @@ describe("errors", () => {
       Object.assign(new Error("connect refused"), { code: "ECONNREFUSED" }),
     );
     expect((net as CloudError).code).toBe("ECONNREFUSED");
+  });
+});
+
+describe("AWS out of reach", () => {
+  it("is one line of error; the SDK's own records of the failed call appear only with --debug", async () => {
+    const { makeHome, runCli } = await import("../helpers/run-cli.js");
+    const home = makeHome();
+    try {
+      const env = {
+        ...home.env,
+        AWS_ENDPOINT_URL: "http://127.0.0.1:1",
+        AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+        AWS_SECRET_ACCESS_KEY: "not-a-secret",
+        AWS_EC2_METADATA_DISABLED: "true",
+      };
+      const argv = ["provision-infra", "e", "--region", "us-east-1", "--dry-run"];
+      expect((await runCli(["create", "e", "-t", "ecs:push"], { env })).code).toBe(0);
+      const r = await runCli(argv, { env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain("AWS SDK:");
+      expect(
+        r.stderr
+          .trim()
+          .split("\n")
+          .filter((l) => l.startsWith("Error:")),
+      ).toEqual([expect.stringContaining("sts:GetCallerIdentity failed")]);
+      const debug = await runCli([...argv, "--debug"], { env });
+      expect(debug.stderr).toContain("AWS SDK:");
+    } finally {
+      home.cleanup();
+    }
   });
 });

@@ -48,6 +48,8 @@ export interface EcsProvisionerOptions {
   vpcQuota?: number;
   /** Where the AWS SDK's warnings go (one line each). */
   warn?: (line: string) => void;
+  /** Where the SDK's error records go (--debug). */
+  debug?: (line: string) => void;
   /** The credential guard (default: one over $WP_HOME of `env`). */
   guard?: CredentialGuard;
 }
@@ -75,6 +77,7 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisione
         env,
         endpoint: opts.endpoint,
         warn: opts.warn,
+        debug: opts.debug,
       });
       return session;
     },

@@ -26,6 +26,8 @@ export interface AwsOptions {
   endpoint?: string | undefined;
   /** Where the SDK's own warnings go, as one line each (default: dropped). */
   warn?: ((line: string) => void) | undefined;
+  /** Where the SDK's error records go (`--debug` only; the failure itself reaches wp as the thrown error). */
+  debug?: ((line: string) => void) | undefined;
   /** Static credentials (a block's key) instead of the SDK's default chain; never logged. */
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
@@ -188,7 +190,7 @@ export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
   const profile = o.credentials ? { credentials: o.credentials } : o.profile ? { profile: o.profile } : {};
   const region = await resolveRegion(o.credentials ? { ...o, profile: undefined } : o);
   const resolved = region;
-  const logger = sdkLogger(o.warn);
+  const logger = sdkLogger(o.warn, o.debug);
   const config = (service: string) => {
     const endpoint = o.endpoint ?? endpointFromEnv(o.env, service);
     return { region: resolved, ...profile, ...(endpoint ? { endpoint } : {}), logger };
@@ -248,8 +250,15 @@ interface SdkLogger {
   error(...content: unknown[]): void;
 }
 
-/** The SDK logs through this (never to the console): warnings become one escaped line, the rest is dropped. */
-export function sdkLogger(warn: ((line: string) => void) | undefined): SdkLogger {
+/**
+ * The SDK logs through this (never to the console): warnings become one escaped line; its records of
+ * failed calls (JSON with client, command and error) only with --debug, as wp reports the failure
+ * itself in one line; the rest is dropped.
+ */
+export function sdkLogger(
+  warn: ((line: string) => void) | undefined,
+  debug?: ((line: string) => void) | undefined,
+): SdkLogger {
   const line = (content: unknown[]) => {
     const text = content.map((c) => (c instanceof Error ? c.message : typeof c === "string" ? c : JSON.stringify(c)));
     return `AWS SDK: ${text.join(" ").split("\n")[0]?.slice(0, 300) ?? ""}`;
@@ -258,6 +267,6 @@ export function sdkLogger(warn: ((line: string) => void) | undefined): SdkLogger
     debug: () => {},
     info: () => {},
     warn: (...c) => warn?.(line(c)),
-    error: (...c) => warn?.(line(c)),
+    error: (...c) => debug?.(line(c)),
   };
 }
