@@ -20,7 +20,7 @@ export function useAzure(options: SimOptions = {}) {
     rmSync(ctx.sim.cert.dir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    await ctx.sim.close();
+    await ctx.sim.close({ keepCertificate: true });
     ctx.sim = await startAzureSim({ ...options, cert: ctx.sim.cert, port: ctx.sim.port });
     ctx.home = makeHome();
     const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));

@@ -326,3 +326,14 @@ describe("Azure simulator", () => {
     expect(await new Promise((r) => child.on("exit", (code) => r(code)))).toBe(0);
   });
 });
+
+describe("the simulator's certificate", () => {
+  it("leaves no private key on disk, and close() removes the folder it made", async () => {
+    const { existsSync, readdirSync } = await import("node:fs");
+    const { startAzureSim } = await import("../sim/azure/server.mjs");
+    const sim = await startAzureSim();
+    expect(readdirSync(sim.cert.dir)).toEqual(["cert.pem"]);
+    await sim.close();
+    expect(existsSync(sim.cert.dir)).toBe(false);
+  });
+});

@@ -2,10 +2,12 @@
 /**
  * A self-signed certificate for 127.0.0.1 / localhost, made when the simulator starts, with the
  * `openssl` command line tool (present on Linux and macOS; Node has no X.509 writer). The key and
- * certificate live in a fresh temp folder; `certFile` is what NODE_EXTRA_CA_CERTS points at.
+ * certificate are written to a fresh temp folder (mode 0700); the private key is read into memory and
+ * its file deleted at once, so no key is left on disk; `certFile` (public) is what NODE_EXTRA_CA_CERTS
+ * points at, and the simulator's close() removes the folder.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -36,5 +38,9 @@ export async function makeCertificate() {
     ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
-  return { dir, keyFile, certFile, key: readFileSync(keyFile, "utf8"), cert: readFileSync(certFile, "utf8") };
+  try {
+    return { dir, keyFile, certFile, key: readFileSync(keyFile, "utf8"), cert: readFileSync(certFile, "utf8") };
+  } finally {
+    rmSync(keyFile, { force: true });
+  }
 }

@@ -123,7 +123,8 @@ export interface AzureSim {
   mutations(): LogEntry[];
   clearLog(): void;
   deterministicId(s: string): string;
-  close(): Promise<void>;
+  /** Stops serving; removes the certificate folder it made unless `keepCertificate` (a restart on the same certificate). */
+  close(o?: { keepCertificate?: boolean }): Promise<void>;
 }
 
 export const ROLE_IDS: Record<string, string>;

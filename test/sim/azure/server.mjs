@@ -18,6 +18,7 @@
  * (a new app or principal is not visible to the next calls at once).
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
 import { createServer } from "node:https";
 import { performance } from "node:perf_hooks";
 import { makeCertificate } from "./cert.mjs";
@@ -1295,10 +1296,12 @@ export async function startAzureSim(options = {}) {
       state.log.length = 0;
     },
     deterministicId: (/** @type {string} */ s) => createHash("sha256").update(s).digest("hex").slice(0, 32),
-    close: () =>
+    close: (/** @type {{ keepCertificate?: boolean } | undefined} */ o) =>
       new Promise((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve(undefined));
+        // A certificate this simulator made goes with it (a caller's own is the caller's).
+        if (!options.cert && !o?.keepCertificate) rmSync(cert.dir, { recursive: true, force: true });
       }),
   };
 }
