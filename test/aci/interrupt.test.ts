@@ -26,7 +26,7 @@ describe("the client secret survives interruption", () => {
     rmSync(sim.cert.dir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    await sim.close();
+    await sim.close({ keepCertificate: true });
     sim = await startAzureSim({ cert: sim.cert, port: sim.port });
     home = makeHome();
     const docker = mkdtempSync(join(tmpdir(), "wp-docker-"));

@@ -48,7 +48,7 @@ describe("ACI provisioner recovery against the simulator", () => {
   });
 
   async function reset() {
-    await sim.close();
+    await sim.close({ keepCertificate: true });
     sim = await startAzureSim({ cert: sim.cert, port: sim.port });
     home = mkdtempSync(join(tmpdir(), "wp-aci-"));
     prefect = new FakePrefect();
