@@ -14,7 +14,7 @@ import { pyRepr, wpCommand } from "../ui/io.js";
 import { CredentialGuard } from "./credential.js";
 import { blockRefOf, type Lifecycle, type LifecycleInput, type StatusItem } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
-import { type Provider, refuseEmptyFlags } from "./provider.js";
+import { type Provider, withRecordedFlags } from "./provider.js";
 import { listRecords, readRecord, type StoredRecord } from "./record.js";
 import { type Resource, statusItem } from "./resource.js";
 import { checkPhases, poolPhases } from "./run.js";
@@ -48,26 +48,6 @@ function poolNames(provider: Provider, pool: WorkPool, record: StoredRecord | nu
   return { ...names, ...(known ?? {}) };
 }
 
-/** The record's settings (region, project, …) under the provider's flags; a flag that contradicts the record is an error. */
-function poolFlags(provider: Provider, record: StoredRecord | null, flags: Record<string, unknown>) {
-  refuseEmptyFlags(provider, flags);
-  const out: Record<string, unknown> = { ...flags };
-  for (const [prop, key] of Object.entries(provider.recorded ?? {})) {
-    const recorded = record?.record.context[key];
-    if (!recorded) continue;
-    const given = flags[prop];
-    if (typeof given !== "string") out[prop] = recorded;
-    else if (given !== recorded) {
-      const flag = `--${prop.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      throw new UsageError(
-        `${flag} ${pyRepr(given)} contradicts the pool's provisioning record, which has ${key} ${pyRepr(recorded)}.`,
-        `Drop ${flag}: wp reads the pool's resources where the record says they are.`,
-      );
-    }
-  }
-  return out;
-}
-
 async function load(
   ctx: Ctx,
   api: PrefectApi,
@@ -87,7 +67,10 @@ async function load(
     );
   }
   const variable = provider.blockVariable;
-  const resolved = poolFlags(provider, record, flags);
+  const resolved = withRecordedFlags(provider, record?.record.context, flags, {
+    overwrite: false,
+    hint: (flag) => `Drop ${flag}: wp reads the pool's resources where the record says they are.`,
+  });
   const [others, records] = await Promise.all([api.listWorkPools(), listRecords(api)]);
   const ref = blockRefOf(pool, variable);
   let block = ref ? await api.readBlockDocumentById(ref) : null;

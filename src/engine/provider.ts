@@ -136,6 +136,40 @@ export function refuseEmptyFlags(provider: Provider, flags: Record<string, unkno
   }
 }
 
+/** A provider flag or name given on the command line that contradicts the pool's record (exit 2). */
+export function contradiction(flag: string, given: string, recorded: string, what: string, hint: string): UsageError {
+  return new UsageError(
+    `${flag} ${pyRepr(given)} contradicts the pool's provisioning record, which has ${what} ${pyRepr(recorded)}.`,
+    hint,
+  );
+}
+
+/**
+ * The provider's flags with the record's values where the command line gives none (a later command
+ * lands where the first run did); a given value that differs is a contradiction, unless `overwrite`.
+ * `hint(flag, given)` says what to do about one.
+ */
+export function withRecordedFlags(
+  provider: Provider,
+  context: Record<string, string> | undefined,
+  flags: Record<string, unknown>,
+  o: { overwrite: boolean; hint(flag: string, given: string): string },
+): Record<string, unknown> {
+  refuseEmptyFlags(provider, flags);
+  const out: Record<string, unknown> = { ...flags };
+  for (const [prop, key] of Object.entries(provider.recorded ?? {})) {
+    const recorded = context?.[key];
+    if (!recorded) continue;
+    const given = flags[prop];
+    if (typeof given !== "string") out[prop] = recorded;
+    else if (given !== recorded && !o.overwrite) {
+      const flag = `--${prop.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      throw contradiction(flag, given, recorded, key, o.hint(flag, given));
+    }
+  }
+  return out;
+}
+
 /** A fixed-default resource name option. */
 export function nameOption(
   key: string,

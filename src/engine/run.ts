@@ -17,7 +17,7 @@ import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } 
 import { blockRefOf } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
 import { blockTypeStep, type PoolStepInput, workPoolStep } from "./prefect-steps.js";
-import { checkName, type Provider, refuseEmptyFlags } from "./provider.js";
+import { checkName, contradiction, type Provider, withRecordedFlags } from "./provider.js";
 import { listRecords, type ProvisioningRecord, readRecord, recordRun } from "./record.js";
 import { countActions, renderPlan, renderSummary } from "./render.js";
 import type { Resource } from "./resource.js";
@@ -282,15 +282,9 @@ async function refuseBlockCollision(api: PrefectApi, o: ProvisionOptions, blockN
     );
 }
 
-/** A provider flag or name given on the command line that contradicts the pool's record: exit 2 unless --overwrite. */
-function contradiction(flag: string, given: string, recorded: string, what: string): UsageError {
-  return new UsageError(
-    `${flag} ${pyRepr(given)} contradicts the pool's provisioning record, which has ${what} ${pyRepr(recorded)}.`,
-    `Drop ${flag} to use the record's value, or pass --overwrite to use ${pyRepr(given)}.`,
-  );
-}
-
-const flagName = (prop: string) => `--${prop.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+/** What to do about a flag or name that contradicts the record, on a provisioning run. */
+const overwriteHint = (flag: string, given: string) =>
+  `Drop ${flag} to use the record's value, or pass --overwrite to use ${pyRepr(given)}.`;
 
 /**
  * The provider's flags: the record's values where the command line gives none (a re-run lands where
@@ -302,16 +296,10 @@ async function resolveFlags(
   record: ProvisioningRecord | null,
 ): Promise<Record<string, unknown>> {
   const provider = o.provider;
-  refuseEmptyFlags(provider, o.flags);
-  const given: Record<string, unknown> = { ...o.flags };
-  for (const [prop, key] of Object.entries(provider.recorded ?? {})) {
-    const recorded = record?.context[key];
-    if (!recorded) continue;
-    const value = given[prop];
-    if (typeof value !== "string") given[prop] = recorded;
-    else if (value !== recorded && o.flags.overwrite !== true)
-      throw contradiction(flagName(prop), value, recorded, key);
-  }
+  const given = withRecordedFlags(provider, record?.context, o.flags, {
+    overwrite: o.flags.overwrite === true,
+    hint: overwriteHint,
+  });
   const prepared = { ...given, ...(await provider.prepare?.(given, ctx.env)) };
   if (!ctx.interactive || !provider.choose) return prepared;
   const note = (m: string) => ctx.info(ctx.color.err.dim(m));
@@ -334,7 +322,13 @@ async function resolveNames(
     if (typeof flag === "string") {
       if (!flag.trim()) throw new UsageError(`${flagText} cannot be empty.`);
       if (recorded && recorded !== flag.trim() && o.flags.overwrite !== true)
-        throw contradiction(flagText, flag.trim(), recorded, `${n.what.toLowerCase()}`);
+        throw contradiction(
+          flagText,
+          flag.trim(),
+          recorded,
+          n.what.toLowerCase(),
+          overwriteHint(flagText, flag.trim()),
+        );
       names[n.key] = flag.trim();
       anyFlag = true;
     } else if (recorded) {
