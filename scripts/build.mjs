@@ -1,0 +1,58 @@
+// Builds the shipped CLI: one esbuild bundle of src/ (ESM, code splitting, every package external) into dist/.
+// Type checking is tsc's (`npm run typecheck`); this only transpiles and bundles.
+//
+// - dist/bin.js is the entry; what src/ imports dynamically (cloud SDK adapters, the embedded API and SQLite,
+//   the HTTP client and zod, the prompts and ora) stays in chunks that load only when a command needs them.
+// - dist/embedded-api.js is a second entry (the embedded API, for the start-up bench's seeding).
+// - Every output sits directly in dist/, so a source file's `new URL("../…/data/x", import.meta.url)` is
+//   rewritten to the same target seen from dist/ (`../data/x`); the build fails on any other use.
+// - dist/metafile.json maps each output to the src/ modules in it (the tests that check what start-up loads).
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { build } from "esbuild";
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
+const src = join(root, "src");
+const dist = join(root, "dist");
+
+/** `new URL("<literal>", import.meta.url)` in a src/ file, re-aimed from dist/ at the same file. */
+const metaUrlPlugin = {
+  name: "wp-import-meta-url",
+  setup(b) {
+    b.onLoad({ filter: /\/src\/.*\.ts$/ }, (args) => {
+      const text = readFileSync(args.path, "utf8");
+      if (!text.includes("import.meta.url")) return { contents: text, loader: "ts" };
+      const fileDir = dirname(args.path);
+      let rewritten = 0;
+      const out = text.replace(/new URL\((["'`])([^"'`$]*)\1,\s*import\.meta\.url\)/g, (_m, q, rel) => {
+        rewritten += 1;
+        return `new URL(${q}${relative(dist, resolve(fileDir, rel))}${q}, import.meta.url)`;
+      });
+      // Any other use is right from dist/ only in a file directly in src/.
+      if (fileDir !== src && out.split("import.meta.url").length - 1 > rewritten)
+        throw new Error(`${relative(root, args.path)}: import.meta.url other than new URL("<literal>", import.meta.url)`);
+      return { contents: out, loader: "ts" };
+    });
+  },
+};
+
+rmSync(dist, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { bin: "src/bin.ts", "embedded-api": "src/prefect/embedded/api.ts" },
+  outdir: dist,
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20.19",
+  packages: "external",
+  chunkNames: "[name]-[hash]",
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: "none",
+  metafile: true,
+  logLevel: "warning",
+  plugins: [metaUrlPlugin],
+});
+writeFileSync(join(dist, "metafile.json"), JSON.stringify(result.metafile));
