@@ -8,8 +8,13 @@
  * become a GET without a body; the Authorization header is dropped on a move to another origin), a timeout
  * throws an error named TimeoutError, a network failure throws TypeError("fetch failed") with the cause.
  */
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
+import type * as Http from "node:http";
+import type { IncomingMessage } from "node:http";
+import type * as Https from "node:https";
+
+// Not `import … from "node:http"`: on Node 24 an ESM import of node:http reads every export, and one of
+// them is a getter that loads undici — the very cost this module avoids. getBuiltinModule reads none.
+const builtin = <T>(name: string) => process.getBuiltinModule(name) as T;
 
 export interface RequestInit {
   method: string;
@@ -61,7 +66,12 @@ function once(
   deadline: number,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const send = url.protocol === "https:" ? httpsRequest : url.protocol === "http:" ? httpRequest : undefined;
+    const send =
+      url.protocol === "https:"
+        ? builtin<typeof Https>("node:https").request
+        : url.protocol === "http:"
+          ? builtin<typeof Http>("node:http").request
+          : undefined;
     if (!send)
       return reject(new TypeError("fetch failed", { cause: new Error(`unsupported protocol ${url.protocol}`) }));
     const h: Record<string, string | number> = { ...headers };
