@@ -2,11 +2,11 @@
 // `wp --help`, `wp ls -o json` on an embedded store holding 200 pools, and `wp ls -o json` against a
 // `wp server` holding 50 pools, each timed in interleaved pairs with `node -e 0` on the same Node (so load on
 // the machine hits both sides of a pair alike). Prints the median wall time, the median of the per-pair ratios,
-// the peak RSS, and for the server run the CPU time and the time spent neither computing nor waiting for the
-// server's answers ("idle"). WP_BENCH_RUNS (default 15) pairs per command; WP_BENCH_NODES=path:path overrides
+// the peak RSS, and for the server run the time its event loop sat waiting (from a CPU profile) beside the time the
+// server takes to answer the same two requests. WP_BENCH_RUNS (default 15) pairs per command; WP_BENCH_NODES=path:path overrides
 // the Nodes.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -105,6 +105,23 @@ function usage(node, args, env, tag) {
   return { peakRssMB: round(Math.max(...rss) / 1024), cpuMs: round(median(cpu) / 1000) };
 }
 
+/** Time the event loop sat waiting (V8's "(idle)" samples in a CPU profile; median of 3 runs), in ms. */
+function idleMs(node, args, env, tag) {
+  const idle = [];
+  for (let i = 0; i < 3; i++) {
+    const dir = join(home, `prof-${tag}-${i}`);
+    run(node, ["--cpu-prof", "--cpu-prof-dir", dir, ...args], env);
+    const p = JSON.parse(readFileSync(join(dir, readdirSync(dir)[0]), "utf8"));
+    const idleIds = new Set(p.nodes.filter((n) => n.callFrame.functionName === "(idle)").map((n) => n.id));
+    let us = 0;
+    p.samples.forEach((id, k) => {
+      if (idleIds.has(id)) us += p.timeDeltas[k] ?? 0;
+    });
+    idle.push(us / 1000);
+  }
+  return median(idle);
+}
+
 async function benchNode(node) {
   const version = execFileSync(node, ["-v"], { encoding: "utf8" }).trim();
   const server = await startServer(node);
@@ -136,9 +153,11 @@ async function benchNode(node) {
       const u = usage(node, r.args, r.env, `${version}-${i}`);
       const row = { name: r.name, medianMs: round(median(r.ms)), vsNode: round(median(r.ratio), 2), ...u };
       if (r.env === serverEnv) {
-        // Wall time less node's own start, wp's CPU beyond node's, and the server's answers: time spent waiting on nothing.
+        // The event loop's waiting time, less the server's own answers: what wp itself spends waiting on nothing.
+        const idle = idleMs(node, r.args, r.env, `${version}-${i}`);
         row.serverAnswersMs = round(answers);
-        row.idleMs = round(Math.max(0, row.medianMs - results[0].medianMs - (u.cpuMs - baseUsage.cpuMs) - answers));
+        row.idleMs = round(idle);
+        row.idleBeyondAnswersMs = round(Math.max(0, idle - answers));
       }
       results.push(row);
     });
@@ -159,7 +178,7 @@ try {
   for (const n of out.nodes)
     for (const r of n.results)
       process.stderr.write(
-        `${n.node.padEnd(9)} ${r.name.padEnd(38)} ${String(r.medianMs).padStart(7)} ms  ${r.vsNode ? `${r.vsNode.toFixed(2)}×` : "     "}  ${String(r.peakRssMB).padStart(6)} MB${r.idleMs !== undefined ? `  idle ${r.idleMs} ms (server answers ${r.serverAnswersMs} ms)` : ""}\n`,
+        `${n.node.padEnd(9)} ${r.name.padEnd(38)} ${String(r.medianMs).padStart(7)} ms  ${r.vsNode ? `${r.vsNode.toFixed(2)}×` : "     "}  ${String(r.peakRssMB).padStart(6)} MB${r.idleMs !== undefined ? `  idle ${r.idleMs} ms, server answers ${r.serverAnswersMs} ms` : ""}\n`,
       );
 } finally {
   rmSync(home, { recursive: true, force: true });
