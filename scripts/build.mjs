@@ -18,7 +18,7 @@ const { dependencies } = JSON.parse(readFileSync(join(root, "package.json"), "ut
 // Every package stays external (installed beside wp, loaded by Node) except zod: `import { z } from "zod"`
 // loads 94 files (every locale) for the remote-API shape checks; bundled and tree-shaken into that lazy
 // chunk it costs one file, and `wp ls` against a server 30-40 ms and 3-5 MB less.
-const INLINE = new Set(["zod"]);
+const INLINE = new Set(["zod", "commander"]);
 const external = Object.keys(dependencies)
   .filter((name) => !INLINE.has(name))
   .flatMap((name) => [name, `${name}/*`]);
@@ -38,9 +38,30 @@ const metaUrlPlugin = {
       });
       // Any other use is right from dist/ only in a file directly in src/.
       if (fileDir !== src && out.split("import.meta.url").length - 1 > rewritten)
-        throw new Error(`${relative(root, args.path)}: import.meta.url other than new URL("<literal>", import.meta.url)`);
+        throw new Error(
+          `${relative(root, args.path)}: import.meta.url other than new URL("<literal>", import.meta.url)`,
+        );
       return { contents: out, loader: "ts" };
     });
+  },
+};
+
+/**
+ * commander requires node:child_process at load (for executable subcommands, which wp has none of), and
+ * that loads net, dgram and more on every start: here it is read on first use only.
+ */
+const lazyChildProcessPlugin = {
+  name: "wp-lazy-child-process",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[/\\]node_modules[/\\]commander[/\\]/.test(args.importer)
+        ? { path: "child_process", namespace: "wp-lazy" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "wp-lazy" }, () => ({
+      contents: `module.exports = { spawn: (...a) => process.getBuiltinModule("node:child_process").spawn(...a) };`,
+      loader: "js",
+    }));
   },
 };
 
@@ -59,8 +80,12 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: "eof",
+  // commander is CommonJS: its require("node:events") etc. need a require in the ESM output.
+  banner: {
+    js: 'import { createRequire as __wpRequire } from "node:module"; const require = __wpRequire(import.meta.url);',
+  },
   metafile: true,
   logLevel: "warning",
-  plugins: [metaUrlPlugin],
+  plugins: [metaUrlPlugin, lazyChildProcessPlugin],
 });
 writeFileSync(join(dist, "metafile.json"), JSON.stringify(result.metafile));
