@@ -65,6 +65,29 @@ const lazyChildProcessPlugin = {
   },
 };
 
+/**
+ * Node's built-in modules and better-sqlite3 through `require`, not `import`. An ESM import of a built-in
+ * builds its ESM facade, which reads every export, and some exports are getters that load more: node:fs
+ * loads the streams, node:crypto the Web Crypto implementation, node:http (Node 24) undici. An ESM import
+ * of a CommonJS package (better-sqlite3) runs Node's export lexer over its source first. `require` (the
+ * banner's createRequire) does neither.
+ */
+const REQUIRED = /^(node:[a-z_/]+|better-sqlite3)$/;
+const requirePlugin = {
+  name: "wp-require",
+  setup(b) {
+    b.onResolve({ filter: REQUIRED }, (args) =>
+      args.namespace === "wp-require"
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: "wp-require" },
+    );
+    b.onLoad({ filter: /.*/, namespace: "wp-require" }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: "js",
+    }));
+  },
+};
+
 rmSync(dist, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
@@ -80,12 +103,12 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: "eof",
-  // commander is CommonJS: its require("node:events") etc. need a require in the ESM output.
+  // For commander (CommonJS) and the requirePlugin below: a require in every ESM output file.
   banner: {
-    js: 'import { createRequire as __wpRequire } from "node:module"; const require = __wpRequire(import.meta.url);',
+    js: 'const require = process.getBuiltinModule("node:module").createRequire(import.meta.url);',
   },
   metafile: true,
   logLevel: "warning",
-  plugins: [metaUrlPlugin, lazyChildProcessPlugin],
+  plugins: [metaUrlPlugin, lazyChildProcessPlugin, requirePlugin],
 });
 writeFileSync(join(dist, "metafile.json"), JSON.stringify(result.metafile));
