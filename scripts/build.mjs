@@ -23,12 +23,43 @@ const external = Object.keys(dependencies)
   .filter((name) => !INLINE.has(name))
   .flatMap((name) => [name, `${name}/*`]);
 
-/** `new URL("<literal>", import.meta.url)` in a src/ file, re-aimed from dist/ at the same file. */
-const metaUrlPlugin = {
-  name: "wp-import-meta-url",
+/**
+ * Node's built-in modules and better-sqlite3 through `require`, not `import`. An ESM import of a built-in
+ * builds its ESM facade, which reads every export, and some exports are getters that load more: node:fs
+ * loads the streams, node:crypto the Web Crypto implementation, node:http (on Node 24) undici. An ESM import
+ * of a CommonJS package (better-sqlite3) runs Node's export lexer over its source first. `require` (the
+ * banner's createRequire) does neither. Rewritten in the source, so no chunk is made per module.
+ */
+const REQUIRED =
+  /^import\s+(?!type\s)([\w$]+\s*,\s*)?(\*\s+as\s+[\w$]+|\{[^}]*\}|[\w$]+)\s+from\s+"(node:[a-z_/]+|better-sqlite3)";/gm;
+function requireImports(text) {
+  return text.replace(REQUIRED, (_m, first, clause, mod) => {
+    const req = `require(${JSON.stringify(mod)})`;
+    const out = [];
+    if (first) out.push(`const ${first.replace(/\s*,\s*$/, "")} = ${req};`);
+    if (clause.startsWith("*")) out.push(`const ${clause.replace(/^\*\s+as\s+/, "")} = ${req};`);
+    else if (clause.startsWith("{")) {
+      const names = clause
+        .slice(1, -1)
+        .split(",")
+        .map((n) => n.trim())
+        .filter((n) => n && !n.startsWith("type "))
+        .map((n) => n.replace(/\s+as\s+/, ": "));
+      if (names.length) out.push(`const { ${names.join(", ")} } = ${req};`);
+    } else out.push(`const ${clause} = ${req};`);
+    return out.join(" ");
+  });
+}
+
+/**
+ * For every src/ file: the imports above, and `new URL("<literal>", import.meta.url)` re-aimed from dist/
+ * (where every output sits) at the same file.
+ */
+const srcPlugin = {
+  name: "wp-src",
   setup(b) {
     b.onLoad({ filter: /\/src\/.*\.ts$/ }, (args) => {
-      const text = readFileSync(args.path, "utf8");
+      const text = requireImports(readFileSync(args.path, "utf8"));
       if (!text.includes("import.meta.url")) return { contents: text, loader: "ts" };
       const fileDir = dirname(args.path);
       let rewritten = 0;
@@ -65,29 +96,6 @@ const lazyChildProcessPlugin = {
   },
 };
 
-/**
- * Node's built-in modules and better-sqlite3 through `require`, not `import`. An ESM import of a built-in
- * builds its ESM facade, which reads every export, and some exports are getters that load more: node:fs
- * loads the streams, node:crypto the Web Crypto implementation, node:http (Node 24) undici. An ESM import
- * of a CommonJS package (better-sqlite3) runs Node's export lexer over its source first. `require` (the
- * banner's createRequire) does neither.
- */
-const REQUIRED = /^(node:[a-z_/]+|better-sqlite3)$/;
-const requirePlugin = {
-  name: "wp-require",
-  setup(b) {
-    b.onResolve({ filter: REQUIRED }, (args) =>
-      args.namespace === "wp-require"
-        ? { path: args.path, external: true }
-        : { path: args.path, namespace: "wp-require" },
-    );
-    b.onLoad({ filter: /.*/, namespace: "wp-require" }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
-      loader: "js",
-    }));
-  },
-};
-
 rmSync(dist, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
@@ -109,6 +117,6 @@ const result = await build({
   },
   metafile: true,
   logLevel: "warning",
-  plugins: [metaUrlPlugin, lazyChildProcessPlugin, requirePlugin],
+  plugins: [srcPlugin, lazyChildProcessPlugin],
 });
 writeFileSync(join(dist, "metafile.json"), JSON.stringify(result.metafile));
