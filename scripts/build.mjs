@@ -18,10 +18,16 @@ const { dependencies } = JSON.parse(readFileSync(join(root, "package.json"), "ut
 // Every package stays external (installed beside wp, loaded by Node) except zod: `import { z } from "zod"`
 // loads 94 files (every locale) for the remote-API shape checks; bundled and tree-shaken into that lazy
 // chunk it costs one file, and `wp ls` against a server 30-40 ms and 3-5 MB less.
-const INLINE = new Set(["zod", "commander"]);
-const external = Object.keys(dependencies)
-  .filter((name) => !INLINE.has(name))
-  .flatMap((name) => [name, `${name}/*`]);
+// And better-sqlite3's JavaScript (14 CommonJS files that `wp ls` would otherwise find, read and wrap one by
+// one); its native addon is still loaded from the installed package (src/prefect/embedded/sqlite-addon.ts),
+// and `bindings`, its fallback way to find it, stays external.
+const INLINE = new Set(["zod", "commander", "better-sqlite3"]);
+const external = [
+  ...Object.keys(dependencies)
+    .filter((name) => !INLINE.has(name))
+    .flatMap((name) => [name, `${name}/*`]),
+  "bindings",
+];
 
 /**
  * Node's built-in modules and better-sqlite3 through `require`, not `import`. An ESM import of a built-in
