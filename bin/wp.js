@@ -1,2 +1,6 @@
 #!/usr/bin/env node
-import "../dist/bin.js";
+// Node 22.1+ caches the compiled bundle on disk (as npm does); Node 20 has no enableCompileCache and skips it.
+import module from "node:module";
+
+module.enableCompileCache?.();
+await import("../dist/bin.js");

@@ -10,11 +10,24 @@ installSignalHandlers(
   },
   (line) => process.stderr.write(`${line}\n`),
 );
-// Node's and libraries' warnings (deprecations, SDK notices) as one escaped line, never a dump.
+// The AWS SDK warns on every run under Node 20 (its own support window, not wp's): it reads this variable
+// when a client is made, long after this line. A user who sets it keeps their value.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+// Node's and wp's warnings as one escaped line, never a dump. A warning raised from inside a dependency
+// (an SDK's notice, a deprecated Node API a package calls) is not the user's to act on: shown with --debug only.
+const debug = process.argv.includes("--debug");
 process.removeAllListeners("warning");
 process.on("warning", (w) => {
+  if (!debug && fromDependency(w)) return;
   process.stderr.write(`wp: warning: ${safeText(`${w.name}: ${w.message}`.split("\n")[0] ?? "").slice(0, 300)}\n`);
 });
+
+/** Whether the first stack frame outside Node's own code is in a package under node_modules/. */
+function fromDependency(w: Error): boolean {
+  const frames = (w.stack ?? "").split("\n").filter((l) => /^\s+at /.test(l));
+  const first = frames.find((l) => !/\(node:|at node:|\(<anonymous>\)/.test(l));
+  return first !== undefined && /[/\\]node_modules[/\\]/.test(first);
+}
 
 main(process.argv.slice(2), { io: processIO(), env: process.env, cwd: process.cwd() }).then(
   (code) => {

@@ -60,9 +60,11 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     .command("work-pool")
     .alias("work-pools")
     .description("the same commands, for scripts written for `prefect work-pool`");
+  // The group's copies are built only when the command line names it: half the start-up's command building.
+  const grouped = argv.some((a) => a === "work-pool" || a === "work-pools");
   for (const spec of commands) {
     addCommand(program, spec, run);
-    addCommand(group, spec, run);
+    if (grouped) addCommand(group, spec, run);
   }
   addGroup(program, blockGroup, run);
   addGroup(program, storageGroup, run);

@@ -14,7 +14,11 @@ export default defineCommand({
   async run(ctx, _args, opts) {
     const json = wantsJson(opts);
     const api = await ctx.prefect();
-    const pools = (await api.listWorkPools()).sort((a, b) => (b.created ?? "").localeCompare(a.created ?? ""));
+    // Newest first. ISO timestamps order as plain strings; localeCompare would start ICU's collator (~10 ms).
+    const pools = (await api.listWorkPools()).sort((a, b) => {
+      const [x, y] = [b.created ?? "", a.created ?? ""];
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
     if (json) return ctx.printJson(pools);
     if (pools.length === 0) return ctx.print("No work pools found.");
     const c = ctx.color.out;

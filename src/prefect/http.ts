@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { WpError } from "../errors.js";
 import { type NotPrefectError, notPrefect } from "./not-prefect.js";
+import { request, type SimpleResponse } from "./request.js";
 import type { Settings } from "./settings.js";
 import type { ApiRequest, ApiResponse, Transport } from "./transport.js";
 
@@ -48,14 +49,13 @@ export function httpTransport(opts: HttpOptions): Transport {
     let attempt = 0;
     for (;;) {
       opts.debug?.(`${req.method} ${url.toString()}`);
-      let res: Response;
+      let res: SimpleResponse;
       try {
-        res = await fetch(url, {
+        res = await request(url, {
           method: req.method,
           headers: h,
           body: req.body === undefined ? null : JSON.stringify(req.body),
-          signal: AbortSignal.timeout(settings.timeoutMs),
-          redirect: "follow",
+          timeoutMs: settings.timeoutMs,
         });
       } catch (err) {
         throw unreachable(base, err);
@@ -124,7 +124,7 @@ export function retryDelay(retryAfter: string | null, attempt: number): number {
 }
 
 /** One line for a body that is not JSON: status, content type and any redirect, never the body itself. */
-function notJson(target: string, res: Response): NotPrefectError {
+function notJson(target: string, res: SimpleResponse): NotPrefectError {
   const type = res.headers.get("content-type")?.split(";")[0]?.trim() || "no content type";
   const status = `${res.status}${res.statusText ? ` ${res.statusText}` : ""}`;
   let redirect = "";

@@ -13,6 +13,7 @@ import { missingRoles, withMember } from "../../src/clouds/gcp/steps.js";
 import { CredentialGuard } from "../../src/engine/credential.js";
 import type { Provisioner, StepContext } from "../../src/engine/types.js";
 import { AuthError } from "../../src/errors.js";
+import { loadedModules } from "../helpers/bundle.js";
 import { FakePrefect } from "../helpers/fake-prefect.js";
 import { fakeExecutable, PROJECT, scratch, useGcpSim } from "../helpers/gcp-sim.js";
 
@@ -287,11 +288,11 @@ describe("start-up stays lean", () => {
         );
         expect(r.status, r.stderr).toBe(0);
       }
-      const loaded = readFileSync(log, "utf8");
-      expect(loaded).toContain("/dist/main.js");
+      const loaded = loadedModules(readFileSync(log, "utf8").split("\n").filter(Boolean)).join("\n");
+      expect(loaded).toContain("src/main.ts");
       expect(loaded).not.toMatch(/googleapis|google-auth-library|gaxios/);
-      expect(loaded).toContain("/dist/clouds/gcp/provider.js");
-      expect(loaded).not.toMatch(/\/dist\/clouds\/gcp\/(sdk|run-api|config|index|steps|credentials)\.js/);
+      expect(loaded).toContain("src/clouds/gcp/provider.ts");
+      expect(loaded).not.toMatch(/src\/clouds\/gcp\/(sdk|run-api|config|index|steps|credentials)\.ts/);
       appendFileSync(log, "");
     } finally {
       s.cleanup();

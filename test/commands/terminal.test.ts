@@ -20,7 +20,7 @@ let home: ReturnType<typeof makeHome>;
 const env = () => ({ ...home.env, NO_COLOR: undefined, CI: undefined });
 
 beforeAll(() => {
-  if (!existsSync("dist/bin.js")) spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+  if (!existsSync("dist/bin.js")) spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
   home = makeHome();
 });
 afterAll(() => home.cleanup());

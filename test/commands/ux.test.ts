@@ -225,7 +225,7 @@ describe("the progress writer", () => {
 
 describe("a closed stdout ends wp quietly", () => {
   beforeAll(async () => {
-    if (!existsSync("dist/bin.js")) spawnSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
+    if (!existsSync("dist/bin.js")) spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" });
     // `ls -v` then prints well over a pipe's 64 KiB, so the reader surely leaves before wp is done
     // (checked: without the EPIPE handling in processIO, `ls -v | head` prints a stack trace here).
     for (let i = 0; i < 6; i++)

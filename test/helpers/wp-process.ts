@@ -19,8 +19,9 @@ export function requireBuilt(): void {
   if (!existsSync(join(process.cwd(), "dist", "bin.js"))) throw new Error("dist/ is missing: run `npm run build`");
 }
 
-export function wpProcess(args: string[], env: Record<string, string>): WpProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+/** `nodeArgs` go before the script (`--import …`). */
+export function wpProcess(args: string[], env: Record<string, string>, nodeArgs: string[] = []): WpProcess {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   const waiters: Array<{ text: string; resolve: () => void }> = [];

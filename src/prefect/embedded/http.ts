@@ -50,7 +50,11 @@ function refuse(res: ServerResponse, status: number, body: unknown, headers: Rec
   if (req.complete) return;
   const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
   timer.unref();
-  const clear = () => clearTimeout(timer);
+  const clear = () => {
+    clearTimeout(timer);
+    // A kept-alive socket serves many requests: one listener per refused request would pile up on it.
+    req.socket.off("close", clear);
+  };
   req.once("end", clear);
   req.socket.once("close", clear);
   req.resume();

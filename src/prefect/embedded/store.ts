@@ -7,6 +7,7 @@ import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { WpError } from "../../errors.js";
+import { sqliteAddon } from "./sqlite-addon.js";
 
 export type Db = Database.Database;
 
@@ -128,7 +129,7 @@ function makeHome(home: string): void {
 function openDatabase(path: string): Db {
   let db: Db | undefined;
   try {
-    db = new Database(path);
+    db = new Database(path, sqliteAddon());
     db.pragma("busy_timeout = 5000");
     const version = db.pragma("user_version", { simple: true });
     db.prepare("SELECT count(*) FROM sqlite_master").get();
