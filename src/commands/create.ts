@@ -1,7 +1,7 @@
 import { providerFor, providerOptions, requireProvider } from "../clouds/registry.js";
 import type { Ctx } from "../context.js";
 import { wantsJson } from "../context.js";
-import { refuseEmptyFlags } from "../engine/provider.js";
+import { namesFromFlags, refuseEmptyFlags } from "../engine/provider.js";
 import { UsageError } from "../errors.js";
 import type { PrefectApi } from "../prefect/api.js";
 import { availableTypes } from "../prefect/pool-types.js";
@@ -41,6 +41,10 @@ export default defineCommand({
     { flags: "--provision-infrastructure", description: "same as --provision-infra", hidden: true },
     { flags: "--dry-run", description: "with --provision-infra: show the plan, change nothing" },
     { flags: "--sequential", description: "with --provision-infra: apply steps one after another" },
+    {
+      flags: "--print-permissions",
+      description: "with --type: print the least-privilege cloud grant provisioning needs (JSON) and exit",
+    },
     ...variableOptions,
     ...providerOptions(),
   ],
@@ -55,6 +59,7 @@ export default defineCommand({
     const json = wantsJson(opts);
     const poolName = checkPoolName(name);
     checkNotReserved(poolName);
+    if (opts.printPermissions === true) return printPermissions(ctx, poolName, opts);
     const provisionInfra = opts.provisionInfra === true || opts.provisionInfrastructure === true;
     if (!provisionInfra && (opts.dryRun || opts.sequential)) {
       throw new UsageError("--dry-run and --sequential go with --provision-infra.");
@@ -169,6 +174,27 @@ async function createPlain(w: Write): Promise<void> {
 }
 
 /** The type can be provisioned, and the provider's flags are not empty: checked before anything is printed or read. */
+/** `--print-permissions`: the grant for these names and flags, as one JSON document; nothing is read from Prefect. */
+async function printPermissions(ctx: Ctx, poolName: string, opts: Record<string, unknown>): Promise<void> {
+  if (typeof opts.type !== "string" || !opts.type.trim()) {
+    throw new UsageError(
+      "--print-permissions needs --type.",
+      "For example: wp create my-pool --type ecs:push --print-permissions.",
+    );
+  }
+  requireProvisionable(opts.type, opts);
+  const provider = requireProvider(opts.type);
+  if (!provider.permissions) {
+    throw new UsageError(
+      `${provider.title} pools need no cloud permissions from you: wp only stores an API token in a block.`,
+      "Leave out --print-permissions.",
+    );
+  }
+  const flags = { ...opts, ...(await provider.prepare?.(opts, ctx.env)) };
+  const names = namesFromFlags(provider, poolName, flags);
+  ctx.printJson(await provider.permissions({ poolName, names, flags, env: ctx.env }));
+}
+
 function requireProvisionable(type: string, opts: Record<string, unknown>): void {
   const provider = providerFor(type);
   if (!provider) {

@@ -12,6 +12,7 @@ import { pyRepr } from "../ui/io.js";
 import type { Prompter } from "../ui/prompts.js";
 import type { CredentialGuard } from "./credential.js";
 import type { Lifecycle, LifecycleInput } from "./lifecycle-types.js";
+import type { PermissionsDocument } from "./permissions.js";
 import type { Provisioner } from "./types.js";
 import type { VerifyOptions, VerifyReport } from "./verify-run.js";
 
@@ -79,6 +80,13 @@ export interface ProviderInput {
   guard: CredentialGuard;
 }
 
+export interface PermissionsInput {
+  poolName: string;
+  names: Record<string, string>;
+  flags: Record<string, unknown>;
+  env: Env;
+}
+
 export interface Provider {
   id: string;
   /** Human name of the cloud, e.g. "AWS ECS". */
@@ -116,6 +124,11 @@ export interface Provider {
   blockVariable: string;
   /** The pool's life after provisioning (status, teardown, rotation); loaded when used. */
   lifecycle(input: LifecycleInput): Promise<Lifecycle>;
+  /**
+   * `wp create … --print-permissions`: the least-privilege grant for these names and flags (after
+   * `prepare`), built without writing anything; reads only what it cannot know otherwise (an account id).
+   */
+  permissions?(input: PermissionsInput): Promise<PermissionsDocument>;
   /** `wp verify`: runs a minimal task with the block's credentials; absent where nothing can be run. */
   verify?(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport>;
 }
@@ -208,4 +221,21 @@ export function blockNameOption(suffix: string, prompt: string): NameOption {
     rule: BLOCK_NAME_RULE,
     defaultFor: (pool) => blockName(pool, suffix),
   };
+}
+
+/** Names from the flags, else the defaults for the pool, each checked against its cloud's rules (no record, no prompt). */
+export function namesFromFlags(
+  provider: Provider,
+  poolName: string,
+  flags: Record<string, unknown>,
+): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const n of provider.names) {
+    const flag = flags[n.prop];
+    const flagText = n.flag.split(" ")[0] ?? n.flag;
+    if (typeof flag === "string" && !flag.trim()) throw new UsageError(`${flagText} cannot be empty.`);
+    names[n.key] = typeof flag === "string" ? flag.trim() : n.defaultFor(poolName);
+    checkName(n.what, flagText, names[n.key] ?? "", n.rule);
+  }
+  return names;
 }

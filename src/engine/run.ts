@@ -16,6 +16,7 @@ import { CredentialGuard } from "./credential.js";
 import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } from "./engine.js";
 import { blockRefOf } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
+import { enforcePermissions } from "./permissions.js";
 import { blockTypeStep, type PoolStepInput, workPoolStep } from "./prefect-steps.js";
 import { checkName, contradiction, type Provider, withRecordedFlags } from "./provider.js";
 import { listRecords, type ProvisioningRecord, readRecord, recordRun } from "./record.js";
@@ -69,6 +70,7 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   if (!o.json) ctx.info(ctx.color.err.dim(`Checking ${o.provider.title} and ${api.label}...`));
   const targets: Target[] = [...(await run.provisioner.targets()), { key: "prefect", label: api.label }];
   let states = await checkPhases(run.phases, run.ctx, run.concurrency);
+  await preflight(run, states);
   const steps = run.phases.flat();
   const plan = steps.map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
   const report: ProvisionReport = {
@@ -106,6 +108,7 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   try {
     if (waited) {
       states = await checkPhases(run.phases, run.ctx, run.concurrency);
+      await preflight(run, states);
       report.plan = steps.map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
     }
     report.results = await applyPhases(run, states, !o.json && changes > 0);
@@ -147,6 +150,13 @@ async function startRun(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise
   const phases = poolPhases(o.provider, provisioner, { ...o, written });
   const stepCtx: StepContext = { prefect: api, outputs: new Map(), note, signal: interruptSignal };
   return { o, provisioner, names, phases, ctx: stepCtx, live, written, concurrency: o.sequential ? 1 : 8 };
+}
+
+/** The cloud's permission check for what this plan writes; every missing permission at once, before any write. */
+async function preflight(run: Run, states: Map<string, StepState>): Promise<void> {
+  if (!run.provisioner.preflight) return;
+  if (![...states.values()].some((s) => s.action !== "exists")) return;
+  enforcePermissions(await run.provisioner.preflight(states), run.o.provider.title, run.ctx.note);
 }
 
 async function confirmPlan(ctx: Ctx): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { PrefectApi } from "../prefect/api.js";
 import type { JobTemplate } from "../prefect/types.js";
+import type { PermissionReport } from "./permissions.js";
 import type { Resource } from "./resource.js";
 
 /** What a step would do (plan) or did (result). */
@@ -77,6 +78,11 @@ export interface Provisioner {
   lockScopes?(): Promise<string[]>;
   /** The pool's resources (see resource.ts), in plan order. */
   steps(): Resource[];
+  /**
+   * Permission preflight (see permissions.ts), after the plan is read and before anything is written:
+   * what the plan's writes (the steps whose state is create/update) need that the caller may not do.
+   */
+  preflight?(plan: ReadonlyMap<string, StepState>): Promise<PermissionReport>;
   /** Pure: the job template with the outputs filled in as variable defaults. */
   jobTemplate(base: JobTemplate, outputs: Outputs): JobTemplate;
   /** Lines printed after a successful apply (next steps), built from outputs. */
