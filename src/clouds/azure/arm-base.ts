@@ -38,6 +38,8 @@ export interface RoleAssignmentInfo {
   scope: string;
   roleDefinitionId: string;
   principalId: string;
+  /** When the assignment was made (ARM's createdOn), when known. */
+  createdOn?: Date;
 }
 
 export interface PermissionSet {

@@ -30,6 +30,13 @@ export type {
   RoleAssignmentInfo,
 } from "./arm-base.js";
 
+/** api-versions for a GET by id of the resource types a pool's group holds (others count as there). */
+const GET_API_VERSIONS: Record<string, string> = {
+  "microsoft.containerregistry/registries": "2023-07-01",
+  "microsoft.managedidentity/userassignedidentities": "2023-01-31",
+  "microsoft.containerinstance/containergroups": "2023-05-01",
+};
+
 export async function listSubscriptions(auth: AzureAuth): Promise<AzureSubscription[]> {
   const { SubscriptionClient } = await import("@azure/arm-resources-subscriptions");
   const client = new SubscriptionClient(auth.credential, clientOptions(auth));
@@ -85,16 +92,29 @@ function groupMethods(
           state = (await client.providers.get(ns)).registrationState ?? "";
         }
       }),
-    listGroupResources: async (rg) =>
-      (await orNull(`listing the resources of ${rg}`, async () =>
-        (
-          await all((await rm()).resources.listByResourceGroup(rg))
-        ).map((r) => ({
-          id: r.id ?? "",
-          type: r.type ?? "",
-          name: r.name ?? "",
-        })),
-      )) ?? [],
+    // The listing is served from a cache that can still show resources just deleted (azure-rest-api-specs#21221):
+    // each listed resource of a type wp knows is read by GET, and counts only if that finds it.
+    listGroupResources: async (rg) => {
+      const client = await rm();
+      const listed =
+        (await orNull(`listing the resources of ${rg}`, async () =>
+          (
+            await all(client.resources.listByResourceGroup(rg))
+          ).map((r) => ({
+            id: r.id ?? "",
+            type: r.type ?? "",
+            name: r.name ?? "",
+          })),
+        )) ?? [];
+      const there = await Promise.all(
+        listed.map(async (r) => {
+          const version = GET_API_VERSIONS[r.type.toLowerCase()];
+          if (!version) return true;
+          return (await orNull(`reading ${r.name}`, () => client.resources.getById(r.id, version))) !== null;
+        }),
+      );
+      return listed.filter((_, i) => there[i]);
+    },
     deleteResourceGroup: async (name) => {
       await orNull(`deleting resource group ${name}`, async () =>
         (await rm()).resourceGroups.beginDeleteAndWait(name, retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {}),
@@ -217,6 +237,7 @@ function roleMethods(
           scope: a.scope ?? "",
           roleDefinitionId: a.roleDefinitionId ?? "",
           principalId: a.principalId ?? "",
+          ...(a.createdOn ? { createdOn: new Date(a.createdOn) } : {}),
         }));
       }),
     createRoleAssignment: (scope, name, roleDefinitionId, principalId) =>

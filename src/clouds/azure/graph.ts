@@ -3,6 +3,7 @@
  * what the permission preflight reads. Plain HTTPS with a token for the Graph endpoint from the same
  * credential as ARM; errors carry Graph's `error.code` (never matched by message text).
  */
+import { waitUntil } from "../../engine/wait.js";
 import { type AzureAuth, AzureHttpError, httpsRequest, type RetryOptions, retrying, tokenFor } from "./sdk.js";
 
 export interface PasswordCredential {
@@ -21,6 +22,8 @@ export interface GraphApp {
   appId: string;
   displayName: string;
   passwordCredentials: PasswordCredential[];
+  /** When the app was registered (Graph's createdDateTime), when known. */
+  createdDateTime?: string;
 }
 
 export interface GraphServicePrincipal {
@@ -55,8 +58,12 @@ export interface GraphApi {
   /** A secret already gone is not an error. */
   removePassword(objectId: string, keyId: string): Promise<void>;
   findServicePrincipal(appId: string): Promise<GraphServicePrincipal | null>;
-  /** Creates the app's service principal; one created meanwhile is returned instead. */
-  createServicePrincipal(appId: string): Promise<GraphServicePrincipal>;
+  /**
+   * Creates the app's service principal; one created meanwhile is returned instead. Waits while Graph has not
+   * replicated the app yet (NoBackingApplicationObject; for an app registered within NEW_APP_MS, also 403
+   * Authorization_RequestDenied), up to a deadline.
+   */
+  createServicePrincipal(appId: string, o?: { appCreated?: string | undefined }): Promise<GraphServicePrincipal>;
   allowedToCreateApps(): Promise<boolean>;
   /** Directory role template ids assigned to `principalId`. */
   directoryRoles(principalId: string): Promise<string[]>;
@@ -64,10 +71,17 @@ export interface GraphApi {
 
 const q = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
+/** An app registered this recently may not have replicated yet (its principal can be refused meanwhile). */
+export const NEW_APP_MS = 10 * 60_000;
+/** How long a replication delay of something not new is waited out. */
+const REPLICATION_MS = 2 * 60_000;
+
 type Call = <T>(method: string, path: string, body?: unknown) => Promise<T>;
+/** Every item of a Graph collection, following `@odata.nextLink` (https://learn.microsoft.com/graph/paging). */
+type List = <T>(path: string) => Promise<T[]>;
 
 /** A Graph request with the caller's token: throttling waited out, errors as AzureHttpError with Graph's most precise code. */
-function graphCaller(auth: AzureAuth): { call: Call; getToken(): Promise<string> } {
+function graphCaller(auth: AzureAuth): { call: Call; list: List; getToken(): Promise<string> } {
   const base = `${auth.endpoints.graph}/v1.0`;
   let token: Promise<string> | undefined;
   const getToken = () => {
@@ -77,7 +91,8 @@ function graphCaller(auth: AzureAuth): { call: Call; getToken(): Promise<string>
 
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const send = async () =>
-      httpsRequest(`${base}${path}`, {
+      // A next page's link is absolute.
+      httpsRequest(/^https:/.test(path) ? path : `${base}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${await getToken()}`,
@@ -115,13 +130,23 @@ function graphCaller(auth: AzureAuth): { call: Call; getToken(): Promise<string>
       answer.status,
     );
   }
-  return { call, getToken };
+  async function list<T>(path: string): Promise<T[]> {
+    const out: T[] = [];
+    for (let next: string | undefined = path; next; ) {
+      const page: { value?: T[]; "@odata.nextLink"?: string } = await call("GET", next);
+      out.push(...(page.value ?? []));
+      next = page["@odata.nextLink"];
+    }
+    return out;
+  }
+  return { call, list, getToken };
 }
 
 const app = (a: GraphApp): GraphApp => ({
   id: a.id,
   appId: a.appId,
   displayName: a.displayName,
+  ...(a.createdDateTime ? { createdDateTime: a.createdDateTime } : {}),
   passwordCredentials: (a.passwordCredentials ?? []).map((p) => ({
     keyId: p.keyId,
     hint: p.hint ?? "",
@@ -135,6 +160,7 @@ const notYet = (codes: string[]) => (err: unknown) => err instanceof AzureHttpEr
 /** App registrations and their client secrets. */
 function appMethods(
   call: Call,
+  list: List,
   retry: RetryOptions,
 ): Pick<
   GraphApi,
@@ -142,11 +168,8 @@ function appMethods(
 > {
   return {
     async findApps(displayName) {
-      const r = await call<{ value: GraphApp[] }>(
-        "GET",
-        `/applications?$filter=${encodeURIComponent(`displayName eq ${q(displayName)}`)}`,
-      );
-      return r.value.map(app);
+      const r = await list<GraphApp>(`/applications?$filter=${encodeURIComponent(`displayName eq ${q(displayName)}`)}`);
+      return r.map(app);
     },
     async getApp(objectId) {
       try {
@@ -157,11 +180,8 @@ function appMethods(
       }
     },
     async findAppByAppId(appId) {
-      const r = await call<{ value: GraphApp[] }>(
-        "GET",
-        `/applications?$filter=${encodeURIComponent(`appId eq ${q(appId)}`)}`,
-      );
-      const a = r.value[0];
+      const r = await list<GraphApp>(`/applications?$filter=${encodeURIComponent(`appId eq ${q(appId)}`)}`);
+      const a = r[0];
       return a ? app(a) : null;
     },
     async deleteApp(objectId) {
@@ -199,25 +219,41 @@ function appMethods(
 /** Service principals and what the caller may do in the directory. */
 function principalMethods(
   call: Call,
+  list: List,
   retry: RetryOptions,
 ): Pick<GraphApi, "findServicePrincipal" | "createServicePrincipal" | "allowedToCreateApps" | "directoryRoles"> {
   return {
     async findServicePrincipal(appId) {
-      const r = await call<{ value: GraphServicePrincipal[] }>(
-        "GET",
+      const r = await list<GraphServicePrincipal>(
         `/servicePrincipals?$filter=${encodeURIComponent(`appId eq ${q(appId)}`)}`,
       );
-      const sp = r.value[0];
+      const sp = r[0];
       return sp ? { id: sp.id, appId: sp.appId } : null;
     },
-    async createServicePrincipal(appId) {
+    async createServicePrincipal(appId, o = {}) {
+      const created = o.appCreated ? Date.parse(o.appCreated) : Number.NaN;
+      const age = Number.isFinite(created) ? Date.now() - created : Number.POSITIVE_INFINITY;
+      // A brand-new app: Graph may refuse its principal (403) until the app has replicated.
+      const young = age < NEW_APP_MS;
       try {
-        const sp = await retrying(
-          "Service principal",
-          () => call<GraphServicePrincipal>("POST", "/servicePrincipals", { appId }),
-          notYet(["NoBackingApplicationObject"]),
-          retry,
-        );
+        const sp = await waitUntil({
+          what: `the service principal of app ${appId} to be accepted`,
+          why: "Entra ID replicates a brand-new app registration for a while before its service principal can be made",
+          timeoutMs: young ? NEW_APP_MS - age : REPLICATION_MS,
+          intervalMs: retry.baseMs ?? 500,
+          note: retry.note ?? (() => {}),
+          signal: retry.signal,
+          attempt: async () => {
+            try {
+              return { done: true, value: await call<GraphServicePrincipal>("POST", "/servicePrincipals", { appId }) };
+            } catch (err) {
+              const code = err instanceof AzureHttpError ? err.code : undefined;
+              if (code === "NoBackingApplicationObject" || (young && code === "Authorization_RequestDenied"))
+                return { done: false, reason: code };
+              throw err;
+            }
+          },
+        });
         return { id: sp.id, appId: sp.appId };
       } catch (err) {
         if (err instanceof AzureHttpError && err.code === "Request_MultipleObjectsWithSameKeyValue") {
@@ -235,16 +271,15 @@ function principalMethods(
       return p.defaultUserRolePermissions?.allowedToCreateApps === true;
     },
     async directoryRoles(principalId) {
-      const r = await call<{ value: Array<{ roleDefinitionId: string }> }>(
-        "GET",
+      const r = await list<{ roleDefinitionId: string }>(
         `/roleManagement/directory/roleAssignments?$filter=${encodeURIComponent(`principalId eq ${q(principalId)}`)}`,
       );
-      return r.value.map((a) => a.roleDefinitionId);
+      return r.map((a) => a.roleDefinitionId);
     },
   };
 }
 
 export function graphApi(auth: AzureAuth, retry: RetryOptions = {}): GraphApi {
-  const { call, getToken } = graphCaller(auth);
-  return { token: getToken, ...appMethods(call, retry), ...principalMethods(call, retry) };
+  const { call, list, getToken } = graphCaller(auth);
+  return { token: getToken, ...appMethods(call, list, retry), ...principalMethods(call, list, retry) };
 }

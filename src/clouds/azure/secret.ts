@@ -7,15 +7,51 @@
  * delete again on a failed block write, orphan recovery).
  */
 import type { CredentialSpec } from "../../engine/credential.js";
+import { waitUntil } from "../../engine/wait.js";
 import { CloudError, UsageError } from "../../errors.js";
 import type { PrefectApi } from "../../prefect/api.js";
 import { type AciContext, BLOCK_TYPE, MAX_SECRETS } from "./context.js";
 import type { GraphApp, PasswordCredential } from "./graph.js";
-import { secretSignsIn } from "./sdk.js";
+import { type Env, secretSignsIn } from "./sdk.js";
 
 /** A secret within this many days of its end date is drift: re-mint it. */
 export const EXPIRY_WARNING_DAYS = 30;
 const DAY = 86_400_000;
+
+/** A client secret this new may not sign in yet: Entra ID replicates new credentials for a few minutes. */
+export const NEW_SECRET_MS = 10 * 60_000;
+
+/**
+ * Whether a client secret signs in (null) or why not; a secret made within NEW_SECRET_MS that is refused is
+ * waited for (a progress line says so) until it signs in or its window passes. `made`: its startDateTime.
+ */
+export async function signsInOnceReplicated(
+  env: Env,
+  creds: { tenantId: string; clientId: string; clientSecret: string },
+  made: string | undefined,
+  o: { note(m: string): void; intervalMs?: number | undefined },
+): Promise<string | null> {
+  const first = await secretSignsIn(env, creds);
+  const age = made ? Date.now() - Date.parse(made) : Number.NaN;
+  if (!first || !(age < NEW_SECRET_MS)) return first;
+  let last: string = first;
+  try {
+    return await waitUntil<null>({
+      what: `the new client secret of ${creds.clientId} to sign in`,
+      why: "Entra ID takes a few minutes to accept a new client secret everywhere",
+      timeoutMs: NEW_SECRET_MS - age,
+      intervalMs: o.intervalMs ?? 500,
+      note: o.note,
+      attempt: async () => {
+        const r = await secretSignsIn(env, creds);
+        if (r) last = r;
+        return r ? { done: false, reason: r } : { done: true, value: null };
+      },
+    });
+  } catch {
+    return last;
+  }
+}
 
 export interface ClientSecret {
   id: string;
@@ -120,7 +156,14 @@ export async function blockHealth(e: AciContext, data: Record<string, unknown>, 
       `the block's secret is not on app registration ${e.names.app} (deleted in the cloud?)`,
       "rotate-credentials",
     );
-  const refused = await secretSignsIn(e.docker.env, { tenantId, clientId, clientSecret: secret });
+  const made = mine
+    .map((c) => c.startDateTime ?? "")
+    .sort()
+    .pop();
+  const refused = await signsInOnceReplicated(e.docker.env, { tenantId, clientId, clientSecret: secret }, made, {
+    note: e.retry.note ?? (() => {}),
+    intervalMs: e.retry.baseMs,
+  });
   if (refused) return h(`does not sign in: ${refused}`, "rotate-credentials", mine);
   const ends = mine
     .map((c) => (c.endDateTime ? Date.parse(c.endDateTime) : Number.NaN))
@@ -168,12 +211,13 @@ export async function reMint(
       if (!n.secretText) throw new CloudError("Microsoft Graph returned no secret text.", "NoSecretText");
       const next = { ...data, client_id: app.appId, tenant_id: tenantId, client_secret: n.secretText };
       await e.prefect.updateBlockDocument(blockId, next);
-      // Entra ID can take a moment to accept a new secret.
-      let problem: string | null = "not checked";
-      for (let i = 0; i < 8 && problem; i++) {
-        problem = await secretSignsIn(e.docker.env, { tenantId, clientId: app.appId, clientSecret: n.secretText });
-        if (problem) await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** i, 8000)));
-      }
+      // Entra ID can take a while to accept a new secret: rotation waits until it works (bounded).
+      const problem = await signsInOnceReplicated(
+        e.docker.env,
+        { tenantId, clientId: app.appId, clientSecret: n.secretText },
+        new Date().toISOString(),
+        { note: o.note, intervalMs: e.retry.baseMs },
+      );
       if (problem) {
         await e.prefect.updateBlockDocument(blockId, data);
         await graph.removePassword(app.id, n.id);

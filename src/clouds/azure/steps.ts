@@ -19,6 +19,7 @@ import {
   findRegistry,
   findServicePrincipal,
   lower,
+  outputString,
   ROLE,
   requireOutput,
   rgScope,
@@ -145,6 +146,7 @@ export function appStep(e: AciContext): Resource {
       if (!app) return { action: "create", detail: "Microsoft Entra ID" };
       ctx.outputs.set("appId", app.appId);
       ctx.outputs.set("appObjectId", app.id);
+      if (app.createdDateTime) ctx.outputs.set("appCreated", app.createdDateTime);
       return { action: "exists", id: app.appId };
     },
     async apply(ctx) {
@@ -152,6 +154,7 @@ export function appStep(e: AciContext): Resource {
       const app = await graph.createApp(e.names.app, "Created by wp for Prefect push work pools.", ["managed-by:wp"]);
       ctx.outputs.set("appId", app.appId);
       ctx.outputs.set("appObjectId", app.id);
+      ctx.outputs.set("appCreated", app.createdDateTime ?? new Date().toISOString());
       return { action: "create", id: app.appId };
     },
     // No tag says which pool an app serves: without a record entry it counts as adopted.
@@ -182,7 +185,9 @@ export function servicePrincipalStep(e: AciContext): Resource {
     },
     async apply(ctx) {
       // A principal made since the plan answers 409, which createServicePrincipal reads back.
-      const sp = await (await e.azure()).graph.createServicePrincipal(requireOutput(ctx.outputs, "appId"));
+      const sp = await (await e.azure()).graph.createServicePrincipal(requireOutput(ctx.outputs, "appId"), {
+        appCreated: outputString(ctx.outputs, "appCreated"),
+      });
       ctx.outputs.set("servicePrincipalId", sp.id);
       return { action: "create", id: sp.id };
     },

@@ -19,11 +19,13 @@ import {
   type VerifyReport,
   verifyInterrupts,
 } from "../../engine/verify-run.js";
-import { CloudError, WpError } from "../../errors.js";
+import { AuthError, CloudError, WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
 import { type AciContext, BLOCK_TYPE } from "./context.js";
 import type { AciProvisioner } from "./index.js";
 import { azureEndpoints, clientSecretToken, type Env, httpsRequest, tokenFor, trustedCas } from "./sdk.js";
+import { secretsOfBlock, signsInOnceReplicated } from "./secret.js";
+import { whenGranted } from "./verify-wait.js";
 
 export const ACI_VERIFY_IMAGE = "mcr.microsoft.com/azurelinux/busybox:1.36";
 const API_VERSION = "2022-09-01";
@@ -35,6 +37,18 @@ interface ArmAnswer {
   body: Record<string, unknown>;
 }
 type Call = (method: string, path: string, body?: unknown, apiVersion?: string) => Promise<ArmAnswer>;
+
+/** ARM refused `action` to the block's identity (AuthorizationFailed). */
+export class Refused extends CloudError {
+  constructor(
+    message: string,
+    code: string,
+    hint: string,
+    readonly action: string,
+  ) {
+    super(message, code, hint);
+  }
+}
 
 /** ARM calls with `token`; a refused action is named (`identity` lacks it; `fix` restores it). */
 function armCaller(env: Env, token: string, refused: (action: string, code: string) => Error): Call {
@@ -148,15 +162,16 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
     report.ok = true;
     return report;
   }
-  const token = await clientSecretToken(input.env, secret);
+  const token = await blockToken(e, input.env, secret, o.progress);
   const call = armCaller(
     input.env,
     token,
     (action, code) =>
-      new CloudError(
+      new Refused(
         `The block's identity ${secret.clientId} is not allowed ${action} (the call was refused).`,
         code,
         `Grant it: \`${fix}\` restores the Contributor role on ${group} that Prefect's provisioner grants.`,
+        action,
       ),
   );
   const stop = verifyInterrupts(o.progress, "container group");
@@ -171,7 +186,15 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
   try {
     const rg = await call("GET", groupPath, undefined, "2021-04-01");
     const location = typeof rg.body.location === "string" ? rg.body.location : "eastus";
-    await call("PUT", cgPath, containerGroupBody(location, identities, image, report.command));
+    // A Contributor grant made minutes ago may not be honoured yet: waited for (within the verify's timeout).
+    await whenGranted(e, {
+      clientId: secret.clientId,
+      scope: groupPath,
+      deadline: started + o.timeoutSeconds * 1000,
+      note: o.progress,
+      refused: (err) => err instanceof Refused,
+      run: () => call("PUT", cgPath, containerGroupBody(location, identities, image, report.command)),
+    });
     created = true;
     report.taskDefinition = cgPath;
     report.taskArn = name;
@@ -218,11 +241,25 @@ async function waitForContainer(
     stop.check(STOPPED_MESSAGE);
     const cg = await call("GET", cgPath);
     const props = (cg.body.properties ?? {}) as {
-      instanceView?: { state?: string };
+      provisioningState?: string;
+      instanceView?: { state?: string; events?: AciEvent[] };
       containers?: Array<{
-        properties?: { instanceView?: { currentState?: { state?: string; exitCode?: number; detailStatus?: string } } };
+        properties?: {
+          instanceView?: {
+            currentState?: { state?: string; exitCode?: number; detailStatus?: string };
+            events?: AciEvent[];
+          };
+        };
       }>;
     };
+    // A group that failed to provision never starts its container (ContainerGroupsGet_Failed.json): stop now.
+    if (props.provisioningState === "Failed") {
+      report.lastStatus = "Failed";
+      report.exitCode = null;
+      report.stoppedReason = `the container group failed to provision: ${failureReason(props)}`;
+      o.progress(`Container group ${name}: provisioning Failed (${failureReason(props)})`);
+      return;
+    }
     const current = props.containers?.[0]?.properties?.instanceView?.currentState;
     const state = current?.state ?? props.instanceView?.state ?? "Pending";
     if (state !== last) {
@@ -254,6 +291,50 @@ async function readLogs(call: Call, cgPath: string, report: VerifyReport): Promi
   report.logs = content.split("\n").filter(Boolean).slice(-LOG_LINES);
   if (!report.logs.length)
     report.logsNote = logs ? "the container printed nothing" : `the logs could not be read (${unreadable})`;
+}
+
+interface AciEvent {
+  name?: string;
+  message?: string;
+  type?: string;
+  lastTimestamp?: string;
+}
+
+/** Why a container group failed: its latest event (the group's, else its container's), else "no reason given". */
+export function failureReason(props: {
+  instanceView?: { events?: AciEvent[] };
+  containers?: Array<{ properties?: { instanceView?: { events?: AciEvent[] } } }>;
+}): string {
+  const events = [
+    ...(props.instanceView?.events ?? []),
+    ...(props.containers ?? []).flatMap((c) => c.properties?.instanceView?.events ?? []),
+  ].sort((a, b) => (a.lastTimestamp ?? "").localeCompare(b.lastTimestamp ?? ""));
+  const last = events.filter((x) => x.type === "Warning" || /^Failed|Err/i.test(x.name ?? "")).pop() ?? events.pop();
+  return last ? [last.name, last.message].filter(Boolean).join(": ") : "Azure gave no reason";
+}
+
+/**
+ * An ARM token for the block's client secret. A secret made minutes ago may not sign in yet: when the app's
+ * secret with the block's hint is that new, wp waits for it (bounded); any other refusal is reported at once.
+ */
+async function blockToken(
+  e: AciContext,
+  env: Env,
+  secret: { clientId: string; tenantId: string; clientSecret: string },
+  note: (m: string) => void,
+): Promise<string> {
+  try {
+    return await clientSecretToken(env, secret);
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err;
+    const app = await (await e.azure()).graph.findAppByAppId(secret.clientId).catch(() => null);
+    const made = secretsOfBlock(app?.passwordCredentials ?? [], secret.clientSecret)
+      .map((c) => c.startDateTime ?? "")
+      .sort()
+      .pop();
+    if (await signsInOnceReplicated(env, secret, made, { note, intervalMs: e.retry.baseMs })) throw err;
+    return clientSecretToken(env, secret);
+  }
 }
 
 const timeout = (s: number) =>
