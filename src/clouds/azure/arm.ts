@@ -30,6 +30,9 @@ export type {
   RoleAssignmentInfo,
 } from "./arm-base.js";
 
+/** The longest wp waits for a registry create (Azure's take minutes at most). */
+const REGISTRY_CREATE_MS = 15 * 60_000;
+
 /** api-versions for a GET by id of the resource types a pool's group holds (others count as there). */
 const GET_API_VERSIONS: Record<string, string> = {
   "microsoft.containerregistry/registries": "2023-07-01",
@@ -67,7 +70,13 @@ function groupMethods(
     getResourceGroup: (name) =>
       orNull(`reading resource group ${name}`, async () => {
         const g = await (await rm()).resourceGroups.get(name);
-        return { id: g.id ?? "", name: g.name ?? name, location: g.location, tags: tagsOf(g.tags) };
+        return {
+          id: g.id ?? "",
+          name: g.name ?? name,
+          location: g.location,
+          tags: tagsOf(g.tags),
+          ...(g.properties?.provisioningState ? { provisioningState: g.properties.provisioningState } : {}),
+        };
       }),
     createResourceGroup: (name, location, tags) =>
       wrap(`creating resource group ${name}`, async () => {
@@ -170,7 +179,23 @@ function registryMethods(
           retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {},
         );
         poller.onProgress((s) => progress(s.status));
-        return registryInfo(await poller.pollUntilDone());
+        // Every wait has a deadline; an operation that ends Failed stops here with its reason.
+        const deadline = AbortSignal.timeout(REGISTRY_CREATE_MS);
+        try {
+          return registryInfo(await poller.pollUntilDone({ abortSignal: deadline }));
+        } catch (err) {
+          if (deadline.aborted)
+            throw new CloudError(
+              `Container registry ${name} was not ready after ${REGISTRY_CREATE_MS / 60_000} minutes (still ${poller.operationState?.status}).`,
+              "Timeout",
+            );
+          if (poller.operationState?.status === "failed") {
+            const code = azureErrorCode(err) ?? "Failed";
+            const why = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+            throw new CloudError(`Container registry ${name}: its create ended Failed (${code}: ${why}).`, code);
+          }
+          throw err;
+        }
       }),
     deleteRegistry: async (rg, name) => {
       await orNull(`deleting container registry ${name}`, async () =>

@@ -157,6 +157,32 @@ const app = (a: GraphApp): GraphApp => ({
 });
 const notYet = (codes: string[]) => (err: unknown) => err instanceof AzureHttpError && codes.includes(err.code ?? "");
 
+/**
+ * addPassword refused by the tenant's app management policy (restrictionType passwordAddition or
+ * passwordLifetime, https://learn.microsoft.com/graph/api/resources/passwordcredentialconfiguration): one line
+ * naming the policy and the way out; undefined for any other failure.
+ */
+export function appPolicyRefusal(err: unknown): AzureHttpError | undefined {
+  if (!(err instanceof AzureHttpError)) return undefined;
+  const policy = /policy '([^']+)'/.exec(err.message)?.[1] ?? "(unnamed)";
+  const fix =
+    "ask an admin to exempt this app registration from the policy (or pass --app-name with an app it does not " +
+    "cover), then run again.";
+  if (err.code === "CredentialTypeNotAllowedAsPerAppPolicy")
+    return new AzureHttpError(
+      `The tenant's app management policy ${policy} blocks new client secrets, and the credentials block needs one; ${fix}`,
+      err.code,
+      err.status,
+    );
+  if (err.code === "CredentialInvalidLifetimeAsPerAppPolicy" || err.code === "InvalidKeyEndDate")
+    return new AzureHttpError(
+      `The tenant's app management policy ${policy} caps client secret lifetimes below the two years Microsoft Graph gives a new secret; ${fix}`,
+      "CredentialInvalidLifetimeAsPerAppPolicy",
+      err.status,
+    );
+  return undefined;
+}
+
 /** App registrations and their client secrets. */
 function appMethods(
   call: Call,
@@ -202,6 +228,8 @@ function appMethods(
         () =>
           call<NewSecret>("POST", `/applications/${encodeURIComponent(objectId)}/addPassword`, {
             passwordCredential: { displayName },
+          }).catch((err: unknown) => {
+            throw appPolicyRefusal(err) ?? err;
           }),
         notYet(["Request_ResourceNotFound"]),
         retry,

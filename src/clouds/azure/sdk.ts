@@ -161,8 +161,33 @@ export function toAzureError(op: string, err: unknown): Error {
   const message = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
   if (AUTH.has(code)) return new AuthError(`Azure rejected the credentials for ${op}: ${message}`, AUTH_HINT);
   if (DENIED.has(code)) return new CloudError(`Azure denied ${op}: ${message}`, code);
+  if (code === "RequestDisallowedByPolicy") return policyDenial(op, err);
   if (err instanceof CloudError) return err;
   return new CloudError(`${op} failed: ${message}${code !== "Unknown" ? ` (${code})` : ""}`, code);
+}
+
+/**
+ * An Azure Policy deny (403 RequestDisallowedByPolicy) as one line naming the policy assignment and the way out
+ * (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-policy-requestdisallowedbypolicy).
+ * The assignment comes from the error's additionalInfo (PolicyViolation), else from its "Policy identifiers".
+ */
+export function policyDenial(op: string, err: unknown): CloudError {
+  const e = err as { details?: unknown; message?: unknown };
+  const envelope = (e.details ?? {}) as { error?: unknown; additionalInfo?: unknown };
+  const body = (envelope.error ?? envelope) as {
+    additionalInfo?: Array<{ type?: string; info?: Record<string, unknown> }>;
+  };
+  const info = (body.additionalInfo ?? []).find((a) => a.type === "PolicyViolation")?.info ?? {};
+  const text = typeof e.message === "string" ? e.message : "";
+  const fromText = /"policyAssignment":\{"name":"([^"]*)","id":"([^"]*)"\}/.exec(text);
+  const name = String(info.policyAssignmentDisplayName ?? fromText?.[1] ?? "(unnamed)");
+  const id = String(info.policyAssignmentId ?? fromText?.[2] ?? "");
+  return new CloudError(
+    `Azure Policy '${name}'${id ? ` (assignment ${id})` : ""} does not allow ${op}; ask an admin for a policy ` +
+      `exemption (az policy exemption create --policy-assignment ${id || "<assignment id>"} --scope <resource group id>) ` +
+      "or for a change to the assignment, or pass names and --location the policy allows.",
+    "RequestDisallowedByPolicy",
+  );
 }
 
 export interface HttpsAnswer {

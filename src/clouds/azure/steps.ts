@@ -8,6 +8,7 @@
 import { blockRefOf } from "../../engine/lifecycle-types.js";
 import type { Resource, TeardownContext } from "../../engine/resource.js";
 import type { StepContext, StepState } from "../../engine/types.js";
+import { waitUntil } from "../../engine/wait.js";
 import { CloudError } from "../../errors.js";
 import {
   type AciContext,
@@ -21,6 +22,7 @@ import {
   lower,
   outputString,
   ROLE,
+  readGroup,
   requireOutput,
   rgScope,
   roleAssignments,
@@ -29,6 +31,7 @@ import {
   wpTagged,
 } from "./context.js";
 import { registryKeep } from "./registry.js";
+import { azureErrorCode } from "./sdk.js";
 
 export { dockerLoginStep, identityStep, registryName, registryStep } from "./registry.js";
 
@@ -69,6 +72,9 @@ export function resourceProvidersStep(e: AciContext): Resource {
   };
 }
 
+/** The longest wp waits for another delete of the resource group to finish. */
+const GROUP_DELETE_MS = 30 * 60_000;
+
 export function resourceGroupStep(e: AciContext): Resource {
   const name = e.names.resourceGroup;
   return {
@@ -79,6 +85,8 @@ export function resourceGroupStep(e: AciContext): Resource {
     templateVariable: "resource_group_name",
     async check(ctx) {
       const g = await findGroup(e);
+      if (!g && (await readGroup(e)))
+        return { action: "create", detail: `being deleted; wp waits for that, then creates it in ${e.location}` };
       if (!g) return { action: "create", detail: `location ${e.location}` };
       ctx.outputs.set("resourceGroupId", g.id);
       ctx.outputs.set("location", g.location);
@@ -86,7 +94,22 @@ export function resourceGroupStep(e: AciContext): Resource {
     },
     async apply(ctx) {
       // The PUT is idempotent: a group made since the plan keeps its location (or the PUT says why not).
-      const g = await (await e.azure()).arm.createResourceGroup(name, e.location, tags(e.pool));
+      // A group being deleted refuses it (ResourceGroupBeingDeleted): the delete is waited out first.
+      const { arm } = await e.azure();
+      const put = () => arm.createResourceGroup(name, e.location, tags(e.pool));
+      const g = await put().catch(async (err: unknown) => {
+        if (azureErrorCode(err) !== "ResourceGroupBeingDeleted") throw err;
+        await waitUntil({
+          what: `resource group ${name} to finish being deleted`,
+          why: "Azure deletes a resource group and everything in it in the background, which can take minutes",
+          timeoutMs: GROUP_DELETE_MS,
+          intervalMs: e.retry.pollMs ?? 2000,
+          note: ctx.note,
+          attempt: async () =>
+            (await arm.getResourceGroup(name)) ? { done: false, reason: "Deleting" } : { done: true, value: null },
+        });
+        return put();
+      });
       ctx.outputs.set("resourceGroupId", g.id);
       ctx.outputs.set("location", g.location || e.location);
       return { action: "create", id: g.id };
