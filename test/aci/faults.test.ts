@@ -82,7 +82,9 @@ describe("Azure's failures, by name", () => {
     ctx.sim.faults.off("resourceGroupBeingDeleted");
     const again = await wp(["create", "q", "--type", TYPE, "--provision-infra", "--yes", "--subscription", SUB]);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout + again.stderr).toMatch(/Resource group\s+prefect-aci-push-pool-rg\s+\(being deleted; wp waits/);
+    expect(again.stdout + again.stderr).toMatch(
+      /Resource group\s+prefect-aci-push-pool-rg\s+\(being deleted; wp waits/,
+    );
     expect(again.stderr).toMatch(/Waiting for resource group prefect-aci-push-pool-rg to finish being deleted/);
     expect(ctx.sim.state.resourceGroups.map((g) => g.properties.provisioningState)).toEqual(["Succeeded"]);
   });

@@ -80,6 +80,28 @@ export async function hintsHeldElsewhere(api: PrefectApi, appId: string, except:
   return out;
 }
 
+/** The display name wp gives the client secrets it makes for `pool`. */
+export const secretDisplayName = (pool: string) => `wp: Prefect work pool ${pool}`;
+
+/**
+ * Client secrets wp made for this pool that no block holds: what a rotation interrupted while deleting the old
+ * secret (or a lost answer to a mint) leaves. None when a block's secret cannot be read (it may hold any).
+ */
+export async function leftoverSecrets(e: AciContext, app: GraphApp): Promise<PasswordCredential[]> {
+  const mine = app.passwordCredentials.filter((c) => c.displayName === secretDisplayName(e.pool));
+  if (!mine.length) return [];
+  const held = await hintsHeldElsewhere(e.prefect, app.appId, "");
+  return held ? mine.filter((c) => !held.has(c.hint)) : [];
+}
+
+/** CredentialGuard.mintInto with `retire`: old credential ids journaled with the mint, deleted once the block holds the new one. */
+type MintInto = <C extends { id: string }, T>(
+  spec: CredentialSpec<C>,
+  store: (credential: C) => Promise<T>,
+  note: (m: string) => void,
+  retire?: string[],
+) => Promise<T>;
+
 export function secretSpec(
   e: AciContext,
   tenantId: string,
@@ -92,7 +114,7 @@ export function secretSpec(
     owner: `app registration ${e.names.app} (${app.appId})`,
     async mint() {
       const g = await graph();
-      const displayName = `wp: Prefect work pool ${e.pool}`;
+      const displayName = secretDisplayName(e.pool);
       const before = new Set((await g.getApp(app.id))?.passwordCredentials.map((p) => p.keyId) ?? []);
       try {
         const s = await g.addPassword(app.id, displayName);
@@ -202,10 +224,18 @@ export async function reMint(
   const { app, tenantId, blockId, data } = o;
   const { graph } = await e.azure();
   const old = secretsOfBlock(app.passwordCredentials, data.client_secret);
-  checkRoom(app, old);
+  // This pool's secrets no block holds (an interrupted rotation's) go with the old one; they never block it.
+  const left = (await leftoverSecrets(e, app)).filter((c) => !old.includes(c));
+  checkRoom(app, [...old, ...left]);
   const spec = secretSpec(e, tenantId, app);
   await e.guard.recover(spec, o.note);
-  const newId = await e.guard.mintInto(
+  const held = await hintsHeldElsewhere(e.prefect, app.appId, e.names.block);
+  const hint = hintOf(data.client_secret);
+  const retire = [...(held && hint && !held.has(hint) ? old : []), ...left].map((c) => c.keyId);
+  // `retire` (the lead's extension of the guard): journaled with the mint, deleted after the block is written,
+  // and by the next run after an interruption. Deleted below as well, for a guard without it (idempotent).
+  const mintInto = e.guard.mintInto.bind(e.guard) as MintInto;
+  const newId = await mintInto(
     spec,
     async (n) => {
       if (!n.secretText) throw new CloudError("Microsoft Graph returned no secret text.", "NoSecretText");
@@ -228,10 +258,9 @@ export async function reMint(
       return n.id;
     },
     o.note,
+    retire,
   );
-  const held = await hintsHeldElsewhere(e.prefect, app.appId, e.names.block);
-  const hint = hintOf(data.client_secret);
-  const removable = held && hint && !held.has(hint) ? old.filter((c) => c.keyId !== newId) : [];
-  for (const c of removable) await graph.removePassword(app.id, c.keyId);
-  return { newId, removed: removable.map((c) => c.keyId) };
+  const removable = retire.filter((id) => id !== newId);
+  for (const id of removable) await graph.removePassword(app.id, id);
+  return { newId, removed: removable };
 }
