@@ -65,7 +65,10 @@ export interface GraphApi {
    */
   createServicePrincipal(appId: string, o?: { appCreated?: string | undefined }): Promise<GraphServicePrincipal>;
   allowedToCreateApps(): Promise<boolean>;
-  /** Directory role template ids assigned to `principalId`. */
+  /**
+   * Directory role template ids `principalId` holds, directly or through groups (a user's transitive
+   * memberships, as Graph's transitiveRoleAssignments would list them).
+   */
   directoryRoles(principalId: string): Promise<string[]>;
 }
 
@@ -299,10 +302,18 @@ function principalMethods(
       return p.defaultUserRolePermissions?.allowedToCreateApps === true;
     },
     async directoryRoles(principalId) {
-      const r = await list<{ roleDefinitionId: string }>(
+      const direct = await list<{ roleDefinitionId: string }>(
         `/roleManagement/directory/roleAssignments?$filter=${encodeURIComponent(`principalId eq ${q(principalId)}`)}`,
       );
-      return r.map((a) => a.roleDefinitionId);
+      // Roles held through a group: the directoryRole objects among the user's transitive memberships
+      // (https://learn.microsoft.com/graph/api/user-list-transitivememberof).
+      const member = await list<{ "@odata.type"?: string; roleTemplateId?: string }>(
+        `/users/${encodeURIComponent(principalId)}/transitiveMemberOf`,
+      );
+      const viaGroups = member
+        .filter((x) => x["@odata.type"] === "#microsoft.graph.directoryRole" && x.roleTemplateId)
+        .map((x) => x.roleTemplateId ?? "");
+      return [...new Set([...direct.map((a) => a.roleDefinitionId), ...viaGroups])];
     },
   };
 }

@@ -36,6 +36,12 @@ export interface SimOptions {
    * true / "test": short lags (0.3–1.5 s); "real": real-length lags (npm run sim:azure -- --realistic); or lags.
    */
   realistic?: boolean | "test" | "real" | Partial<Lags>;
+  /** The caller signs in as a user: its Graph token has delegated scopes (scp), not application roles. */
+  delegatedUser?: boolean;
+  /** The tenant lets users register apps (default true). */
+  allowedToCreateApps?: boolean;
+  /** Directory role template ids the caller holds through a group (listed by /users/{id}/transitiveMemberOf). */
+  directoryRolesViaGroup?: string[];
   /** Named faults on from the start (see AzureSim.faults.on). */
   faultsOn?: FaultName[];
   port?: number;

@@ -91,7 +91,7 @@ export async function startAzureSim(options = {}) {
       graphRoles: options.graphRoles ?? ["Application.ReadWrite.All"],
       armRoles: options.armRoles ?? ["Owner"],
     },
-    allowedToCreateApps: true,
+    allowedToCreateApps: options.allowedToCreateApps ?? true,
     resourceGroups: [],
     applications: [],
     servicePrincipals: [],
@@ -273,8 +273,13 @@ export async function startAzureSim(options = {}) {
       tid: tenantId,
       oid,
       appid: clientId,
-      idtyp: "app",
-      ...(clientId === state.caller.clientId && /graph/i.test(aud) ? { roles: state.caller.graphRoles } : {}),
+      idtyp: options.delegatedUser && clientId === state.caller.clientId ? "user" : "app",
+      // A signed-in user's token carries delegated scopes (scp); an app's, application roles.
+      ...(clientId === state.caller.clientId && /graph/i.test(aud)
+        ? options.delegatedUser
+          ? { scp: "Application.ReadWrite.All User.Read" }
+          : { roles: state.caller.graphRoles }
+        : {}),
       exp: Math.floor(Date.now() / 1000) + 3600,
     };
     const token = `${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}.${b64url(randomBytes(16))}`;
@@ -660,6 +665,26 @@ export async function startAzureSim(options = {}) {
     }
     if (lower === "/organization" && method === "GET") {
       return reply(200, { value: [{ id: tenantId, displayName: "Sim Tenant" }] });
+    }
+    // A user's memberships, through groups too: a directory role assigned to a (role-assignable) group the user
+    // is in shows here (https://learn.microsoft.com/graph/api/user-list-transitivememberof; the beta
+    // transitiveRoleAssignments lists the same, https://learn.microsoft.com/graph/api/rbacapplication-list-transitiveroleassignments).
+    m = lower.match(/^\/users\/([^/]+)\/transitivememberof$/);
+    if (m && method === "GET") {
+      const viaGroup = m[1] === state.caller.objectId.toLowerCase() ? (options.directoryRolesViaGroup ?? []) : [];
+      return reply(200, {
+        value: [
+          ...(viaGroup.length
+            ? [{ "@odata.type": "#microsoft.graph.group", id: randomUUID(), displayName: "App admins" }]
+            : []),
+          ...viaGroup.map((t) => ({
+            "@odata.type": "#microsoft.graph.directoryRole",
+            id: randomUUID(),
+            displayName: "Directory role",
+            roleTemplateId: t,
+          })),
+        ],
+      });
     }
     m = lower.match(/^\/roleManagement\/directory\/roleAssignments$/i);
     if (m && method === "GET") return reply(200, { value: [] });
