@@ -27,7 +27,9 @@ process.stdout.on("error", () => {});
 const quote = (/** @type {string} */ v) => `'${v.replace(/'/g, "'\\''")}'`;
 for (const [k, v] of Object.entries(sim.env)) process.stdout.write(`export ${k}=${quote(v)}\n`);
 process.stderr.write(
-  `Azure simulator on ${sim.url} (subscription ${sim.state.subscriptions[0]?.subscriptionId}); Ctrl-C stops it.\n`,
+  `Azure simulator on ${sim.url} (subscription ${sim.state.subscriptions[0]?.subscriptionId})` +
+    `${sim.faults.lags.role ? `, realistic (real-length lags: ${JSON.stringify(sim.faults.lags)})` : ""}` +
+    `${sim.faults.active.size ? `, faults: ${[...sim.faults.active].join(", ")}` : ""}; Ctrl-C stops it.\n`,
 );
 let seen = 0;
 const timer = setInterval(() => {
