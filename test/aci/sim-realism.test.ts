@@ -160,9 +160,20 @@ describe("the simulator in realistic mode", () => {
     expect(pick(got.body)).toEqual(pick(example));
   });
 
-  it("the registry catalog pages with a Link header", async () => {
+  it("the registry catalog pages with a Link header, and wp reads every page", async () => {
     sim = await startAzureSim({ realistic: true });
-    const { nextCatalogPage } = await import("../../src/clouds/azure/acr.js");
+    const { acrRepositories, nextCatalogPage } = await import("../../src/clouds/azure/acr.js");
+    const { azureAuth } = await import("../../src/clouds/azure/sdk.js");
+    const server = "reg1.azurecr.io";
+    sim.state.registries.push({
+      id: `${RG}/providers/Microsoft.ContainerRegistry/registries/reg1`,
+      name: "reg1",
+      properties: { loginServer: server },
+    });
+    sim.state.acrRepositories[server] = ["c", "a", "b"];
+    const repos = await acrRepositories(await azureAuth(sim.env), server, sim.state.tenantId);
+    expect(repos).toEqual(["a", "b", "c"]);
+    expect(sim.state.log.filter((e) => e.path === "/acr/v2/_catalog")).toHaveLength(3);
     expect(nextCatalogPage('</v2/_catalog?last=b&n=1>; rel="next"')).toBe("/v2/_catalog?last=b&n=1");
     expect(nextCatalogPage(undefined)).toBeUndefined();
   });
