@@ -3,8 +3,36 @@
  * what the permission preflight reads. Plain HTTPS with a token for the Graph endpoint from the same
  * credential as ARM; errors carry Graph's `error.code` (never matched by message text).
  */
-import { waitUntil } from "../../engine/wait.js";
-import { type AzureAuth, AzureHttpError, httpsRequest, type RetryOptions, retrying, tokenFor } from "./sdk.js";
+import { retryAfterMs, retryTransient, type Transient, waitUntil } from "../../engine/wait.js";
+import {
+  type AzureAuth,
+  AzureHttpError,
+  type HttpsAnswer,
+  httpsRequest,
+  type RetryOptions,
+  retrying,
+  tokenFor,
+} from "./sdk.js";
+
+const BUSY = [429, 503, 504];
+
+/** A throttled or unavailable answer, thrown so that retryTransient tries again. */
+class Busy extends Error {
+  constructor(readonly answer: HttpsAnswer) {
+    super(`HTTP ${answer.status}`);
+  }
+}
+
+function graphTransient(err: unknown): Transient | undefined {
+  if (err instanceof Busy) {
+    const after = err.answer.headers["retry-after"];
+    return { retryAfterMs: retryAfterMs(Array.isArray(after) ? after[0] : after), reason: `HTTP ${err.answer.status}` };
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "ECONNRESET" || code === "EPIPE" || code === "ETIMEDOUT"
+    ? { reason: "the connection dropped" }
+    : undefined;
+}
 
 export interface PasswordCredential {
   keyId: string;
@@ -105,13 +133,19 @@ function graphCaller(auth: AzureAuth): { call: Call; list: List; getToken(): Pro
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         ca: auth.ca,
       });
-    let answer = await send();
-    // Throttled or briefly unavailable: wait as told (Retry-After, at most 30 s), up to 3 times.
-    for (let i = 0; i < 3 && [429, 503, 504].includes(answer.status); i++) {
-      const after = Number(answer.headers["retry-after"]);
-      await new Promise((r) => setTimeout(r, Math.min(Number.isFinite(after) ? after * 1000 : 2000 * 2 ** i, 30_000)));
-      answer = await send();
-    }
+    // Throttled or briefly unavailable (https://learn.microsoft.com/graph/throttling), or the connection dropped:
+    // tried again as told (Retry-After) with backoff; the last such answer is then reported as it is.
+    const answer = await retryTransient(
+      async () => {
+        const a = await send();
+        if (BUSY.includes(a.status)) throw new Busy(a);
+        return a;
+      },
+      { what: `Microsoft Graph ${method} ${path.split("?")[0]}`, attempts: 4, baseMs: 1000, transient: graphTransient },
+    ).catch((err: unknown) => {
+      if (err instanceof Busy) return err.answer;
+      throw err;
+    });
     if (answer.status >= 200 && answer.status < 300) return (answer.text ? JSON.parse(answer.text) : {}) as T;
     let code = `HTTP${answer.status}`;
     let message = answer.text.slice(0, 300);
