@@ -132,6 +132,40 @@ function groupMethods(
   };
 }
 
+/**
+ * Creates a registry and polls its long-running operation until it is done. Every wait has a deadline; an
+ * operation that ends Failed stops here with its reason.
+ */
+async function registryUntilDone(
+  client: import("@azure/arm-containerregistry").ContainerRegistryManagementClient,
+  retry: RetryOptions,
+  o: { rg: string; name: string; location: string; tags: Record<string, string>; progress(status: string): void },
+) {
+  const poller = client.registries.create(
+    o.rg,
+    o.name,
+    { location: o.location, tags: o.tags, sku: { name: "Basic" }, adminUserEnabled: false },
+    retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {},
+  );
+  poller.onProgress((s) => o.progress(s.status));
+  const deadline = AbortSignal.timeout(REGISTRY_CREATE_MS);
+  try {
+    return registryInfo(await poller.pollUntilDone({ abortSignal: deadline }));
+  } catch (err) {
+    if (deadline.aborted)
+      throw new CloudError(
+        `Container registry ${o.name} was not ready after ${REGISTRY_CREATE_MS / 60_000} minutes (still ${poller.operationState?.status}).`,
+        "Timeout",
+      );
+    if (poller.operationState?.status === "failed") {
+      const code = azureErrorCode(err) ?? "Failed";
+      const why = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+      throw new CloudError(`Container registry ${o.name}: its create ended Failed (${code}: ${why}).`, code);
+    }
+    throw err;
+  }
+}
+
 /** Container registries and managed identities. */
 function registryMethods(
   c: ArmClients,
@@ -166,37 +200,9 @@ function registryMethods(
         return s.nameAvailable ? null : (s.reason ?? "AlreadyExists");
       }),
     createRegistry: (rg, name, location, tags, progress) =>
-      wrap(`creating container registry ${name}`, async () => {
-        const poller = (await cr()).registries.create(
-          rg,
-          name,
-          {
-            location,
-            tags,
-            sku: { name: "Basic" },
-            adminUserEnabled: false,
-          },
-          retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {},
-        );
-        poller.onProgress((s) => progress(s.status));
-        // Every wait has a deadline; an operation that ends Failed stops here with its reason.
-        const deadline = AbortSignal.timeout(REGISTRY_CREATE_MS);
-        try {
-          return registryInfo(await poller.pollUntilDone({ abortSignal: deadline }));
-        } catch (err) {
-          if (deadline.aborted)
-            throw new CloudError(
-              `Container registry ${name} was not ready after ${REGISTRY_CREATE_MS / 60_000} minutes (still ${poller.operationState?.status}).`,
-              "Timeout",
-            );
-          if (poller.operationState?.status === "failed") {
-            const code = azureErrorCode(err) ?? "Failed";
-            const why = (err instanceof Error ? err.message : String(err)).split("\n")[0];
-            throw new CloudError(`Container registry ${name}: its create ended Failed (${code}: ${why}).`, code);
-          }
-          throw err;
-        }
-      }),
+      wrap(`creating container registry ${name}`, async () =>
+        registryUntilDone(await cr(), retry, { rg, name, location, tags, progress }),
+      ),
     deleteRegistry: async (rg, name) => {
       await orNull(`deleting container registry ${name}`, async () =>
         (await cr()).registries
@@ -232,6 +238,11 @@ function registryMethods(
   };
 }
 
+const perms = (p: { actions?: string[]; notActions?: string[] }): PermissionSet => ({
+  actions: p.actions ?? [],
+  notActions: p.notActions ?? [],
+});
+
 /** Role assignments and the caller's permissions. */
 function roleMethods(
   c: ArmClients,
@@ -246,10 +257,6 @@ function roleMethods(
   | "permissionsOnSubscription"
 > {
   const { az } = c;
-  const perms = (p: { actions?: string[]; notActions?: string[] }): PermissionSet => ({
-    actions: p.actions ?? [],
-    notActions: p.notActions ?? [],
-  });
 
   return {
     listRoleAssignments: (scope, principalId) =>
