@@ -35,8 +35,9 @@ describe("the life of an ACI pool against the realistic Azure simulator", () => 
 
     // Rotation waits until the new secret works, then the old one goes.
     const before = ctx.sim.state.applications[0]?.secrets.map((s) => s.keyId) ?? [];
-    const rotated = await wp(["rotate-credentials", "life", "--yes", "-o", "json"]);
+    const rotated = await wp(["rotate-credentials", "life", "--yes"]);
     expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout + rotated.stderr).toMatch(/Waiting for the new client secret of \S+ to sign in/);
     const after = ctx.sim.state.applications[0]?.secrets.map((s) => s.keyId) ?? [];
     expect(after).toHaveLength(1);
     expect(before).not.toContain(after[0]);
@@ -53,5 +54,15 @@ describe("the life of an ACI pool against the realistic Azure simulator", () => 
     expect(s.identities).toEqual([]);
     // Every list paged: some list answered a nextLink that wp followed.
     expect(s.log.some((e) => e.query.$skiptoken !== undefined)).toBe(true);
+  });
+
+  it("verify right after create waits for the new client secret to sign in", async () => {
+    ctx.sim.faults.lags.secret = 4000;
+    const created = await wp(["create", "v", "--type", TYPE, "--provision-infra", "--yes", "--subscription", SUB]);
+    expect(created.code, created.stderr).toBe(0);
+    const verify = await wp(["verify", "v"], { env: { WP_VERIFY_POLL_MS: "20" } });
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(verify.stderr).toMatch(/Waiting for the new client secret of \S+ to sign in/);
+    expect(verify.stderr).not.toContain("does not sign in");
   });
 });
