@@ -209,7 +209,6 @@ export function createAciProvisioner(opts: AciProvisionerOptions): AciProvisione
         { key: "docker", label: `Docker (${dockerConfigPath(e.docker.env)})` },
       ];
     },
-    // Every permission the plan's writes need, before any write (the engine refuses, listing all).
     preflight: (plan) => permissionReport(e, plan),
     async lockScopes() {
       const { subscription } = await e.azure();
