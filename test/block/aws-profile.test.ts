@@ -18,7 +18,11 @@ import { requireBuilt } from "../helpers/wp-process.js";
 
 const PROFILE_KEY = { id: "AKIAPROFILEDEV000001", secret: "profile-secret-0123456789abcdefghijklmn" };
 const ENV_KEY = { id: "AKIAFROMENVIRONMENT1", secret: "env-secret-0123456789abcdefghijklmnopq" };
-const SSO_KEY = { id: "ASIASSOROLECREDS0001", secret: "sso-secret-0123456789abcdefghijklmnopq", token: "sso-session-tok" };
+const SSO_KEY = {
+  id: "ASIASSOROLECREDS0001",
+  secret: "sso-secret-0123456789abcdefghijklmnopq",
+  token: "sso-session-tok",
+};
 const SSO_BEARER = "sso-bearer-token-from-aws-sso-login";
 
 interface Seen {
