@@ -14,6 +14,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createEmbeddedApi } from "../../src/prefect/embedded/api.js";
+import { validateResponse } from "../helpers/openapi.js";
 import { makeHome, runCli } from "../helpers/run-cli.js";
 
 type Json = Record<string, unknown>;
@@ -200,7 +201,9 @@ describe("block references in the embedded API", () => {
       bucket_name: "x",
       credentials: { aws_access_key_id: "AKIAC", aws_secret_access_key: "********" },
     });
+    expect(validateResponse("POST", "/block_documents/", 201, bucket)).toEqual([]);
     const clear = await call("GET", `/block_documents/${bucket.id}?include_secrets=true`);
+    expect(validateResponse("GET", `/block_documents/${bucket.id}`, 200, clear.body)).toEqual([]);
     expect((clear.body.data as Json).credentials).toEqual({
       aws_access_key_id: "AKIAC",
       aws_secret_access_key: "sec-c",
