@@ -2,7 +2,7 @@
  * Builds the command line from the registry, runs one command and returns its exit code.
  * Nothing below bin.ts sets the process exit code.
  */
-import { type Argument, Command, CommanderError, Option } from "commander";
+import { type Argument, Command, CommanderError, Help, Option } from "commander";
 import { blockGroup, type CommandGroup, commands, serverCommand, storageGroup } from "./commands/registry.js";
 import type { CommandSpec } from "./commands/spec.js";
 import type { Ctx, GlobalOptions } from "./context.js";
@@ -110,7 +110,22 @@ function configure(cmd: Command, io: IO): void {
     .configureHelp({
       showGlobalOptions: true,
       subcommandTerm: (c) => [c.name(), ...c.registeredArguments.map(argTerm)].join(" "),
+      formatItem: cappedItem,
     });
+}
+
+/**
+ * Commander aligns every description after the widest flag, and does not wrap at all when that leaves less than
+ * `minWidthToWrap` (40) columns, so one long flag (`--azure-blob-storage-credentials-block-name <name>`) pushed every
+ * line of its help past 80 columns. The flag column is capped to leave 40 columns: a longer flag stands on its own
+ * line with its description below, in the column.
+ */
+function cappedItem(this: Help, term: string, termWidth: number, description: string, helper: Help): string {
+  const plain = Help.prototype.formatItem;
+  const cap = (helper.helpWidth ?? 80) - 4 - helper.minWidthToWrap;
+  if (termWidth <= cap || cap < 16 || !description) return plain.call(this, term, termWidth, description, helper);
+  if (helper.displayWidth(term) <= cap) return plain.call(this, term, cap, description, helper);
+  return `  ${term}\n${plain.call(this, "", cap, description, helper)}`;
 }
 
 const argTerm = (a: Argument) => {

@@ -28,8 +28,13 @@ export interface Ctx {
 type Method = ApiRequest["method"];
 type Handler = (ctx: Ctx) => Result;
 
-/** The version this API answers like (`GET /version`). */
+/** The Prefect server version this API answers like (`GET /admin/version`, Prefect's `prefect.__version__`). */
 export const PREFECT_VERSION = "3.4.25";
+/**
+ * The REST API version (`GET /version`): Prefect's `SERVER_API_VERSION`, which a genuine 3.4.25 server answers there
+ * and which its client sends as `X-PREFECT-API-VERSION` (shared/reference/prefect-work-pool-spec.md §9.1).
+ */
+export const API_VERSION = "0.8.4";
 /** PREFECT_API_DEFAULT_LIMIT: the default and the maximum `limit` of filter routes. */
 const DEFAULT_LIMIT = 200;
 
@@ -49,7 +54,8 @@ const CHECKS: Checks = { ...pools.checks, ...catalog.checks, ...docs.checks };
 /** Routes as Prefect's routers declare them; `{id:uuid}` matches only Starlette's uuid form (else 404). */
 const ROUTES: [Method, string, Handler][] = [
   ["GET", "/health", () => ok(true)],
-  ["GET", "/version", () => ok(PREFECT_VERSION)],
+  ["GET", "/version", () => ok(API_VERSION)],
+  ["GET", "/admin/version", () => ok(PREFECT_VERSION)],
   ["GET", "/csrf-token", () => detail(422, "CSRF protection is disabled.")],
   ["POST", "/work_pools/", (c) => pools.createPool(c.store, c.body)],
   ["POST", "/work_pools/filter", (c) => pools.filterPools(c.store, c.body, c.limit)],
