@@ -280,5 +280,5 @@ export async function blockSecrets(env: Record<string, string>, slug: string, na
 /** The HCL body of one resource. */
 export function body(hcl: Obj, address: string): Obj {
   const [type, label] = address.split(".");
-  return (((hcl.resource as Bodies)[type ?? ""] ?? {})[label ?? ""] ?? [])[0] ?? {};
+  return ((hcl.resource as Bodies)[type ?? ""]?.[label ?? ""] ?? [])[0] ?? {};
 }
