@@ -258,5 +258,8 @@ export function buildExport(inputs: PoolInput[], prefectUrl: string | null): Exp
 
 /** The import id as text: the id itself, or the expression Terraform evaluates at plan time. */
 function importText(id: Value, resolve: (t: string) => string): string {
-  return typeof id === "string" ? id : resolve(renderValue(id));
+  if (typeof id === "string") return id;
+  const text = resolve(renderValue(id));
+  // A string template ("/applications/${…}") is shown as the string Terraform makes of it.
+  return /^"[^"]*"$/.test(text) ? text.slice(1, -1) : text;
 }
