@@ -30,6 +30,13 @@ describe("wp export terraform: ACI", () => {
     }
     const x = await exportPools(ctx.env, ["a1", "a2"]);
     try {
+      // First: no file holds a secret the clouds minted.
+      const secrets = [];
+      for (const p of ["a1", "a2"]) {
+        const data = await blockSecrets(ctx.env, "azure-container-instance-credentials", `${p}-push-pool-credentials`);
+        secrets.push(String(data.client_secret));
+      }
+      checkNoSecrets(x.files, secrets);
       checkSchemas(x.hcl);
       const blocks = checkImports(x.hcl, x.json);
       const records = await recordsOf(ctx.env, ["a1", "a2"]);
@@ -73,12 +80,6 @@ describe("wp export terraform: ACI", () => {
       ]);
       expect(x.files.get("versions.tf")).toContain(`subscription_id = "${SUB}"`);
 
-      const secrets = [];
-      for (const p of ["a1", "a2"]) {
-        const data = await blockSecrets(ctx.env, "azure-container-instance-credentials", `${p}-push-pool-credentials`);
-        secrets.push(String(data.client_secret));
-      }
-      checkNoSecrets(x.files, secrets);
       expect(x.json.variables.sort()).toEqual([
         "a1_push_pool_credentials_client_secret",
         "a2_push_pool_credentials_client_secret",

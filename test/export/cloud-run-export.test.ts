@@ -33,6 +33,16 @@ describe("wp export terraform: Cloud Run", () => {
     }
     const x = await exportPools(fx.env, ["g1", "g2"]);
     try {
+      // First: no file holds a secret the clouds minted.
+      const secrets = [];
+      for (const p of ["g1", "g2"]) {
+        const data = await blockSecrets(fx.env, "gcp-credentials", `${p}-push-pool-credentials`);
+        const info = data.service_account_info as Record<string, string>;
+        secrets.push(info.private_key ?? "", info.private_key_id ?? "");
+        // A recognisable piece of the key's body, in case it were re-encoded.
+        secrets.push((info.private_key ?? "").split("\n")[1] ?? "");
+      }
+      checkNoSecrets(x.files, secrets);
       checkSchemas(x.hcl);
       const blocks = checkImports(x.hcl, x.json);
       checkAgainstRecords(x.json, await recordsOf(fx.env, ["g1", "g2"]));
@@ -61,16 +71,6 @@ describe("wp export terraform: Cloud Run", () => {
         x.json.resources.find((r) => r.address.endsWith(".g1_push_pool_credentials"))?.address ?? "",
       );
       expect(block.data_wo).toContain("jsondecode(var.g1_push_pool_credentials_service_account_info)");
-
-      const secrets = [];
-      for (const p of ["g1", "g2"]) {
-        const data = await blockSecrets(fx.env, "gcp-credentials", `${p}-push-pool-credentials`);
-        const info = data.service_account_info as Record<string, string>;
-        secrets.push(info.private_key ?? "", info.private_key_id ?? "");
-        // A recognisable piece of the key's body, in case it were re-encoded.
-        secrets.push((info.private_key ?? "").split("\n")[1] ?? "");
-      }
-      checkNoSecrets(x.files, secrets);
     } finally {
       x.cleanup();
     }
