@@ -21,9 +21,9 @@ export const KEY_REASON =
   "the block gets it through the ephemeral variables at apply time.";
 
 /** The tags wp puts on what it creates (src/clouds/aws/names.ts `tags`). */
-function tags(pool: string, extra: Record<string, string> = {}): Value {
+function tags(pool: string): Value {
   const value = (v: string) => v.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]/gu, "-").slice(0, 256);
-  const all: Record<string, string> = { ...extra, "prefect.io/work-pool": pool, "managed-by": "wp" };
+  const all: Record<string, string> = { "prefect.io/work-pool": pool, "managed-by": "wp" };
   return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, value(v)]));
 }
 
@@ -34,6 +34,16 @@ function partitionOf(arn: string | undefined): string {
   return arn?.split(":")[1] || "aws";
 }
 
+/** What every AWS entry's mapping shares. */
+interface Aws {
+  out: Mapped;
+  input: PoolInput;
+  add(r: Omit<TfResource, "mode" | "cloud" | "provider">): void;
+  keyOf(type: string, id: string): string;
+  /** wp's tags on what it created; an adopted resource's tags are left alone (ignore_changes). */
+  own(created: boolean): { attrs: Array<[string, Value]>; ignore?: string[] };
+}
+
 export function mapAws(input: PoolInput): Mapped {
   const { record } = input;
   const out = emptyMapped();
@@ -41,139 +51,143 @@ export function mapAws(input: PoolInput): Mapped {
   const account = record.context.accountId ?? "";
   const alias = labelOf(`${account}_${region}`);
   out.providers.push({ cloud: "aws", name: "aws", alias, attrs: [["region", region]] });
-  const pool = record.work_pool;
-  const add = (r: Omit<TfResource, "mode" | "cloud" | "provider">) =>
-    out.resources.push({ mode: "resource", cloud: "aws", provider: `aws.${alias}`, ...r });
-  const keyOf = (type: string, id: string) => `aws/${account}/${region}/${type}/${id}`;
-  const ownTags = (created: boolean, extra: Record<string, string> = {}) =>
-    created ? [["tags", tags(pool, extra)] as [string, Value]] : [];
-  const ignore = (created: boolean) => (created ? {} : { ignore: ["tags"] });
-
-  const role = entry(record, "aws.execution-role");
-  const roleArn = role?.id ?? record.context.executionRoleArn;
-  if (role) {
-    const name = role.name;
-    const base = from(record, role);
-    add({
-      ...base,
-      type: "aws_iam_role",
-      name,
-      key: keyOf("aws_iam_role", name),
-      importId: name,
-      attrs: [
-        ["name", name],
-        ["description", ROLE_DESCRIPTION],
-        ["assume_role_policy", json(EXECUTION_ROLE_TRUST)],
-        ...ownTags(role.created),
-      ],
-      ...ignore(role.created),
-    });
-    const managed = `arn:${partitionOf(roleArn)}:iam::aws:${ROLE_MANAGED_POLICY}`;
-    add({
-      ...base,
-      derived: true,
-      type: "aws_iam_role_policy_attachment",
-      name: `${name}-execution`,
-      key: keyOf("aws_iam_role_policy_attachment", `${name}/${managed}`),
-      importId: `${name}/${managed}`,
-      attrs: [
-        ["role", name],
-        ["policy_arn", managed],
-      ],
-    });
-    add({
-      ...base,
-      derived: true,
-      type: "aws_iam_role_policy",
-      name: `${name}-${ROLE_LOGS_POLICY}`,
-      key: keyOf("aws_iam_role_policy", `${name}:${ROLE_LOGS_POLICY}`),
-      importId: `${name}:${ROLE_LOGS_POLICY}`,
-      attrs: [
-        ["name", ROLE_LOGS_POLICY],
-        ["role", name],
-        ["policy", json(EXECUTION_LOGS_DOCUMENT)],
-      ],
+  const a: Aws = {
+    out,
+    input,
+    add: (r) => out.resources.push({ mode: "resource", cloud: "aws", provider: `aws.${alias}`, ...r }),
+    keyOf: (type, id) => `aws/${account}/${region}/${type}/${id}`,
+    own: (created) => (created ? { attrs: [["tags", tags(record.work_pool)]] } : { attrs: [], ignore: ["tags"] }),
+  };
+  mapRole(a);
+  mapUser(a);
+  mapPolicy(a);
+  for (const [step, type] of [
+    ["aws.ecs-cluster", "aws_ecs_cluster"],
+    ["aws.ecr-repository", "aws_ecr_repository"],
+  ] as const) {
+    const r = entry(record, step);
+    if (!r) continue;
+    const own = a.own(r.created);
+    a.add({
+      ...from(record, r),
+      type,
+      name: r.name,
+      key: a.keyOf(type, r.name),
+      importId: r.name,
+      attrs: [["name", r.name], ...own.attrs],
+      ...(own.ignore ? { ignore: own.ignore } : {}),
     });
   }
-
-  const user = entry(record, "aws.iam-user");
-  if (user) {
-    add({
-      ...from(record, user),
-      type: "aws_iam_user",
-      name: user.name,
-      key: keyOf("aws_iam_user", user.name),
-      importId: user.name,
-      attrs: [["name", user.name], ...ownTags(user.created)],
-      ...ignore(user.created),
-    });
-    out.notManaged.push({
-      pool,
-      step: "aws.access-key",
-      kind: "IAM access key",
-      name: `of IAM user ${user.name}`,
-      reason: KEY_REASON,
-    });
-  }
-
-  const policy = entry(record, "aws.iam-policy");
-  if (policy?.id) {
-    const base = from(record, policy);
-    add({
-      ...base,
-      type: "aws_iam_policy",
-      name: policy.name,
-      key: keyOf("aws_iam_policy", policy.id),
-      importId: policy.id,
-      attrs: [["name", policy.name], ["policy", json(ecsPolicyDocument(roleArn ?? ""))], ...ownTags(policy.created)],
-      ...ignore(policy.created),
-    });
-    const userName = user?.name ?? record.names.iamUser;
-    if (userName) {
-      add({
-        ...base,
-        derived: true,
-        type: "aws_iam_user_policy_attachment",
-        name: `${userName}-${policy.name}`,
-        key: keyOf("aws_iam_user_policy_attachment", `${userName}/${policy.id}`),
-        importId: `${userName}/${policy.id}`,
-        attrs: [
-          ["user", userName],
-          ["policy_arn", policy.id],
-        ],
-      });
-    }
-  }
-
-  const cluster = entry(record, "aws.ecs-cluster");
-  if (cluster) {
-    add({
-      ...from(record, cluster),
-      type: "aws_ecs_cluster",
-      name: cluster.name,
-      key: keyOf("aws_ecs_cluster", cluster.name),
-      importId: cluster.name,
-      attrs: [["name", cluster.name], ...ownTags(cluster.created)],
-      ...ignore(cluster.created),
-    });
-  }
-
-  const repo = entry(record, "aws.ecr-repository");
-  if (repo) {
-    add({
-      ...from(record, repo),
-      type: "aws_ecr_repository",
-      name: repo.name,
-      key: keyOf("aws_ecr_repository", repo.name),
-      importId: repo.name,
-      attrs: [["name", repo.name], ...ownTags(repo.created)],
-      ...ignore(repo.created),
-    });
-  }
-
   const vpc = entry(record, "aws.vpc");
-  if (vpc?.id) mapVpc(out, input, vpc.id, add, keyOf);
+  if (vpc?.id) mapVpc(out, input, vpc.id, a.add, a.keyOf);
   return out;
+}
+
+/** The execution role, its managed-policy attachment and its inline log policy (import ids: name, role/arn, role:name). */
+function mapRole(a: Aws): void {
+  const { record } = a.input;
+  const role = entry(record, "aws.execution-role");
+  if (!role) return;
+  const name = role.name;
+  const base = from(record, role);
+  const own = a.own(role.created);
+  a.add({
+    ...base,
+    type: "aws_iam_role",
+    name,
+    key: a.keyOf("aws_iam_role", name),
+    importId: name,
+    attrs: [
+      ["name", name],
+      ["description", ROLE_DESCRIPTION],
+      ["assume_role_policy", json(EXECUTION_ROLE_TRUST)],
+      ...own.attrs,
+    ],
+    ...(own.ignore ? { ignore: own.ignore } : {}),
+  });
+  const managed = `arn:${partitionOf(role.id ?? record.context.executionRoleArn)}:iam::aws:${ROLE_MANAGED_POLICY}`;
+  a.add({
+    ...base,
+    derived: true,
+    type: "aws_iam_role_policy_attachment",
+    name: `${name}-execution`,
+    key: a.keyOf("aws_iam_role_policy_attachment", `${name}/${managed}`),
+    importId: `${name}/${managed}`,
+    attrs: [
+      ["role", name],
+      ["policy_arn", managed],
+    ],
+  });
+  a.add({
+    ...base,
+    derived: true,
+    type: "aws_iam_role_policy",
+    name: `${name}-${ROLE_LOGS_POLICY}`,
+    key: a.keyOf("aws_iam_role_policy", `${name}:${ROLE_LOGS_POLICY}`),
+    importId: `${name}:${ROLE_LOGS_POLICY}`,
+    attrs: [
+      ["name", ROLE_LOGS_POLICY],
+      ["role", name],
+      ["policy", json(EXECUTION_LOGS_DOCUMENT)],
+    ],
+  });
+}
+
+/** The IAM user (by name); its access key stays with wp (KEY_REASON). */
+function mapUser(a: Aws): void {
+  const { record } = a.input;
+  const user = entry(record, "aws.iam-user");
+  if (!user) return;
+  const own = a.own(user.created);
+  a.add({
+    ...from(record, user),
+    type: "aws_iam_user",
+    name: user.name,
+    key: a.keyOf("aws_iam_user", user.name),
+    importId: user.name,
+    attrs: [["name", user.name], ...own.attrs],
+    ...(own.ignore ? { ignore: own.ignore } : {}),
+  });
+  a.out.notManaged.push({
+    pool: record.work_pool,
+    step: "aws.access-key",
+    kind: "IAM access key",
+    name: `of IAM user ${user.name}`,
+    reason: KEY_REASON,
+  });
+}
+
+/** Prefect's policy (by ARN) and its attachment to the user (user/arn). */
+function mapPolicy(a: Aws): void {
+  const { record } = a.input;
+  const policy = entry(record, "aws.iam-policy");
+  if (!policy?.id) return;
+  const roleArn = entry(record, "aws.execution-role")?.id ?? record.context.executionRoleArn ?? "";
+  const base = from(record, policy);
+  const own = a.own(policy.created);
+  a.add({
+    ...base,
+    type: "aws_iam_policy",
+    name: policy.name,
+    key: a.keyOf("aws_iam_policy", policy.id),
+    importId: policy.id,
+    attrs: [["name", policy.name], ["policy", json(ecsPolicyDocument(roleArn))], ...own.attrs],
+    ...(own.ignore ? { ignore: own.ignore } : {}),
+  });
+  const userName = entry(record, "aws.iam-user")?.name ?? record.names.iamUser;
+  if (!userName) return;
+  a.add({
+    ...base,
+    derived: true,
+    type: "aws_iam_user_policy_attachment",
+    name: `${userName}-${policy.name}`,
+    key: a.keyOf("aws_iam_user_policy_attachment", `${userName}/${policy.id}`),
+    importId: `${userName}/${policy.id}`,
+    attrs: [
+      ["user", userName],
+      ["policy_arn", policy.id],
+    ],
+  });
 }
 
 function mapVpc(

@@ -6,6 +6,8 @@
  * so the app's object id comes from the `azuread_application` data source at plan time. The client
  * secret is not handed over (see SECRET_REASON); resource-provider registrations are not resources.
  */
+
+import type { RecordResource } from "../engine/record.js";
 import { expr, labelOf, type Value } from "./hcl.js";
 import { emptyMapped, entry, from, type Mapped, type PoolInput, ref, type TfResource } from "./model.js";
 
@@ -24,6 +26,19 @@ const lastSegment = (id: string) => id.split("/").pop() ?? id;
 
 /** The tags wp puts on the group, registry and identity (src/clouds/azure/context.ts `tags`). */
 const tags = (pool: string): Value => ({ "prefect.io.work-pool": pool.slice(0, 256), "managed-by": "wp" });
+
+/** What every Azure entry's mapping shares. */
+interface Az {
+  out: Mapped;
+  record: PoolInput["record"];
+  pool: string;
+  location: string;
+  rm(r: Omit<TfResource, "mode" | "cloud" | "provider">): void;
+  ad(r: Omit<TfResource, "cloud">): void;
+  key(type: string, id: string): string;
+  own(created: boolean): Array<[string, Value]>;
+  ignore(created: boolean): { ignore?: string[] };
+}
 
 export function mapAzure(input: PoolInput): Mapped {
   const { record } = input;
@@ -63,7 +78,17 @@ export function mapAzure(input: PoolInput): Mapped {
       reason: "resource-provider registrations are subscription settings; azurerm registers what it needs itself",
     });
 
-  if (group?.id) {
+  const az: Az = { out, record, pool, location, rm, ad, key, own, ignore };
+  if (group?.id) mapGroup(az, group);
+  mapApp(az);
+  mapRoles(az, mapRegistry(az));
+  return out;
+}
+
+/** The resource group (by ARM id). */
+function mapGroup(az: Az, group: RecordResource): void {
+  const { record, location, rm, key, own, ignore } = az;
+  if (group.id) {
     rm({
       ...from(record, group),
       type: "azurerm_resource_group",
@@ -74,7 +99,11 @@ export function mapAzure(input: PoolInput): Mapped {
       ...ignore(group.created),
     });
   }
+}
 
+/** The app registration (by its object id, looked up from the client id) and its service principal; the client secret stays with wp. */
+function mapApp(az: Az): void {
+  const { out, record, pool, ad, key, ignore } = az;
   const app = entry(record, "azure.app-registration");
   const appKey = app?.id ? key("azuread_application", app.id) : "";
   if (app?.id) {
@@ -122,7 +151,11 @@ export function mapAzure(input: PoolInput): Mapped {
       attrs: [["client_id", app?.id ? ref(appKey, "client_id") : ""]],
     });
   }
+}
 
+/** The registry and the identity (by ARM id); answers the identity's key, for AcrPull's principal. */
+function mapRegistry(az: Az): string {
+  const { record, location, rm, key, own, ignore } = az;
   const registry = entry(record, "azure.container-registry");
   if (registry?.id) {
     const id = armId(registry.id);
@@ -164,9 +197,16 @@ export function mapAzure(input: PoolInput): Mapped {
     });
   }
 
+  return identityKey;
+}
+
+/** Contributor on the group for the service principal, AcrPull on the registry for the identity (by ARM id). */
+function mapRoles(az: Az, identityKey: string): void {
+  const { record, rm, key } = az;
+  const sp = entry(record, "azure.service-principal");
   const roles: Array<[string, string, Value]> = [
     ["azure.contributor-role", "Contributor", sp?.id ?? ""],
-    ["azure.acrpull-role", "AcrPull", identity?.id ? ref(identityKey, "principal_id") : ""],
+    ["azure.acrpull-role", "AcrPull", identityKey ? ref(identityKey, "principal_id") : ""],
   ];
   for (const [step, role, principal] of roles) {
     const r = entry(record, step);
@@ -185,5 +225,4 @@ export function mapAzure(input: PoolInput): Mapped {
       ],
     });
   }
-  return out;
 }

@@ -17,6 +17,16 @@ export const KEY_REASON =
   "the service account key stays outside Terraform: a google_service_account_key keeps its private key in the " +
   "state. `wp rotate-credentials` keeps rotating it; the block gets it through an ephemeral variable at apply time.";
 
+/** What every Google entry's mapping shares. */
+interface Gcp {
+  out: Mapped;
+  record: PoolInput["record"];
+  project: string;
+  region: string;
+  add(r: Omit<TfResource, "mode" | "cloud" | "provider">): void;
+  key(type: string, id: string): string;
+}
+
 export function mapGoogle(input: PoolInput): Mapped {
   const { record } = input;
   const out = emptyMapped();
@@ -56,6 +66,15 @@ export function mapGoogle(input: PoolInput): Mapped {
     });
   }
 
+  const g: Gcp = { out, record, project, region, add, key };
+  mapRepository(g);
+  mapServiceAccount(g, pool);
+  return out;
+}
+
+/** The Artifact Registry repository, by its `projects/…/repositories/…` name. */
+function mapRepository(g: Gcp): void {
+  const { record, project, region, add, key } = g;
   const repo = entry(record, "gcp.repository");
   if (repo?.id) {
     const location = repo.id.split("/")[3] ?? region;
@@ -75,7 +94,11 @@ export function mapGoogle(input: PoolInput): Mapped {
       ignore: ["labels"],
     });
   }
+}
 
+/** The service account (projects/{project}/serviceAccounts/{email}) and each role of its binding entry; its key stays with wp. */
+function mapServiceAccount(g: Gcp, pool: string): void {
+  const { out, record, project, add, key } = g;
   const sa = entry(record, "gcp.service-account");
   if (sa?.id) {
     const email = sa.id;
@@ -119,5 +142,4 @@ export function mapGoogle(input: PoolInput): Mapped {
       });
     }
   }
-  return out;
 }
