@@ -3,7 +3,9 @@
  * with the `resourceGroups` segment in the case azurerm's id parser expects: Azure answers some ids
  * with `resourcegroups`); the app registration by `/applications/{object id}` and its service
  * principal by `/servicePrincipals/{object id}` (azuread 3.x). The record holds the app's client id,
- * so the app's object id comes from the `azuread_application` data source at plan time. The client
+ * so the app's object id comes from the `azuread_application` data source: an import id may be an
+ * expression known at plan time (https://developer.hashicorp.com/terraform/language/import#import-id,
+ * Terraform 1.6+), and a data source with constant arguments is read during the plan. The client
  * secret is not handed over (see SECRET_REASON); resource-provider registrations are not resources.
  */
 
