@@ -136,6 +136,12 @@ describe.skipIf(!hasMoto)("wp export terraform: ECS", () => {
       expect(first.stdout).toContain(`Next: cd ${out} && terraform init && terraform plan`);
       const before = readFileSync(join(out, "prefect.tf"), "utf8");
       writeFileSync(join(out, "prefect.tf"), "# mine\n");
+      // An earlier export's file this one does not need, and the user's own file.
+      writeFileSync(
+        join(out, "azure.tf"),
+        "# Written by `wp export terraform` from the provisioning records of work pool old.\n",
+      );
+      writeFileSync(join(out, "main.tf"), "# the user's\n");
       const again = await wp(["export", "terraform", "d1", "--dir", out]);
       expect(again.code).toBe(2);
       expect(again.stderr).toContain("Pass --force");
@@ -143,8 +149,9 @@ describe.skipIf(!hasMoto)("wp export terraform: ECS", () => {
       const forced = await wp(["export", "terraform", "d1", "--dir", out, "--force", "-o", "json"]);
       expect(forced.code, forced.stderr).toBe(0);
       expect(readFileSync(join(out, "prefect.tf"), "utf8")).toBe(before);
-      const doc = JSON.parse(forced.stdout) as { files: Array<{ file: string }> };
-      expect(doc.files.map((f) => f.file).sort()).toEqual(readdirSync(out).sort());
+      const doc = JSON.parse(forced.stdout) as { files: Array<{ file: string }>; removed: string[] };
+      expect(doc.removed).toEqual(["azure.tf"]);
+      expect([...doc.files.map((f) => f.file), "main.tf"].sort()).toEqual(readdirSync(out).sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
