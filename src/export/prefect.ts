@@ -89,7 +89,9 @@ export function mapPrefect(input: PoolInput, blockKeyOut: { key?: string }): Map
       ],
       comments: [
         "data_wo is write-only: Terraform sends it and keeps it in neither the plan nor the state.",
-        "The secrets come from the ephemeral variables in variables.tf; raise data_wo_version to write them.",
+        "The secrets come from the ephemeral variables in variables.tf (e.g. from your secret manager); the",
+        "first apply after the import writes them once (data_wo_version is new to the state), and raising",
+        "data_wo_version writes them again. Until then the block keeps what wp wrote.",
       ],
     });
   }
