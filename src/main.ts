@@ -3,7 +3,14 @@
  * Nothing below bin.ts sets the process exit code.
  */
 import { type Argument, Command, CommanderError, Help, Option } from "commander";
-import { blockGroup, type CommandGroup, commands, serverCommand, storageGroup } from "./commands/registry.js";
+import {
+  blockGroup,
+  type CommandGroup,
+  commands,
+  exportGroup,
+  serverCommand,
+  storageGroup,
+} from "./commands/registry.js";
 import type { CommandSpec } from "./commands/spec.js";
 import type { Ctx, GlobalOptions } from "./context.js";
 import { AbortError, ApiError, AuthError, CloudError, errorLine, UsageError, WpError } from "./errors.js";
@@ -52,7 +59,10 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
         noPrompt: opts.prompt === false,
         debug: opts.debug === true,
       });
-      const args = positional.slice(0, spec.args?.length ?? 0).map((a) => (a === undefined ? undefined : String(a)));
+      // A variadic argument (`<names...>`) arrives as one list: its items are the arguments.
+      const args = positional
+        .slice(0, spec.args?.length ?? 0)
+        .flatMap((a) => (a === undefined ? [undefined] : Array.isArray(a) ? a.map(String) : [String(a)]));
       await spec.run(ctx, args as string[], opts);
     };
 
@@ -68,6 +78,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   }
   addGroup(program, blockGroup, run);
   addGroup(program, storageGroup, run);
+  addGroup(program, exportGroup, run);
   addGroup(group, storageGroup, run);
   const server = program.command("server").description("serve wp's embedded Prefect-compatible API over HTTP");
   addCommand(server, serverCommand, run);
