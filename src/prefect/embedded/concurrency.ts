@@ -240,7 +240,9 @@ function repossess(store: Store): void {
   const last = store.db.prepare("SELECT value FROM meta WHERE key = 'repossessed_ms'").get() as
     | { value: string }
     | undefined;
-  if (last && at - Number(last.value) < REPOSSESSOR_LOOP_SECONDS * 1000) return;
+  // A clock set back (a restored VM, another host's store) sweeps at once rather than never.
+  const since = last ? at - Number(last.value) : Number.POSITIVE_INFINITY;
+  if (since >= 0 && since < REPOSSESSOR_LOOP_SECONDS * 1000) return;
   store.write(() => {
     const expired = store.db.prepare("SELECT * FROM concurrency_lease WHERE expires_ms <= ?").all(at) as LeaseRow[];
     for (const lease of expired) release(store.db, lease);
