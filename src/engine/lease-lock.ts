@@ -57,7 +57,8 @@ export function limitName(scope: string): string {
 
 const variableName = (limit: string): string => limit.replaceAll("-", "_");
 
-let toldUnsupported = false;
+/** APIs already said to have no leases (once per API in a process). */
+const toldUnsupported = new Set<string>();
 
 /**
  * Takes the lease for `scopes` in the Prefect API, waiting while another run holds one of them; returns its release,
@@ -73,8 +74,8 @@ export async function acquireLease(o: LeaseOptions): Promise<AsyncRelease | null
     for (const n of names) await leases.createLimit(n, 1);
   } catch (err) {
     if (!(err instanceof LeasesUnsupported)) throw err;
-    if (!toldUnsupported) {
-      toldUnsupported = true;
+    if (!toldUnsupported.has(o.api.url)) {
+      toldUnsupported.add(o.api.url);
       o.note(
         `${err.message} wp keeps its lock in a file on this machine only: runs on other machines are not kept apart.`,
       );

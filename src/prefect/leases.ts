@@ -51,6 +51,12 @@ function limitCalls(call: Call, target: string): Omit<LeaseApi, "readVariable" |
         if (isStatus(err, 409)) return false;
         if (isStatus(err, 404, 405))
           throw new LeasesUnsupported(`${target} has no global concurrency limits (${(err as ApiError).status}).`);
+        if (isStatus(err, 403)) {
+          throw new LeasesUnsupported(
+            `${target} refused to create global concurrency limit ${name} (403: ${(err as ApiError).message}); ` +
+              "a role that may manage concurrency limits lets wp lock across machines.",
+          );
+        }
         throw err;
       }
     },

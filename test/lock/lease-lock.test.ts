@@ -134,47 +134,59 @@ describe("locks in the Prefect API", () => {
     await (await bRun)();
   });
 
-  it("a server without leases is said once, and the lock file on this machine still holds", async () => {
-    // A Prefect server of an older release: /v2/concurrency_limits answers 404 Not Found.
-    const old = createServer((req, res) => {
-      if (req.url?.startsWith("/api/v2/")) {
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ detail: "Not Found" }));
-        return;
-      }
-      const up = new URL(server.url);
-      const fwd = request({
-        host: up.hostname,
-        port: up.port,
-        path: req.url,
-        method: req.method,
-        headers: req.headers,
-      });
-      fwd.on("response", (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      });
-      req.pipe(fwd);
-    });
-    await new Promise<void>((r) => old.listen(0, "127.0.0.1", r));
-    try {
-      const url = `http://127.0.0.1:${(old.address() as AddressInfo).port}/api`;
-      const a = await machine(url);
-      const notes: string[] = [];
-      for (let i = 0; i < 2; i++) {
-        const release = await acquireLocks(SCOPES, {
-          home: a.home,
-          api: a.api,
-          waiting: () => {},
-          note: (m) => notes.push(m),
+  it.each([
+    [404, "Not Found", /has no global concurrency limits \(404\)\./],
+    [
+      403,
+      "Forbidden",
+      /refused to create global concurrency limit wp-lock-[0-9a-f]+ \(403: Forbidden\); a role that may manage concurrency limits lets wp lock across machines\./,
+    ],
+  ])(
+    "a server answering %i to leases is said once, and the lock file on this machine still holds",
+    async (status, text, said) => {
+      // A Prefect server of an older release (404 Not Found), or a key whose role may not manage limits (403).
+      const old = createServer((req, res) => {
+        if (req.url?.startsWith("/api/v2/")) {
+          res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ detail: text }));
+          return;
+        }
+        const up = new URL(server.url);
+        const fwd = request({
+          host: up.hostname,
+          port: up.port,
+          path: req.url,
+          method: req.method,
+          headers: req.headers,
         });
-        await release();
+        fwd.on("response", (r) => {
+          res.writeHead(r.statusCode ?? 502, r.headers);
+          r.pipe(res);
+        });
+        req.pipe(fwd);
+      });
+      await new Promise<void>((r) => old.listen(0, "127.0.0.1", r));
+      try {
+        const url = `http://127.0.0.1:${(old.address() as AddressInfo).port}/api`;
+        const a = await machine(url);
+        const notes: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          const release = await acquireLocks(SCOPES, {
+            home: a.home,
+            api: a.api,
+            waiting: () => {},
+            note: (m) => notes.push(m),
+          });
+          await release();
+        }
+        expect(notes).toHaveLength(1);
+        expect(notes[0]).toMatch(/^Prefect server http:\/\/127\.0\.0\.1:\d+\/api /);
+        expect(notes[0]).toMatch(said);
+        expect(notes[0]).toMatch(
+          / wp keeps its lock in a file on this machine only: runs on other machines are not kept apart\.$/,
+        );
+      } finally {
+        await new Promise<void>((r) => old.close(() => r()));
       }
-      expect(notes).toHaveLength(1);
-      expect(notes[0]).toMatch(
-        /^Prefect server http:\/\/127\.0\.0\.1:\d+\/api has no global concurrency limits \(404\)\. wp keeps its lock in a file on this machine only: runs on other machines are not kept apart\.$/,
-      );
-    } finally {
-      await new Promise<void>((r) => old.close(() => r()));
-    }
-  });
+    },
+  );
 });
