@@ -116,6 +116,7 @@ describe.skipIf(!hasMoto)("two machines, one Prefect API, one AWS account", () =
     const done = await second.exit;
     const took = Date.now() - killedAt;
     expect(done.code, second.stderr()).toBe(0);
+    console.info(`two machines: k2 finished ${Math.round(took / 1000)} s after k1 was killed with -9`);
     // The lease lapses at most 60 s after its last renewal, the slot is freed within 15 s; p2's own run is the rest.
     expect(took).toBeGreaterThan(20_000);
     expect(took).toBeLessThan((LEASE_SECONDS + REPOSSESS_SECONDS) * 1000 + 60_000);
