@@ -15,7 +15,7 @@ export interface LeaseTaken {
 }
 
 export interface LeaseApi {
-  /** Creates a limit of `slots` slots: true when made, false when the name is taken (409). */
+  /** Creates a limit of `slots` slots unless one of that name exists: true when made, false when it existed. */
   createLimit(name: string, slots: number): Promise<boolean>;
   /** One slot of every named limit under one lease, or "locked" (423) when one of them has no free slot. */
   increment(names: string[], leaseSeconds: number): Promise<LeaseTaken | "locked">;
@@ -44,6 +44,14 @@ export function leaseApi(call: Call, target: string): LeaseApi {
 function limitCalls(call: Call, target: string): Omit<LeaseApi, "readVariable" | "writeVariable" | "deleteVariable"> {
   return {
     async createLimit(name, slots) {
+      try {
+        // Read first: a create that meets an existing name costs the server an IntegrityError in its log.
+        await call({ method: "GET", path: `/v2/concurrency_limits/${seg(name)}` });
+        return false;
+      } catch (err) {
+        // 404: no such limit (or no such route: the create says which); 403: the create says what is refused.
+        if (!isStatus(err, 404, 403)) throw err;
+      }
       try {
         await call({ method: "POST", path: "/v2/concurrency_limits/", body: { name, limit: slots } });
         return true;
