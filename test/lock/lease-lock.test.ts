@@ -14,6 +14,8 @@ import { setLeaseClock } from "../../src/prefect/embedded/concurrency.js";
 import { startServer } from "../../src/prefect/embedded/http.js";
 import type { LeaseApi } from "../../src/prefect/leases.js";
 import { loadSettings } from "../../src/prefect/settings.js";
+import { validateRequest, validateResponse } from "../helpers/openapi.js";
+import { startRecordingProxy } from "../helpers/recording-proxy.js";
 import { makeHome } from "../helpers/run-cli.js";
 
 const SCOPES = ["AWS account 123456789012 in us-east-1", "Prefect API http://x/api"];
@@ -49,6 +51,35 @@ const until = async (what: () => boolean, ms = 10_000) => {
 };
 
 describe("locks in the Prefect API", () => {
+  it("every request a lock makes, and every answer, is valid against Prefect's OpenAPI schema", async () => {
+    const proxy = await startRecordingProxy(new URL(server.url).origin);
+    try {
+      const a = await machine(`${proxy.url}/api`);
+      const release = await acquireLocks(SCOPES, { home: a.home, api: a.api, waiting: () => {} });
+      await release();
+      const paths = proxy.exchanges.map((x) => `${x.method} ${x.path.replace(/[0-9a-f-]{36}/, "<id>")} ${x.status}`);
+      expect(paths).toContain("POST /api/v2/concurrency_limits/increment-with-lease 200");
+      expect(paths).toContain("POST /api/v2/concurrency_limits/decrement-with-lease 204");
+      expect(
+        paths.some(
+          (p) => p.startsWith("PATCH /api/variables/name/wp_lock_") || p.startsWith("POST /api/variables/ 201"),
+        ),
+      ).toBe(true);
+      const errors = proxy.exchanges.flatMap((x) => {
+        const path = x.path.replace(/^\/api/, "");
+        return [
+          ...validateRequest(x.method, path, x.requestBody).map((e) => `${x.method} ${path} request: ${e}`),
+          ...validateResponse(x.method, path, x.status, x.responseBody).map(
+            (e) => `${x.method} ${path} ${x.status}: ${e}`,
+          ),
+        ];
+      });
+      expect(errors).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("a run on another machine waits, told who holds the lock and when its lease lapses, then takes it", async () => {
     const a = await machine();
     const b = await machine();
