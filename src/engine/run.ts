@@ -97,16 +97,16 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   // One run at a time per cloud account/region and Prefect workspace: on this machine, and through
   // the Prefect API on every machine. Holding the lock, the run always reads everything again: until
   // now another run (here, or on another machine, which no wait here would show) may have created or
-  // deleted what this plan counts on.
+  // deleted what this plan counts on. A plan with nothing to change writes nothing in the cloud: it
+  // takes no lock and reads nothing twice (a healthy re-run costs one read of each resource).
   const scopes = [...((await run.provisioner.lockScopes?.()) ?? []), `Prefect API ${api.url}`];
-  const release = await acquireLocks(scopes, {
-    home: wpHome(ctx.env),
-    api,
-    waiting: (message) => run.live.note(message),
-  });
+  const release =
+    changes > 0
+      ? await acquireLocks(scopes, { home: wpHome(ctx.env), api, waiting: (message) => run.live.note(message) })
+      : async () => {};
   let now = changes;
   try {
-    ({ states, plan: report.plan } = await replan(ctx, run, plan, changes));
+    if (changes > 0) ({ states, plan: report.plan } = await replan(run, plan));
     const c = countActions(report.plan);
     now = c.create + c.update;
     report.results = await applyPhases(run, states, !o.json && now > 0);
@@ -120,13 +120,11 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
 
 /**
  * The plan read again under the lock. Steps the shown plan had as existing and that now need work (another run
- * deleted them meanwhile) are said, go through the permission preflight, and are confirmed if nothing was before.
+ * deleted them meanwhile) are said and go through the permission preflight (the plan was confirmed: it had changes).
  */
 async function replan(
-  ctx: Ctx,
   run: Run,
   shown: PlannedStep[],
-  changes: number,
 ): Promise<{ states: Map<string, StepState>; plan: PlannedStep[] }> {
   const states = await checkPhases(run.phases, run.ctx, run.concurrency);
   const plan = run.phases.flat().map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
@@ -135,7 +133,6 @@ async function replan(
     const list = added.map((p) => `${p.action} ${p.resource} ${p.name}`).join(", ");
     run.live.note(`Another run changed what this plan counts on; checked again, it now has to also: ${list}.`);
     await preflight(run, states);
-    if (changes === 0) await confirmPlan(ctx);
   }
   return { states, plan };
 }
