@@ -18,12 +18,14 @@ export interface GcpFixture {
   dockerConfig: string;
 }
 
-export function useGcpSim(o: { operationPolls?: number } = {}): GcpFixture {
+/** `realistic`: Google's documented lags and failures, with short lengths (see test/sim/gcp/realism.ts). */
+export function useGcpSim(o: { operationPolls?: number; realistic?: boolean } = {}): GcpFixture {
   const fx = {} as GcpFixture;
   beforeEach(async () => {
     fx.sim = new GcpSim({
       projects: [PROJECT],
       ...(o.operationPolls !== undefined ? { operationPolls: o.operationPolls } : {}),
+      ...(o.realistic ? { realistic: "short" as const } : {}),
     });
     await fx.sim.start();
     fx.home = makeHome();
