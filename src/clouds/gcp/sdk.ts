@@ -12,13 +12,36 @@
 import type { cloudresourcemanager_v1 } from "@googleapis/cloudresourcemanager";
 import type { iam_v1 } from "@googleapis/iam";
 import type { serviceusage_v1 } from "@googleapis/serviceusage";
+import { retryTransient, waitUntil } from "../../engine/wait.js";
 import { AuthError, CloudError } from "../../errors.js";
 import type { Env } from "./config.js";
 import { type AuthLike, endpointFor, type Modules, resolveAuth } from "./sdk-auth.js";
-import { AUTH_HINT, call, find, GcpError, gcpCode, KEY_CONSTRAINT, rpcName, toGcpError } from "./sdk-errors.js";
+import {
+  AUTH_HINT,
+  call,
+  find,
+  GcpError,
+  gcpCode,
+  gcpTransient,
+  KEY_CONSTRAINT,
+  MANAGED_KEY_CONSTRAINT,
+  rpcName,
+  toGcpError,
+} from "./sdk-errors.js";
 
 export { type AuthLike, endpointFor, onPath } from "./sdk-auth.js";
-export { GcpError, gcpCode, KEY_CONSTRAINT, SCOPE, toGcpError } from "./sdk-errors.js";
+export {
+  GcpError,
+  gcpCode,
+  gcpTransient,
+  KEY_CONSTRAINT,
+  MANAGED_KEY_CONSTRAINT,
+  SCOPE,
+  toGcpError,
+} from "./sdk-errors.js";
+
+/** The longest wait for one long-running operation. */
+export const OPERATION_WAIT_MS = 10 * 60_000;
 
 export type Policy = cloudresourcemanager_v1.Schema$Policy;
 export type Binding = cloudresourcemanager_v1.Schema$Binding;
@@ -72,8 +95,11 @@ export interface GcpApi {
   createKey(email: string): Promise<ServiceAccountKey>;
   /** Deletes a key by its full name; one already gone is not an error. */
   deleteKey(name: string): Promise<void>;
-  /** Whether the org policy forbids key creation: null when it cannot be read (no permission). */
-  keyCreationForbidden(): Promise<boolean | null>;
+  /**
+   * The key-creation constraint enforced on the project (legacy or managed), false when neither is,
+   * null when that cannot be known (a policy the caller may not read).
+   */
+  keyCreationForbidden(): Promise<string | false | null>;
   /** Enables a disabled service account. */
   enableServiceAccount(email: string): Promise<void>;
   /** Deletes a service account; one already gone is not an error. */
@@ -126,6 +152,7 @@ class GoogleCloud implements GcpApi {
   private readonly crm: Crm;
   private readonly su: Su;
   private readonly ar: string;
+  private readonly orgPolicy: string;
   private readonly location: string;
   private readonly pollStart: number;
 
@@ -141,6 +168,7 @@ class GoogleCloud implements GcpApi {
     this.crm = c.crm;
     this.su = c.su;
     this.ar = endpointFor("ARTIFACTREGISTRY", o.env);
+    this.orgPolicy = endpointFor("ORGPOLICY", o.env);
     this.location = `projects/${o.project}/locations/${o.region}`;
     this.pollStart = Number(o.env.WP_GCP_POLL_MS) || o.pollMs || 1000;
   }
@@ -149,7 +177,10 @@ class GoogleCloud implements GcpApi {
     return `projects/${this.project}/serviceAccounts/${email}`;
   }
 
-  /** Polls an operation until done; an operation error is thrown like a call error. */
+  /**
+   * Polls an operation until done, within OPERATION_WAIT_MS; a transient answer to a poll (503, 429)
+   * is tried again; the operation's `error` stops the wait and is thrown like a call error.
+   */
   private async wait<T extends Op>(
     op: string,
     first: T,
@@ -158,32 +189,36 @@ class GoogleCloud implements GcpApi {
     what: string,
   ): Promise<T> {
     let cur = first;
-    let delay = this.pollStart;
-    const started = Date.now();
-    let told = 0;
-    while (!cur.done) {
-      if (!cur.name) throw new CloudError(`Google Cloud ${op} returned an operation without a name.`);
-      if (Date.now() - started > 10 * 60_000) {
-        throw new CloudError(`Google Cloud ${op}: ${what} did not finish within 10 minutes.`, "DEADLINE_EXCEEDED");
-      }
-      const elapsed = Math.round((Date.now() - started) / 1000);
-      if (told === 0 || elapsed - told >= 10) {
-        progress(`Waiting for ${what} (operation ${cur.name}, ${elapsed}s)...`);
-        told = Math.max(elapsed, 1);
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 1.5, 10_000);
-      cur = await get(cur.name);
-    }
-    if (cur.error) {
-      const e = cur.error as { code?: number; message?: string; details?: unknown[] };
+    const done = await waitUntil<T>({
+      what,
+      why: `Google runs ${op} as a long-running operation`,
+      timeoutMs: OPERATION_WAIT_MS,
+      intervalMs: this.pollStart,
+      maxIntervalMs: 10_000,
+      note: progress,
+      hint: `Check the operation in the Google Cloud console, then run the same command again (finished steps are kept).`,
+      attempt: async () => {
+        if (cur.done) return { done: true, value: cur };
+        if (!cur.name) throw new CloudError(`Google Cloud ${op} returned an operation without a name.`);
+        const name = cur.name;
+        cur = await retryTransient(() => get(name), {
+          transient: gcpTransient,
+          what: `reading operation ${name}`,
+          note: progress,
+          baseMs: this.pollStart,
+        });
+        return cur.done ? { done: true, value: cur } : { done: false, reason: `operation ${name} still running` };
+      },
+    });
+    if (done.error) {
+      const e = done.error as { code?: number; message?: string; details?: unknown[] };
       throw toGcpError(op, {
         status: 400,
         response: { status: 400, data: { error: { ...e, status: rpcName(e.code) } } },
         message: e.message,
       });
     }
-    return cur;
+    return done;
   }
 
   /** An Artifact Registry operation, polled until done. */
@@ -249,7 +284,12 @@ class GoogleCloud implements GcpApi {
       if (gcpCode(err) === "ALREADY_EXISTS") return null;
       throw err;
     }
-    const done = await this.arWait("repositories.create", op, progress, `Artifact Registry repository ${id}`);
+    const done = await this.arWait(
+      "repositories.create",
+      op,
+      progress,
+      `Artifact Registry repository ${id} to be created`,
+    );
     return (done.response as Repository | undefined) ?? null;
   }
 
@@ -336,19 +376,29 @@ class GoogleCloud implements GcpApi {
     await this.arWait("repositories.delete", op, progress, `Artifact Registry repository ${id} to be deleted`);
   }
 
-  async keyCreationForbidden() {
-    try {
-      const p = await call("projects.getEffectiveOrgPolicy", () =>
-        this.crm.projects.getEffectiveOrgPolicy({
-          resource: `projects/${this.project}`,
-          requestBody: { constraint: KEY_CONSTRAINT },
-        }),
-      );
-      return p.booleanPolicy?.enforced === true;
-    } catch (err) {
+  async keyCreationForbidden(): Promise<string | false | null> {
+    const unreadable = (err: unknown) => {
+      // No permission to read it, or the Org Policy API is not enabled: unknown.
       if (err instanceof GcpError && (err.httpStatus === 403 || err.httpStatus === 404)) return null;
       throw err;
-    }
+    };
+    const legacy = call("projects.getEffectiveOrgPolicy", () =>
+      this.crm.projects.getEffectiveOrgPolicy({
+        resource: `projects/${this.project}`,
+        requestBody: { constraint: KEY_CONSTRAINT },
+      }),
+    ).then((p) => p.booleanPolicy?.enforced === true, unreadable);
+    // Org Policy v2: https://cloud.google.com/resource-manager/docs/reference/orgpolicy/rest/v2/projects.policies/getEffectivePolicy
+    type V2 = { spec?: { rules?: Array<{ enforce?: boolean }> } };
+    const url = `${this.orgPolicy}v2/projects/${this.project}/policies/${MANAGED_KEY_CONSTRAINT}:getEffectivePolicy`;
+    const managed = call("policies.getEffectivePolicy", () => this.auth.request<V2>({ url })).then(
+      (p) => (p.spec?.rules ?? []).some((r) => r.enforce === true),
+      unreadable,
+    );
+    const [l, m] = await Promise.all([legacy, managed]);
+    if (l) return KEY_CONSTRAINT;
+    if (m) return `constraints/${MANAGED_KEY_CONSTRAINT}`;
+    return l === null || m === null ? null : false;
   }
 
   async accessToken() {

@@ -119,8 +119,10 @@ export class Realism {
     if (mode) for (const f of REALISTIC) this.enable(f);
   }
 
+  /** Switches a behaviour on: the one-off failures (an operation error, a failed execution, a lost answer) once unless `times` says more. */
   enable(name: GcpFaultName, o: FaultOptions = {}): void {
-    this.on.set(name, { ...o, left: o.times ?? Number.POSITIVE_INFINITY });
+    const once = name === "operation-error" || name === "execution-failed" || name === "key-answer-lost";
+    this.on.set(name, { ...o, left: o.times ?? (once ? 1 : Number.POSITIVE_INFINITY) });
   }
 
   disable(name: GcpFaultName): void {
