@@ -177,6 +177,8 @@ export class GcpSim {
    * testIamPermissions leaves them out. https://cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions
    */
   readonly callerLacks = new Set<string>();
+  /** Permissions the ADC user lacks on the service accounts themselves (default: those it lacks on the project). */
+  callerLacksOnAccount: Set<string> = this.callerLacks;
   readonly refreshToken: string;
   /**
    * What a job's container prints when an execution runs (the simulator writes it to Cloud Logging
@@ -591,8 +593,14 @@ export class GcpSim {
       return this.listLogEntries(b, principal);
     }
 
-    // IAM v1: enable / disable a service account
-    m = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+):(enable|disable)$/.exec(path);
+    // IAM v1: enable / disable a service account; testIamPermissions on it (the caller's permissions on the account:
+    // https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/testIamPermissions)
+    m = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+):(enable|disable|testIamPermissions)$/.exec(path);
+    if (m?.[3] === "testIamPermissions" && method === "POST") {
+      const asked = Array.isArray(b.permissions) ? (b.permissions as unknown[]).map(String) : [];
+      const granted = principal === null ? asked.filter((x) => !this.callerLacksOnAccount.has(x)) : [];
+      return [200, granted.length ? { permissions: granted } : {}];
+    }
     if (m && method === "POST") {
       const sa = this.projects.get(m[1] ?? "")?.serviceAccounts.get(m[2] ?? "");
       if (!sa) return [404, envelope(404, "NOT_FOUND", "Unknown service account")];
@@ -640,7 +648,10 @@ export class GcpSim {
         return [200, list];
       }
       if (isKeys && !m[3] && method === "POST") {
-        if (this.lacks(principal, "iam.serviceAccountKeys.create"))
+        if (
+          this.lacks(principal, "iam.serviceAccountKeys.create") &&
+          this.callerLacksOnAccount.has("iam.serviceAccountKeys.create")
+        )
           return denied("iam.serviceAccountKeys.create", sa.name ?? "");
         const made = this.createKey(p, sa, keys);
         if (made[0] === 200 && this.realism.take("key-answer-lost")) return [0, DROP];
