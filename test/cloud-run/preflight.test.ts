@@ -29,7 +29,7 @@ describe("Cloud Run permission preflight", () => {
     expect(line).toContain("--print-permissions");
     expect(fx.sim.mutations()).toEqual([]);
     // Exactly the permissions the plan's writes need were asked.
-    const asked = (tested()[0]?.body as { permissions: string[] }).permissions;
+    const asked = ((tested()[0]?.body ?? {}) as { permissions?: string[] }).permissions ?? [];
     expect([...asked].sort()).toEqual([
       "artifactregistry.repositories.create",
       "iam.serviceAccountKeys.create",
