@@ -86,19 +86,18 @@ async function checkBlock(c: GcpContext, ctx: StepContext, created: () => Promis
   const health = await keyHealth(c, doc.data);
   if (!health.ok)
     return { action: "update", id: doc.id, detail: health.detail, ...(health.repair ? { repair: health.repair } : {}) };
-  // Provisioning also deletes the keys interrupted runs left (listed only when the journal names some).
-  if (c.mode === "provision") {
-    const orphans = await c.guard.orphans(keySpec(c, ctx.note));
-    if (orphans.length)
-      return {
-        action: "update",
-        id: doc.id,
-        detail: orphansNote(
-          "key",
-          orphans.map((o) => o.id),
-        ),
-      };
-  }
+  // Keys interrupted runs left (a rotation's old key, a mint whose answer was lost): drift in
+  // `wp status`, deleted by provisioning (listed only when the journal names some).
+  const orphans = await c.guard.orphans(keySpec(c, ctx.note));
+  if (orphans.length)
+    return {
+      action: "update",
+      id: doc.id,
+      detail: orphansNote(
+        "key",
+        orphans.map((o) => o.id),
+      ),
+    };
   return { action: "exists", id: doc.id, detail: health.detail };
 }
 

@@ -206,7 +206,10 @@ export async function replaceKey(
       return k.id;
     },
     note,
+    // The old key is journaled with the mint and deleted once the block holds the new one; a run
+    // stopped in between leaves it to the next run for this pool (and `wp status` names it).
+    old.keyId && oldListed ? [old.keyId] : [],
   );
-  if (old.keyId && oldListed) await gcp.deleteKey(keyName(c, email, old.keyId));
-  return { newId, email, ...(old.keyId && oldListed ? { oldId: old.keyId } : {}) };
+  const gone = old.keyId && oldListed && !(await gcp.listKeys(email)).some((k) => keyIdOf(k.name) === old.keyId);
+  return { newId, email, ...(gone && old.keyId ? { oldId: old.keyId } : {}) };
 }
