@@ -49,6 +49,42 @@ describe("Google's documented failures, one at a time", () => {
     expect(fx.sim.project(PROJECT).keys.get(SA)).toHaveLength(1);
   });
 
+  it("verify right after a grant waits for it to take effect, within its deadline; a removed role is reported at once", async () => {
+    expect((await create("lag")).code).toBe(0);
+    // Grants made now take effect in about a second: verify waits, saying for what and why.
+    fx.sim.enable("binding-lag");
+    const p = fx.sim.project(PROJECT);
+    const member = `serviceAccount:${SA}`;
+    const strip = () => {
+      for (const b of p.policy.bindings ?? []) b.members = (b.members ?? []).filter((m) => m !== member);
+    };
+    strip();
+    expect((await wp(["provision-infra", "lag", "--yes", "--project", PROJECT])).code).toBe(0);
+    const waited = await wp(["verify", "lag"]);
+    expect(waited.code, waited.stderr).toBe(0);
+    expect(waited.stderr).toContain(`Waiting for the roles granted to ${SA} to take effect`);
+    expect(waited.stderr).toContain("typically within 2 minutes, sometimes 7 or more");
+    expect(waited.stderr).not.toContain("restore");
+
+    // A grant slower than verify's --timeout: verify gives up at its deadline, saying what it waited for.
+    fx.sim.realism.lags.binding = 120_000;
+    strip();
+    expect((await wp(["provision-infra", "lag", "--yes", "--project", PROJECT])).code).toBe(0);
+    const started = Date.now();
+    const late = await wp(["verify", "lag", "--timeout", "2"]);
+    expect(late.code).not.toBe(0);
+    expect(late.stderr).toContain(`waiting for the roles granted to ${SA} to take effect`);
+    expect(Date.now() - started).toBeLessThan(15_000);
+
+    // The roles removed from the policy: no wait, the missing permission at once.
+    strip();
+    const denied = await wp(["verify", "lag"]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain(`The block's identity ${SA} is not allowed run.jobs.create`);
+    expect(denied.stderr).not.toContain("Waiting for the roles");
+    expect(fx.sim.runJobs.size).toBe(0);
+  });
+
   it("a failed Cloud Run execution fails verify with Google's reason, and the job is deleted", async () => {
     expect((await create("ex")).code).toBe(0);
     fx.sim.enable("execution-failed");
