@@ -47,6 +47,11 @@ describe("Google's documented failures, one at a time", () => {
     expect(statuses).toContain(429);
     // The retried key create made exactly one key.
     expect(fx.sim.project(PROJECT).keys.get(SA)).toHaveLength(1);
+    // Cloud Run's own API (verify): a 503 to jobs.create and to an operation poll are tried again.
+    fx.sim.transient((q) => q.method === "POST" && q.path.endsWith("/jobs"), 503);
+    const v = await wp(["verify", "flaky"]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(fx.sim.log.filter((q) => q.path.endsWith("/jobs") && q.status === 503)).toHaveLength(1);
   });
 
   it("verify right after a grant waits for it to take effect, within its deadline; a removed role is reported at once", async () => {

@@ -11,7 +11,7 @@ import { createSign } from "node:crypto";
 import { retryTransient } from "../../engine/wait.js";
 import { AuthError, CloudError } from "../../errors.js";
 import type { Env } from "./config.js";
-import { gcpTransient, SCOPE, toGcpError } from "./sdk-errors.js";
+import { gcpTransient, refusedForNow, SCOPE, toGcpError } from "./sdk-errors.js";
 
 export interface ServiceAccountInfo {
   client_email?: unknown;
@@ -30,13 +30,30 @@ function loggingEndpoint(env: Env): string {
   return v.endsWith("/") ? v : `${v}/`;
 }
 
-/** One call to a Google JSON API as a bearer token; an error answer becomes toGcpError's CloudError. */
-async function gcpFetch<T>(
+/**
+ * One call to a Google JSON API as a bearer token; an error answer becomes toGcpError's CloudError.
+ * A 429/503 answer (not carried out) is tried again with backoff, honouring Retry-After.
+ */
+function gcpFetch<T>(
   op: string,
   url: string,
   token: string,
   init: { method?: string; body?: unknown } = {},
   missingOk = false,
+): Promise<T | null> {
+  return retryTransient(() => fetchOnce<T>(op, url, token, init, missingOk), {
+    transient: refusedForNow,
+    what: op,
+    attempts: 6,
+  });
+}
+
+async function fetchOnce<T>(
+  op: string,
+  url: string,
+  token: string,
+  init: { method?: string; body?: unknown },
+  missingOk: boolean,
 ): Promise<T | null> {
   const res = await fetch(url, {
     method: init.method ?? "GET",

@@ -151,7 +151,7 @@ export async function call<T>(op: string, fn: () => Promise<{ data: T }>): Promi
 }
 
 /** 429 RESOURCE_EXHAUSTED / 503 UNAVAILABLE: Google did not carry the request out; it may be sent again. */
-function refusedForNow(err: unknown): Transient | undefined {
+export function refusedForNow(err: unknown): Transient | undefined {
   if (err instanceof GcpError && (err.httpStatus === 429 || err.httpStatus === 503))
     return { reason: `Google answered ${err.httpStatus} ${err.code}`, retryAfterMs: err.retryAfterMs };
   return undefined;
