@@ -10,7 +10,12 @@ import { runCli } from "../helpers/run-cli.js";
 const SA = `prefect-cloud-run@${PROJECT}.iam.gserviceaccount.com`;
 
 describe("a Cloud Run pool's life against the realistic simulator", () => {
-  const fx = useGcpSim({ operationPolls: 1, realistic: true });
+  // The longest of the short lags (about 1.5 s, ±25 %), so what wp does right after a create still meets them on a busy machine.
+  const fx = useGcpSim({
+    operationPolls: 1,
+    realistic: true,
+    lags: { serviceAccount: 1200, key: 1500, binding: 1500 },
+  });
   const wp = (argv: string[]) => runCli(argv, { env: { ...fx.env, WP_VERIFY_POLL_MS: "20" } });
 
   it("create waits for what Google makes usable later; status, verify, rotate and deprovision then just work", async () => {
@@ -33,11 +38,12 @@ describe("a Cloud Run pool's life against the realistic simulator", () => {
     expect(status.code, status.stdout).toBe(0);
     expect(JSON.parse(status.stdout).healthy).toBe(true);
 
-    // Right after create the roles are granted but not in effect yet: verify waits instead of "restore the role".
+    // Right after create the roles may be granted but not in effect yet: verify waits for them (when they
+    // still lag; test/cloud-run/faults.test.ts makes sure they do) instead of reporting "restore the role".
     const verified = await wp(["verify", "life"]);
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stdout).toContain("Work pool 'life' can run work.");
-    expect(verified.stderr).toMatch(/Waiting for the roles granted to .* to take effect/);
+    expect(verified.stderr).not.toContain("restore");
 
     const rotated = await wp(["rotate-credentials", "life", "--yes"]);
     expect(rotated.code, rotated.stderr).toBe(0);
