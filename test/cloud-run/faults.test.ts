@@ -38,7 +38,7 @@ describe("Google's documented failures, one at a time", () => {
 
   it("a single 503 while polling an operation, and 429/503 answers to writes, are tried again", async () => {
     fx.sim.enable("operation-503");
-    fx.sim.transient((q) => q.method === "POST" && q.path.endsWith(":setIamPolicy"), 429);
+    fx.sim.enable("transient", { match: /^POST .*:setIamPolicy$/, status: 429 });
     fx.sim.transient((q) => q.method === "POST" && q.path.endsWith("/keys"), 503);
     const r = await create("flaky");
     expect(r.code, r.stderr).toBe(0);

@@ -69,7 +69,13 @@ export type GcpFaultName =
   /**
    * keys.create makes the key, then the connection drops before the answer (the caller never sees it).
    */
-  | "key-answer-lost";
+  | "key-answer-lost"
+  /**
+   * Requests matching `match` ("METHOD /path") answer 429 RESOURCE_EXHAUSTED or 503 UNAVAILABLE with
+   * Retry-After, `times` times (default once): "retry using exponential backoff".
+   * https://cloud.google.com/apis/design/errors#handling_errors
+   */
+  | "transient";
 
 export interface Lags {
   binding: number;
@@ -99,6 +105,8 @@ export interface FaultOptions {
   times?: number;
   /** resource-locations: the locations allowed (default ["us-east1"]). */
   allowed?: string[];
+  /** transient: the status answered (default 503). */
+  status?: 429 | 503;
 }
 
 /** The switches and the clocks of things that become usable later. */
@@ -121,7 +129,7 @@ export class Realism {
 
   /** Switches a behaviour on: the one-off failures (an operation error, a failed execution, a lost answer) once unless `times` says more. */
   enable(name: GcpFaultName, o: FaultOptions = {}): void {
-    const once = name === "operation-error" || name === "execution-failed" || name === "key-answer-lost";
+    const once = ["operation-error", "execution-failed", "key-answer-lost", "transient"].includes(name);
     this.on.set(name, { ...o, left: o.times ?? (once ? 1 : Number.POSITIVE_INFINITY) });
   }
 

@@ -5,7 +5,9 @@
  * IAM v1 (service accounts, keys, the org policy forbidding keys as a switch) and Artifact Registry
  * v1 (repositories, created through operations), Cloud Run Admin v2 jobs and executions, and Cloud
  * Logging v2 `entries:list` (the lines a completed execution wrote), answering with Google's error envelope. One port
- * serves every API (their paths do not collide). It keeps a request log and has fault hooks.
+ * serves every API (their paths do not collide). It keeps a request log and has fault hooks. Time and failure as
+ * Google documents them (lags of new bindings, service accounts and keys, operation errors and 503s, failed
+ * executions, org policies, paging, lost answers) are in realism.ts: a realistic mode, or each by name.
  *
  * Answers are typed with the @googleapis packages' own schema types, so a shape that differs from
  * Google's discovery documents is a type error. Artifact Registry has no @googleapis package: its
@@ -394,6 +396,15 @@ export class GcpSim {
     for (const b of this.before.splice(0)) {
       if (b.match(method, path)) b.run();
       else this.before.push(b);
+    }
+    const flaky = this.realism.take("transient", `${method} ${path}`);
+    if (flaky) {
+      const status = flaky.status ?? 503;
+      const e =
+        status === 429
+          ? envelope(429, "RESOURCE_EXHAUSTED", "Quota exceeded; retry later.")
+          : envelope(503, "UNAVAILABLE", "The service is currently unavailable.");
+      return [status, { ...e, retryAfter: 0 }];
     }
     const fault = this.faults.find((f) => f.match({ method, path }));
     if (fault) {
