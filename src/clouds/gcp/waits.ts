@@ -7,13 +7,13 @@
  * - a new role grant takes effect typically within 2 minutes, sometimes 7 or more
  *   (https://cloud.google.com/iam/docs/access-change-propagation): up to 10 minutes;
  * - a long-running operation ends within 10 minutes, or wp stops waiting; its `error` stops the wait at once;
- * - a transient answer (429, 500, 502, 503, 504, a dropped connection) is tried again with backoff,
- *   honouring Retry-After (https://cloud.google.com/apis/design/errors#handling_errors).
+ * - transient answers are tried again with backoff, honouring Retry-After
+ *   (https://cloud.google.com/apis/design/errors#handling_errors): any call answered 429 or 503 (not
+ *   carried out), and an operation poll also on 500/502/504 or a dropped connection (a read); a dropped
+ *   connection to a create is not resent (the credential guard finds a key whose answer was lost).
  */
 import { waitUntil } from "../../engine/wait.js";
 import { serviceAccountToken } from "./run-api.js";
-
-export { gcpTransient } from "./sdk-errors.js";
 
 export const SERVICE_ACCOUNT_WAIT = {
   timeoutMs: 5 * 60_000,
