@@ -2,8 +2,15 @@
  * Builds the command line from the registry, runs one command and returns its exit code.
  * Nothing below bin.ts sets the process exit code.
  */
-import { Command, CommanderError, Option } from "commander";
-import { blockGroup, type CommandGroup, commands, serverCommand, storageGroup } from "./commands/registry.js";
+import { type Argument, Command, CommanderError, Help, Option } from "commander";
+import {
+  blockGroup,
+  type CommandGroup,
+  commands,
+  exportGroup,
+  serverCommand,
+  storageGroup,
+} from "./commands/registry.js";
 import type { CommandSpec } from "./commands/spec.js";
 import type { Ctx, GlobalOptions } from "./context.js";
 import { AbortError, ApiError, AuthError, CloudError, errorLine, UsageError, WpError } from "./errors.js";
@@ -52,7 +59,10 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
         noPrompt: opts.prompt === false,
         debug: opts.debug === true,
       });
-      const args = positional.slice(0, spec.args?.length ?? 0).map((a) => (a === undefined ? undefined : String(a)));
+      // A variadic argument (`<names...>`) arrives as one list: its items are the arguments.
+      const args = positional
+        .slice(0, spec.args?.length ?? 0)
+        .flatMap((a) => (a === undefined ? [undefined] : Array.isArray(a) ? a.map(String) : [String(a)]));
       await spec.run(ctx, args as string[], opts);
     };
 
@@ -68,6 +78,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   }
   addGroup(program, blockGroup, run);
   addGroup(program, storageGroup, run);
+  addGroup(program, exportGroup, run);
   addGroup(group, storageGroup, run);
   const server = program.command("server").description("serve wp's embedded Prefect-compatible API over HTTP");
   addCommand(server, serverCommand, run);
@@ -97,15 +108,43 @@ function configure(cmd: Command, io: IO): void {
       writeErr: (s) => io.stderr.write(s),
       // Commander's errors quote what was typed (`unknown command 'x'`): no raw control characters.
       outputError: (s, write) => write(s.split("\n").map(safeText).join("\n")),
-      // The terminal's width, and 80 columns when piped (commander would not wrap at all).
-      getOutHelpWidth: () => io.stdout.columns ?? 80,
-      getErrHelpWidth: () => io.stderr.columns ?? 80,
+      // 80 columns when piped (commander would not wrap at all), the terminal's width up to 100 on one (as
+      // clap does: long lines read badly); `wp --help` at 80 and 100 is pre-rendered (bin/wp.js).
+      getOutHelpWidth: () => helpWidth(io.stdout.columns),
+      getErrHelpWidth: () => helpWidth(io.stderr.columns),
       getOutHasColors: () => false,
       getErrHasColors: () => false,
     })
     // --profile, --yes, --no-prompt and --debug work after any command: say so in its help.
-    .configureHelp({ showGlobalOptions: true });
+    // A command's list shows names and arguments only ("provision-infra <name>"): an alias and "[options]"
+    // widened the name column so far that descriptions could not wrap within 80 columns.
+    .configureHelp({
+      showGlobalOptions: true,
+      subcommandTerm: (c) => [c.name(), ...c.registeredArguments.map(argTerm)].join(" "),
+      formatItem: cappedItem,
+    });
 }
+
+/**
+ * Commander aligns every description after the widest flag, and does not wrap at all when that leaves less than
+ * `minWidthToWrap` (40) columns, so one long flag (`--azure-blob-storage-credentials-block-name <name>`) pushed every
+ * line of its help past 80 columns. The flag column is capped to leave 40 columns: a longer flag stands on its own
+ * line with its description below, in the column.
+ */
+function cappedItem(this: Help, term: string, termWidth: number, description: string, helper: Help): string {
+  const plain = Help.prototype.formatItem;
+  const cap = (helper.helpWidth ?? 80) - 4 - helper.minWidthToWrap;
+  if (termWidth <= cap || cap < 16 || !description) return plain.call(this, term, termWidth, description, helper);
+  if (helper.displayWidth(term) <= cap) return plain.call(this, term, cap, description, helper);
+  return `  ${term}\n${plain.call(this, "", cap, description, helper)}`;
+}
+
+const argTerm = (a: Argument) => {
+  const name = `${a.name()}${a.variadic ? "..." : ""}`;
+  return a.required ? `<${name}>` : `[${name}]`;
+};
+
+export const helpWidth = (columns: number | undefined) => (columns === undefined ? 80 : Math.min(columns, 100));
 
 /**
  * Commander answers `wp nope --help` with the top-level help (exit 0), as if `nope` were fine.

@@ -80,7 +80,27 @@ export function blockJson(doc: BlockDocument, type: string): Record<string, unkn
   return { slug: `${type}/${doc.name ?? ""}`, ...doc };
 }
 
-/** The text lines `block inspect` prints: the slug, type, id, then each field (nested values as JSON). */
+/** Python's repr() of a JSON value: 'text', None, True, 1, ['a'], {'k': 'v'}. */
+function pyValueRepr(v: unknown): string {
+  if (typeof v === "string") return pyRepr(v);
+  if (v === null || v === undefined) return "None";
+  if (typeof v === "boolean") return v ? "True" : "False";
+  if (Array.isArray(v)) return `[${v.map(pyValueRepr).join(", ")}]`;
+  if (typeof v === "object") {
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${pyRepr(k)}: ${pyValueRepr(x)}`)
+      .join(", ")}}`;
+  }
+  return String(v);
+}
+
+/** Python's str() of a field's value, as Prefect's `display_block` prints it (a string as it is). */
+export const pyStr = (v: unknown): string => (typeof v === "string" ? v : pyValueRepr(v));
+
+/**
+ * The text lines `block inspect` prints: the slug, type, id, then each field as Prefect's `prefect block inspect`
+ * shows it (`str(value)`: nested values as Python writes them; secrets as the server masked them).
+ */
 export function blockLines(doc: BlockDocument, type: string): string[] {
   const rows: Array<[string, string]> = [
     ["Block Type", doc.block_type?.name ?? type],
@@ -88,7 +108,7 @@ export function blockLines(doc: BlockDocument, type: string): string[] {
     ["Created", doc.created ?? ""],
     ["Updated", doc.updated ?? ""],
   ];
-  for (const [k, v] of Object.entries(doc.data ?? {})) rows.push([k, typeof v === "string" ? v : JSON.stringify(v)]);
+  for (const [k, v] of Object.entries(doc.data ?? {})) rows.push([k, pyStr(v)]);
   const width = Math.max(...rows.map(([k]) => k.length));
   return [
     `${type}/${safeText(doc.name ?? "")}`,

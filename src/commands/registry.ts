@@ -8,6 +8,7 @@ import { clearConcurrencyLimit, setConcurrencyLimit } from "./concurrency-limit.
 import create from "./create.js";
 import del from "./delete.js";
 import deprovision from "./deprovision.js";
+import { exportTerraform } from "./export.js";
 import getDefaultBaseJobTemplate from "./get-default-base-job-template.js";
 import inspect from "./inspect.js";
 import ls from "./ls.js";
@@ -72,4 +73,11 @@ export const storageGroup: CommandGroup = {
       commands: [configureS3, configureGcs, configureAzure],
     },
   ],
+};
+
+/** `wp export terraform NAME…`: what wp provisioned, as Terraform with import blocks. */
+export const exportGroup: CommandGroup = {
+  name: "export",
+  summary: "write what wp provisioned for pools as Terraform (terraform NAME…), with import blocks",
+  commands: [exportTerraform],
 };

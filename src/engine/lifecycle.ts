@@ -222,12 +222,13 @@ export async function rotateCredentials(
   }
   const release = await acquireLocks([...(await l.lifecycle.lockScopes()), `Prefect API ${api.url}`], {
     home: wpHome(ctx.env),
+    api,
     waiting: (m) => ctx.info(m),
   });
   try {
     return { workPool: name, ...(await l.lifecycle.rotate()) };
   } finally {
-    release();
+    await release();
   }
 }
 

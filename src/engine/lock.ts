@@ -1,7 +1,9 @@
 /**
- * One provisioning run at a time per scope (a cloud account and region, a Prefect API) on this
+ * One provisioning run at a time per scope (a cloud account and region, a Prefect API). First, on this
  * machine: an exclusive lock file in `$WP_HOME/locks/` holding the owner's pid. A lock whose owner
  * is no longer running (killed, crashed) is taken over; a live owner is waited for with a note.
+ * Then, for every machine using the same Prefect API: a lease on a global concurrency limit per
+ * scope (lease-lock.ts), where the API has them.
  */
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
@@ -9,6 +11,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { WpError } from "../errors.js";
 import { interruptSignal } from "../interrupt.js";
+import type { PrefectApi } from "../prefect/api.js";
+import { acquireLease } from "./lease-lock.js";
 
 interface Owner {
   pid: number;
@@ -24,33 +28,59 @@ export interface LockOptions {
   /** Give up after this long (default 15 minutes). */
   timeoutMs?: number;
   pollMs?: number;
+  /** The Prefect API whose leases lock the scopes for every machine (none: this machine's lock files only). */
+  api?: PrefectApi;
+  /** One-off notices (the API has no leases). */
+  note?(message: string): void;
 }
 
 /** Scopes held by this process (two in-process runs, as in tests, must not share a lock). */
 const heldHere = new Map<string, Promise<void>>();
 
-export type Release = () => void;
+type FileRelease = () => void;
+export type Release = () => Promise<void>;
 
-/** Takes the locks for `scopes` (in a fixed order, so two runs never deadlock); returns the release. */
+/**
+ * Takes the locks for `scopes`: this machine's lock files (in a fixed order, so two runs never deadlock), then the
+ * lease in the Prefect API for all of them at once. Returns the release (the lease, then the files).
+ */
 export async function acquireLocks(scopes: string[], o: LockOptions): Promise<Release> {
-  const releases: Release[] = [];
-  try {
-    for (const scope of [...new Set(scopes)].sort()) releases.push(await acquire(scope, o));
-  } catch (err) {
-    for (const r of releases.reverse()) r();
-    throw err;
-  }
-  return () => {
+  const releases: FileRelease[] = [];
+  const releaseFiles = () => {
     for (const r of releases.reverse()) r();
   };
+  try {
+    for (const scope of [...new Set(scopes)].sort()) releases.push(await acquire(scope, o));
+    const lease = o.api
+      ? await acquireLease({
+          api: o.api,
+          scopes,
+          waiting: o.waiting,
+          note: o.note ?? o.waiting,
+          ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+          signal: interruptSignal,
+        })
+      : null;
+    return async () => {
+      try {
+        await lease?.();
+      } finally {
+        releaseFiles();
+      }
+    };
+  } catch (err) {
+    releaseFiles();
+    throw err;
+  }
 }
 
-async function acquire(scope: string, o: LockOptions): Promise<Release> {
-  // In this process: queue behind an earlier holder of the same scope.
-  while (heldHere.has(scope)) await heldHere.get(scope);
+async function acquire(scope: string, o: LockOptions): Promise<FileRelease> {
+  // In this process: queue behind an earlier holder of the same scope and home (another home is another machine).
+  const here = `${o.home}\0${scope}`;
+  while (heldHere.has(here)) await heldHere.get(here);
   let releaseHere: () => void = () => {};
   heldHere.set(
-    scope,
+    here,
     new Promise<void>((r) => {
       releaseHere = r;
     }),
@@ -84,14 +114,14 @@ async function acquire(scope: string, o: LockOptions): Promise<Release> {
       await new Promise((r) => setTimeout(r, o.pollMs ?? 200));
     }
   } catch (err) {
-    heldHere.delete(scope);
+    heldHere.delete(here);
     releaseHere();
     throw err;
   }
   const release = () => {
     rmSync(file, { force: true });
     process.off("exit", release);
-    heldHere.delete(scope);
+    heldHere.delete(here);
     releaseHere();
   };
   // A run that exits (Ctrl-C, error) releases its lock; only a hard kill leaves a stale file.

@@ -94,30 +94,47 @@ export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions):
   if (!o.json || changes > 0) ctx.info(planText);
   if (changes > 0) await confirmPlan(ctx);
 
-  // One run at a time per cloud account/region and Prefect API on this machine. A run that had to
-  // wait checks again: the other run may have created what this plan would create.
-  let waited = false;
+  // One run at a time per cloud account/region and Prefect workspace: on this machine, and through
+  // the Prefect API on every machine. Holding the lock, the run always reads everything again: until
+  // now another run (here, or on another machine, which no wait here would show) may have created or
+  // deleted what this plan counts on. A plan with nothing to change writes nothing in the cloud: it
+  // takes no lock and reads nothing twice (a healthy re-run costs one read of each resource).
   const scopes = [...((await run.provisioner.lockScopes?.()) ?? []), `Prefect API ${api.url}`];
-  const release = await acquireLocks(scopes, {
-    home: wpHome(ctx.env),
-    waiting: (message) => {
-      waited = true;
-      run.live.note(message);
-    },
-  });
+  const release =
+    changes > 0
+      ? await acquireLocks(scopes, { home: wpHome(ctx.env), api, waiting: (message) => run.live.note(message) })
+      : async () => {};
+  let now = changes;
   try {
-    if (waited) {
-      states = await checkPhases(run.phases, run.ctx, run.concurrency);
-      await preflight(run, states);
-      report.plan = steps.map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
-    }
-    report.results = await applyPhases(run, states, !o.json && changes > 0);
+    if (changes > 0) ({ states, plan: report.plan } = await replan(run, plan));
+    const c = countActions(report.plan);
+    now = c.create + c.update;
+    report.results = await applyPhases(run, states, !o.json && now > 0);
     await recordOutcomes(api, run, report);
   } finally {
     run.live.end();
-    release();
+    await release();
   }
-  return finishRun(ctx, run, report, changes);
+  return finishRun(ctx, run, report, now);
+}
+
+/**
+ * The plan read again under the lock. Steps the shown plan had as existing and that now need work (another run
+ * deleted them meanwhile) are said and go through the permission preflight (the plan was confirmed: it had changes).
+ */
+async function replan(
+  run: Run,
+  shown: PlannedStep[],
+): Promise<{ states: Map<string, StepState>; plan: PlannedStep[] }> {
+  const states = await checkPhases(run.phases, run.ctx, run.concurrency);
+  const plan = run.phases.flat().map((s) => toPlanned(s, states.get(s.id) ?? { action: "create" }));
+  const added = plan.filter((p, i) => p.action !== "exists" && shown[i]?.action === "exists");
+  if (added.length > 0) {
+    const list = added.map((p) => `${p.action} ${p.resource} ${p.name}`).join(", ");
+    run.live.note(`Another run changed what this plan counts on; checked again, it now has to also: ${list}.`);
+    await preflight(run, states);
+  }
+  return { states, plan };
 }
 
 /** Flags and names (the record's where the command line gives none), then the provider's resources. */

@@ -151,22 +151,19 @@ export async function deprovision(
   }
   render(report, "plan");
   await confirmTeardown(ctx, o);
-  let waited = false;
+  // Holding the lock (this machine's, and every machine's through the Prefect API), the plan is read again
+  // always: another run, here or elsewhere, may have changed what it deletes.
   const release = await acquireLocks([...(await l.lifecycle.lockScopes()), `Prefect API ${api.url}`], {
     home: wpHome(ctx.env),
-    waiting: (m) => {
-      waited = true;
-      ctx.info(m);
-    },
+    api,
+    waiting: (m) => ctx.info(m),
   });
   try {
-    if (waited) {
-      items = await makePlan(ctx, api, l, o);
-      report.plan = items.map(planned);
-    }
+    items = await makePlan(ctx, api, l, o);
+    report.plan = items.map(planned);
     await runTeardown(ctx, api, l, items, report, o.json);
   } finally {
-    release();
+    await release();
   }
   render(report, "done");
   return report;

@@ -1,3 +1,4 @@
+import type { LeaseApi } from "./leases.js";
 import type {
   BlockDocument,
   BlockDocumentCreate,
@@ -58,6 +59,12 @@ export interface PrefectApi {
    * (Prefect before 3.6, wp's embedded API). Call it for a pool that exists.
    */
   poolConcurrencyStatus(name: string, page: number, flowRunLimit: number): Promise<Record<string, unknown> | null>;
+
+  /**
+   * Global concurrency limits with leases and variables, for locks every machine sees; absent where a lock file on
+   * this machine is all there is (the embedded API, whose store is this machine's).
+   */
+  readonly leases?: LeaseApi;
 
   /** Worker metadata as served by the target (Cloud work_pool_types, server view); null if unavailable. */
   workerMetadata(): Promise<WorkerMetadata | null>;

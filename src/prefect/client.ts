@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { ApiError, AuthError } from "../errors.js";
 import { WP_VERSION } from "../version.js";
 import type { PrefectApi } from "./api.js";
+import { type LeaseApi, leaseApi } from "./leases.js";
 import { NotPrefectError, notPrefect, oneLine } from "./not-prefect.js";
 import type { Shape } from "./remote-schemas.js";
 import type { Settings } from "./settings.js";
@@ -115,6 +116,9 @@ function isPrefectError(body: unknown): boolean {
 }
 
 class Client implements PrefectApi {
+  /** Global concurrency leases: wp's locks shared by every machine using this API (not for the embedded API). */
+  readonly leases?: LeaseApi;
+
   constructor(
     private readonly transport: Transport,
     readonly kind: ServerKind,
@@ -123,7 +127,9 @@ class Client implements PrefectApi {
     readonly uiUrl: string | null,
     /** Set for remote APIs: answers are checked against the shapes wp relies on. */
     private readonly check?: ShapeCheck,
-  ) {}
+  ) {
+    if (kind !== "embedded") this.leases = leaseApi((req) => this.call(req), this.target);
+  }
 
   private get target(): string {
     return `${this.kind === "cloud" ? "Prefect Cloud" : "Prefect server"} ${this.url}`;

@@ -24,6 +24,17 @@ function responseType(method: string, path: string): Kind | null {
     ["GET", /^\/v1\/projects\/[^/:]+$/, ["cloudresourcemanager", "Project"]],
     ["POST", /^\/v1\/projects\/[^/:]+:(get|set)IamPolicy$/, ["cloudresourcemanager", "Policy"]],
     ["POST", /^\/v1\/projects\/[^/:]+:getEffectiveOrgPolicy$/, ["cloudresourcemanager", "OrgPolicy"]],
+    ["POST", /^\/v1\/projects\/[^/:]+:testIamPermissions$/, ["cloudresourcemanager", "TestIamPermissionsResponse"]],
+    [
+      "GET",
+      /^\/v2\/projects\/[^/]+\/policies\/[^/:]+:getEffectivePolicy$/,
+      ["orgpolicy", "GoogleCloudOrgpolicyV2Policy"],
+    ],
+    [
+      "POST",
+      /^\/v1\/projects\/[^/]+\/serviceAccounts\/[^/:]+:testIamPermissions$/,
+      ["iam", "TestIamPermissionsResponse"],
+    ],
     ["GET", /^\/v1\/projects\/[^/]+\/services\/[^/:]+$/, ["serviceusage", "GoogleApiServiceusageV1Service"]],
     ["POST", /^\/v1\/projects\/[^/]+\/services\/[^/:]+:enable$/, ["serviceusage", "Operation"]],
     ["GET", /^\/v1\/operations\/[^/]+$/, ["serviceusage", "Operation"]],
@@ -144,6 +155,7 @@ describe("the validator for the discovery schema dialect", () => {
       "cloudresourcemanager",
       "iam",
       "logging",
+      "orgpolicy",
       "serviceusage",
     ]);
   });

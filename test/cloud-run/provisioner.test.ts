@@ -163,7 +163,7 @@ describe("Cloud Run provisioner against the simulator", () => {
     });
     const prefect = new FakePrefect();
     const { notes } = await runSteps(provisioner(prefect), prefect);
-    expect(notes.filter((n) => n.startsWith("The Artifact Registry API is not active yet; retrying"))).toHaveLength(2);
+    expect(notes.filter((n) => n.startsWith("Waiting for the Artifact Registry API to become active"))).toHaveLength(1);
     expect(fx.sim.project(PROJECT).repositories.has("us-central1/prefect-images")).toBe(true);
 
     fx.sim.fail({

@@ -120,3 +120,21 @@ describe("lossless JSON helpers", () => {
     expect(() => parseLossless("{bad")).toThrow(SyntaxError);
   });
 });
+
+describe("Prefect's own block types (data/prefect-own-block-types.json)", () => {
+  const own = parseLossless(
+    readFileSync(new URL("../../data/prefect-own-block-types.json", import.meta.url), "utf8"),
+  ) as { block_types: { slug: string }[]; block_schemas: (Schema & { block_type_slug: string })[] };
+
+  it("holds the 17 types a Prefect 3.4.25 server registers from its own code, one schema each", () => {
+    expect(own.block_types).toHaveLength(17);
+    expect(own.block_schemas.map((s) => s.block_type_slug).sort()).toEqual(own.block_types.map((t) => t.slug).sort());
+  });
+
+  it("recomputes every checksum the genuine server answered", () => {
+    const wrong = own.block_schemas
+      .filter((s) => blockSchemaChecksum(s.fields) !== s.checksum)
+      .map((s) => s.block_type_slug);
+    expect(wrong).toEqual([]);
+  });
+});

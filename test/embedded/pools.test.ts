@@ -246,7 +246,7 @@ describe("work pools", () => {
   });
 
   it("updates with 204, pausing and resuming the status, and clears the limit", async () => {
-    await ok("POST", "/work_pools/", { name: "upd", base_job_template: template });
+    await ok("POST", "/work_pools/", { name: "upd", type: "process", base_job_template: template });
     expect((await ok("PATCH", "/work_pools/upd", { is_paused: true, concurrency_limit: 2 })).status).toBe(204);
     let r = await ok<WorkPool>("GET", "/work_pools/upd");
     expect(r.body).toMatchObject({ is_paused: true, status: "PAUSED", concurrency_limit: 2 });

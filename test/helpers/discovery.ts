@@ -18,7 +18,7 @@ export interface DiscoverySchema {
   readOnly?: boolean;
 }
 
-export type Api = "artifactregistry" | "cloudresourcemanager" | "iam" | "logging" | "serviceusage";
+export type Api = "artifactregistry" | "cloudresourcemanager" | "iam" | "logging" | "orgpolicy" | "serviceusage";
 
 export const schemas = JSON.parse(
   readFileSync(new URL("../sim/gcp/fixtures/discovery-schemas.json", import.meta.url), "utf8"),

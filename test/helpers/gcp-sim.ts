@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach } from "vitest";
+import type { Lags } from "../sim/gcp/realism.js";
 import { GcpSim } from "../sim/gcp/server.js";
 import { makeHome } from "./run-cli.js";
 
@@ -18,12 +19,15 @@ export interface GcpFixture {
   dockerConfig: string;
 }
 
-export function useGcpSim(o: { operationPolls?: number } = {}): GcpFixture {
+/** `realistic`: Google's documented lags and failures, with short lengths (see test/sim/gcp/realism.ts). */
+export function useGcpSim(o: { operationPolls?: number; realistic?: boolean; lags?: Partial<Lags> } = {}): GcpFixture {
   const fx = {} as GcpFixture;
   beforeEach(async () => {
     fx.sim = new GcpSim({
       projects: [PROJECT],
       ...(o.operationPolls !== undefined ? { operationPolls: o.operationPolls } : {}),
+      ...(o.realistic ? { realistic: "short" as const } : {}),
+      ...(o.lags ? { lags: o.lags } : {}),
     });
     await fx.sim.start();
     fx.home = makeHome();

@@ -12,12 +12,21 @@ import { credentialStep } from "../../engine/credential-step.js";
 import { ignoreNotFound, type RotateResult } from "../../engine/lifecycle-types.js";
 import type { Resource } from "../../engine/resource.js";
 import type { StepContext, StepResult, StepState } from "../../engine/types.js";
-import { keyHealth, keyName, keyOf, keySpec, keyUse, replaceKey, tooManyKeys } from "./key.js";
+import { CloudError } from "../../errors.js";
+import { keyHealth, keyName, keyOf, keySpec, keyUse, replaceKey, type SaKey, tooManyKeys } from "./key.js";
 import { BLOCK_TYPE, type GcpContext, MAX_KEYS, serviceAccountEmail } from "./names.js";
+import { keyAccepted } from "./waits.js";
 
 export { checkKeyPreconditions, orgPolicyError } from "./key.js";
 
 export function credentialsStep(c: GcpContext): Resource {
+  // The key just minted into a new block: provisioning ends only once Google accepts it.
+  const last: { minted?: SaKey } = {};
+  const take = (): SaKey | undefined => {
+    const k = last.minted;
+    delete last.minted;
+    return k;
+  };
   // A new block: the engine's credential step (orphans first, the limit, the guarded mint).
   const create = credentialStep({
     id: "prefect.gcp-credentials",
@@ -31,13 +40,31 @@ export function credentialsStep(c: GcpContext): Resource {
     tooMany: () => tooManyKeys(c),
     use: (ctx) => keyUse(c, ctx.note),
     spec: async (ctx) => keySpec(c, ctx.note),
-    blockData: (key) => ({ service_account_info: key.info, project: c.project }),
+    blockData: (key) => {
+      last.minted = key;
+      return { service_account_info: key.info, project: c.project };
+    },
   });
+  const createAccepted = async (ctx: StepContext, state: StepState): Promise<StepResult> => {
+    take();
+    const done = await create.apply(ctx, state);
+    const minted = take();
+    if (minted) {
+      const problem = await keyAccepted(minted.info, c.env, { intervalMs: c.retryMs, note: ctx.note });
+      if (problem)
+        throw new CloudError(
+          `Google has not accepted the new key ${minted.id} of ${serviceAccountEmail(c)} yet (${problem}).`,
+          "KEY_NOT_ACCEPTED",
+          "Run the same command again in a few minutes; it checks the key again and replaces it if it never works.",
+        );
+    }
+    return done;
+  };
   return {
     ...create,
     templateVariable: "credentials",
     check: (ctx) => checkBlock(c, ctx, () => create.check(ctx)),
-    apply: (ctx, state) => applyBlock(c, ctx, state, () => create.apply(ctx, state)),
+    apply: (ctx, state) => applyBlock(c, ctx, state, () => createAccepted(ctx, state)),
     async delete(ctx, state) {
       const id = state.id;
       if (!id) return;
@@ -59,19 +86,18 @@ async function checkBlock(c: GcpContext, ctx: StepContext, created: () => Promis
   const health = await keyHealth(c, doc.data);
   if (!health.ok)
     return { action: "update", id: doc.id, detail: health.detail, ...(health.repair ? { repair: health.repair } : {}) };
-  // Provisioning also deletes the keys interrupted runs left (listed only when the journal names some).
-  if (c.mode === "provision") {
-    const orphans = await c.guard.orphans(keySpec(c, ctx.note));
-    if (orphans.length)
-      return {
-        action: "update",
-        id: doc.id,
-        detail: orphansNote(
-          "key",
-          orphans.map((o) => o.id),
-        ),
-      };
-  }
+  // Keys interrupted runs left (a rotation's old key, a mint whose answer was lost): drift in
+  // `wp status`, deleted by provisioning (listed only when the journal names some).
+  const orphans = await c.guard.orphans(keySpec(c, ctx.note));
+  if (orphans.length)
+    return {
+      action: "update",
+      id: doc.id,
+      detail: orphansNote(
+        "key",
+        orphans.map((o) => o.id),
+      ),
+    };
   return { action: "exists", id: doc.id, detail: health.detail };
 }
 

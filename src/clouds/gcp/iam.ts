@@ -7,16 +7,11 @@
 import { stringDefault } from "../../engine/lifecycle-types.js";
 import type { Resource, TeardownContext } from "../../engine/resource.js";
 import type { StepContext } from "../../engine/types.js";
+import { sleep } from "../../engine/wait.js";
 import { CloudError } from "../../errors.js";
-import {
-  BLOCK_TYPE,
-  type GcpContext,
-  ROLES,
-  retrying,
-  SERVICE_ACCOUNT_DISPLAY_NAME,
-  serviceAccountEmail,
-} from "./names.js";
+import { BLOCK_TYPE, type GcpContext, ROLES, SERVICE_ACCOUNT_DISPLAY_NAME, serviceAccountEmail } from "./names.js";
 import { gcpCode, type Policy, type ServiceAccount } from "./sdk.js";
+import { SERVICE_ACCOUNT_WAIT, settle } from "./waits.js";
 
 /**
  * The service account, read once per check round: its own check and its roles' check (which must
@@ -60,13 +55,19 @@ async function createServiceAccount(c: GcpContext, ctx: StepContext, exists: boo
   if (!sa) {
     const made = await gcp.createServiceAccount(c.names.serviceAccount, SERVICE_ACCOUNT_DISPLAY_NAME);
     created = made !== null;
+    // A new service account is not visible at once: later steps (roles, key) need it, so wait here, once.
     const visible = async () => {
       const found = await gcp.getServiceAccount(email);
       if (!found) throw new CloudError(`Service account ${email} is not visible yet`, "NOT_FOUND");
       return found;
     };
-    const why = (err: unknown) => (gcpCode(err) === "NOT_FOUND" ? `Service account ${email} is not visible yet` : null);
-    sa = made ?? (await retrying(visible, why, ctx.note, { delayMs: c.retryMs }));
+    const why = (err: unknown) => (gcpCode(err) === "NOT_FOUND" ? "not found yet" : null);
+    sa = await settle(visible, why, {
+      what: `service account ${email} to become visible`,
+      ...SERVICE_ACCOUNT_WAIT,
+      intervalMs: c.retryMs,
+      note: ctx.note,
+    });
   }
   ctx.outputs.set("serviceAccountEmail", sa.email ?? email);
   return { action: created ? ("create" as const) : ("exists" as const), id: sa.email ?? email };
@@ -136,27 +137,42 @@ async function grantRoles(c: GcpContext, ctx: StepContext) {
   const email = serviceAccountEmail(c);
   const member = `serviceAccount:${email}`;
   // Read-modify-write with the etag; a concurrent change (ABORTED) means read again and redo;
-  // a service account not yet visible to IAM policies is retried too.
-  return retrying(
-    async () => {
-      const policy = await gcp.getIamPolicy();
-      const missing = missingRoles(policy, member);
-      if (missing.length === 0) return { action: "exists" as const, id: member };
-      ctx.note(`Granting ${missing.join(", ")} to ${email} in project ${c.project}...`);
-      const stored = await gcp.setIamPolicy(withMember(policy, member, missing));
-      const still = missingRoles(stored, member);
-      if (still.length) throw new CloudError(`The IAM policy was stored without ${still.join(", ")}.`, "ABORTED");
-      return { action: "create" as const, id: member };
+  // a service account not yet visible to IAM policies is waited for.
+  let told = false;
+  const readModifyWrite = async () => {
+    const policy = await gcp.getIamPolicy();
+    const missing = missingRoles(policy, member);
+    if (missing.length === 0) return { action: "exists" as const, id: member };
+    if (!told) ctx.note(`Granting ${missing.join(", ")} to ${email} in project ${c.project}...`);
+    told = true;
+    const stored = await gcp.setIamPolicy(withMember(policy, member, missing));
+    const still = missingRoles(stored, member);
+    if (still.length) throw new CloudError(`The IAM policy was stored without ${still.join(", ")}.`, "ABORTED");
+    return { action: "create" as const, id: member };
+  };
+  const untilStored = async () => {
+    for (let i = 1; ; i++) {
+      try {
+        return await readModifyWrite();
+      } catch (err) {
+        if (gcpCode(err) !== "ABORTED" || i >= 8) throw err;
+        ctx.note("The project's IAM policy changed meanwhile (etag conflict); reading it again...");
+        await sleep(Math.min(c.retryMs * 2 ** i, 15_000));
+      }
+    }
+  };
+  return settle(
+    untilStored,
+    (err) =>
+      gcpCode(err) === "INVALID_ARGUMENT" && err instanceof Error && /does not exist/.test(err.message)
+        ? `service account ${email} is not visible to IAM policies yet`
+        : null,
+    {
+      what: `service account ${email} to become visible to IAM policies`,
+      ...SERVICE_ACCOUNT_WAIT,
+      intervalMs: c.retryMs,
+      note: ctx.note,
     },
-    (err) => {
-      const code = gcpCode(err);
-      if (code === "ABORTED") return "The project's IAM policy changed meanwhile (etag conflict)";
-      if (code === "INVALID_ARGUMENT" && err instanceof Error && /does not exist/.test(err.message))
-        return `Service account ${email} is not visible to IAM yet`;
-      return null;
-    },
-    ctx.note,
-    { delayMs: c.retryMs, attempts: 8 },
   );
 }
 

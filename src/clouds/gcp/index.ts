@@ -18,6 +18,7 @@ import type { Env } from "./config.js";
 import { checkKeyPreconditions, credentialsStep } from "./credentials.js";
 import { iamBindingsStep, serviceAccountStep } from "./iam.js";
 import { type CloudRunNames, defaultNames, type GcpContext, retryDelay, serviceAccountEmail } from "./names.js";
+import { preflight as gcpPreflight } from "./permissions.js";
 import { dockerLoginStep, dockerTargetLabel, repositoryStep } from "./registry.js";
 import { type GcpApi, type GcpOptions, resolveGcp } from "./sdk.js";
 import { serviceSteps } from "./steps.js";
@@ -108,6 +109,12 @@ export function createCloudRunProvisioner(opts: CloudRunProvisionerOptions): Clo
       return targets;
     },
     lockScopes: async () => [`GCP project ${c.project}`],
+    // Before any write: exactly the permissions the plan's writes need (permissions.ts).
+    async preflight(plan) {
+      const email = serviceAccountEmail(c);
+      const exists = plan.get("gcp.service-account")?.action !== "create";
+      return gcpPreflight(await c.gcp(), plan, { email, exists });
+    },
     steps: () => [
       ...serviceSteps(c),
       repositoryStep(c),

@@ -9,9 +9,10 @@
 
 import type { CredentialSpec } from "../../engine/credential.js";
 import { CloudError, UsageError } from "../../errors.js";
-import { BLOCK_TYPE, type GcpContext, MAX_KEYS, retrying, serviceAccountEmail } from "./names.js";
+import { BLOCK_TYPE, type GcpContext, MAX_KEYS, serviceAccountEmail } from "./names.js";
 import { serviceAccountToken } from "./run-api.js";
-import { GcpError, gcpCode, KEY_CONSTRAINT } from "./sdk.js";
+import { GcpError, gcpCode, KEY_CONSTRAINT, MANAGED_KEY_CONSTRAINT } from "./sdk.js";
+import { keyAccepted, SERVICE_ACCOUNT_WAIT, settle } from "./waits.js";
 
 export interface SaKey {
   id: string;
@@ -24,13 +25,14 @@ export const keyIdOf = (name: string | null | undefined) => (name ?? "").split("
 export const keyName = (c: GcpContext, email: string, id: string) =>
   `projects/${c.project}/serviceAccounts/${email}/keys/${id}`;
 
-export function orgPolicyError(c: GcpContext): CloudError {
+/** The one-line refusal when an organisation policy (`constraint`, legacy or managed) forbids keys. */
+export function orgPolicyError(c: GcpContext, constraint = KEY_CONSTRAINT): CloudError {
   const email = serviceAccountEmail(c);
   return new CloudError(
-    `Your organisation policy ${KEY_CONSTRAINT.replace("constraints/", "")} forbids service-account keys in project ` +
+    `Your organisation policy ${constraint.replace("constraints/", "")} forbids service-account keys in project ` +
       `${c.project}, so wp cannot create the key that the Prefect block ${c.names.block} would hold.`,
     "ORG_POLICY_KEYS_FORBIDDEN",
-    `Alternatives: ask an organisation policy administrator to exempt project ${c.project} from ${KEY_CONSTRAINT}, ` +
+    `Alternatives: ask an organisation policy administrator to exempt project ${c.project} from ${constraint}, ` +
       "then run the same command again (finished steps are kept); or create the pool without --provision-infra and " +
       `run a worker on Google Cloud as ${email} (it needs no key); or create the block ${c.names.block} yourself ` +
       "with other credentials and run again.",
@@ -46,12 +48,14 @@ export function tooManyKeys(c: GcpContext, email = serviceAccountEmail(c)): Usag
   );
 }
 
-function isOrgPolicy(err: unknown): boolean {
-  return (
-    err instanceof GcpError &&
-    (err.violations.includes(KEY_CONSTRAINT) || /Key creation is not allowed/i.test(err.message))
-  );
+/** The key constraint a refused keys.create names in its PreconditionFailure (legacy or managed), if any. */
+function forbiddingConstraint(err: unknown): string | undefined {
+  if (!(err instanceof GcpError) || err.code !== "FAILED_PRECONDITION") return undefined;
+  const named = err.violations.find((v) => v.endsWith(KEY_CONSTRAINT_ID) || v.endsWith(MANAGED_KEY_CONSTRAINT));
+  return named ?? (/Key creation is not allowed/i.test(err.message) ? KEY_CONSTRAINT : undefined);
 }
+
+const KEY_CONSTRAINT_ID = KEY_CONSTRAINT.replace("constraints/", "");
 
 export function keySpec(
   c: GcpContext,
@@ -65,13 +69,18 @@ export function keySpec(
     async mint() {
       const gcp = await c.gcp();
       // A service account made moments ago may not be visible to keys.create yet.
-      const key = await retrying(
+      const key = await settle(
         () => gcp.createKey(email),
-        (err) => (gcpCode(err) === "NOT_FOUND" ? `Service account ${email} is not visible yet` : null),
-        note,
-        { delayMs: c.retryMs, attempts: 6 },
+        (err) => (gcpCode(err) === "NOT_FOUND" ? "not found yet" : null),
+        {
+          what: `service account ${email} to become visible to keys`,
+          ...SERVICE_ACCOUNT_WAIT,
+          intervalMs: c.retryMs,
+          note,
+        },
       ).catch((err: unknown) => {
-        if (isOrgPolicy(err)) throw orgPolicyError(c);
+        const constraint = forbiddingConstraint(err);
+        if (constraint) throw orgPolicyError(c, constraint);
         const limit = err instanceof Error && /maximum|limit|10 keys/i.test(err.message);
         if (gcpCode(err) === "FAILED_PRECONDITION" && limit) throw tooManyKeys(c, email);
         throw err;
@@ -121,7 +130,7 @@ export async function checkKeyPreconditions(c: GcpContext): Promise<void> {
   if (await c.prefect.readBlockDocument(BLOCK_TYPE, c.names.block)) return;
   const gcp = await c.gcp();
   const [forbidden, use] = await Promise.all([gcp.keyCreationForbidden(), keyUse(c, () => {})]);
-  if (forbidden) throw orgPolicyError(c);
+  if (forbidden) throw orgPolicyError(c, forbidden);
   if (use.usable >= MAX_KEYS) throw tooManyKeys(c);
 }
 
@@ -161,19 +170,6 @@ export async function keyHealth(c: GcpContext, data: unknown): Promise<KeyHealth
   return { ok: true, detail: `key ${key.keyId} exists and enabled on ${key.email}; it authenticates` };
 }
 
-/** Until Google accepts a new key (it can take a little while): null when a token was issued, else why not. */
-async function authenticates(info: Record<string, unknown>, env: GcpContext["env"]): Promise<string | null> {
-  let problem: string | null = "not checked";
-  for (let i = 0; i < 8 && problem; i++) {
-    problem = await serviceAccountToken(info, env).then(
-      () => null,
-      (err: unknown) => (err instanceof Error ? err.message : String(err)),
-    );
-    if (problem) await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** i, 8000)));
-  }
-  return problem;
-}
-
 /**
  * Mints a new key of `email` into the existing block `blockId` (its other fields kept), through the
  * guard; the new key must authenticate before it stays, else the block gets its old data back and
@@ -201,7 +197,7 @@ export async function replaceKey(
         service_account_info: k.info,
         project: c.project,
       });
-      const problem = await authenticates(k.info, c.env);
+      const problem = await keyAccepted(k.info, c.env, { intervalMs: c.retryMs, note });
       if (problem) {
         await c.prefect.updateBlockDocument(block.id, block.data);
         await gcp.deleteKey(keyName(c, email, k.id));
@@ -210,7 +206,10 @@ export async function replaceKey(
       return k.id;
     },
     note,
+    // The old key is journaled with the mint and deleted once the block holds the new one; a run
+    // stopped in between leaves it to the next run for this pool (and `wp status` names it).
+    old.keyId && oldListed ? [old.keyId] : [],
   );
-  if (old.keyId && oldListed) await gcp.deleteKey(keyName(c, email, old.keyId));
-  return { newId, email, ...(old.keyId && oldListed ? { oldId: old.keyId } : {}) };
+  const gone = old.keyId && oldListed && !(await gcp.listKeys(email)).some((k) => keyIdOf(k.name) === old.keyId);
+  return { newId, email, ...(gone && old.keyId ? { oldId: old.keyId } : {}) };
 }

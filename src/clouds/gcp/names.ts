@@ -71,29 +71,7 @@ export const serviceAccountEmail = (c: GcpContext) => `${c.names.serviceAccount}
 export const registryHost = (c: GcpContext) => `${c.region}-docker.pkg.dev`;
 export const dockerNamespace = (c: GcpContext) => `${registryHost(c)}/${c.project}/${c.names.repository}`;
 
-/** Retries `fn` while `retryable` says so (eventual consistency right after a create or an enable). */
-export async function retrying<T>(
-  fn: () => Promise<T>,
-  retryable: (err: unknown) => string | null,
-  note: (m: string) => void,
-  o: { attempts?: number; delayMs?: number } = {},
-): Promise<T> {
-  const attempts = o.attempts ?? 8;
-  let delay = o.delayMs ?? 1000;
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const why = retryable(err);
-      if (!why || i >= attempts) throw err;
-      note(`${why}; retrying in ${Math.round(delay / 100) / 10}s...`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 15_000);
-    }
-  }
-}
-
-/** Start delay of the retries above (WP_GCP_POLL_MS shortens it in tests). */
+/** First pause of the waits for eventual consistency (WP_GCP_POLL_MS shortens it in tests). */
 export function retryDelay(env: Record<string, string | undefined>): number {
   return Number(env.WP_GCP_POLL_MS) || 1000;
 }

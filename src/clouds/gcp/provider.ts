@@ -40,6 +40,12 @@ export const cloudRunProvider: Provider = {
     return id ? { serviceAccount: id } : {};
   },
   lifecycle: async (input) => (await import("./lifecycle.js")).cloudRunLifecycle(input),
+  async permissions({ poolName, names, flags }) {
+    const { permissionsDocument } = await import("./permissions.js");
+    const project = typeof flags.project === "string" ? flags.project : undefined;
+    const region = typeof flags.region === "string" && flags.region ? flags.region : "us-central1";
+    return permissionsDocument({ poolName, project, region, names });
+  },
   verify: async (input, o) => (await import("./verify.js")).verifyCloudRun(input, o),
   options: [
     {

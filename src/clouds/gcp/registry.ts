@@ -21,10 +21,11 @@ import {
   MANAGER,
   REPOSITORY_DESCRIPTION,
   registryHost,
-  retrying,
   setWhere,
 } from "./names.js";
+import { locationDenied } from "./policy.js";
 import { GcpError, gcpCode, type Repository } from "./sdk.js";
+import { settle } from "./waits.js";
 
 const disabled = (err: unknown) => err instanceof GcpError && err.reasons.includes("SERVICE_DISABLED");
 
@@ -58,9 +59,15 @@ async function createRepository(c: GcpContext, ctx: StepContext, state: StepStat
   const gcp = await c.gcp();
   const id = c.names.repository;
   // Right after the API is enabled, calls can still be refused for a while: retried.
-  const again = (err: unknown) => (disabled(err) ? "The Artifact Registry API is not active yet" : null);
-  const opts = { delayMs: c.retryMs, attempts: 10 };
-  let repo = state.action === "create" ? null : await retrying(() => gcp.getRepository(id), again, ctx.note, opts);
+  const again = (err: unknown) => (disabled(err) ? "the Artifact Registry API is not active yet" : null);
+  const opts = {
+    what: "the Artifact Registry API to become active",
+    why: "Google takes a little while to serve a newly enabled API",
+    timeoutMs: 5 * 60_000,
+    intervalMs: c.retryMs,
+    note: ctx.note,
+  };
+  let repo = state.action === "create" ? null : await settle(() => gcp.getRepository(id), again, opts);
   let created = false;
   if (!repo) {
     const body = {
@@ -69,7 +76,9 @@ async function createRepository(c: GcpContext, ctx: StepContext, state: StepStat
       description: REPOSITORY_DESCRIPTION,
       labels: { [LABEL_POOL]: labelValue(c.pool), [LABEL_MANAGER]: MANAGER },
     };
-    const made = await retrying(() => gcp.createRepository(id, body, ctx.note), again, ctx.note, opts);
+    const made = await settle(() => gcp.createRepository(id, body, ctx.note), again, opts).catch((err: unknown) => {
+      throw locationDenied(c, err) ?? err;
+    });
     // null: it already existed (made since the plan); read it.
     created = made !== null;
     repo = made ?? (await gcp.getRepository(id));

@@ -8,9 +8,10 @@
  * else WP_GCP_ENDPOINT, else https://logging.googleapis.com/.
  */
 import { createSign } from "node:crypto";
+import { retryTransient } from "../../engine/wait.js";
 import { AuthError, CloudError } from "../../errors.js";
 import type { Env } from "./config.js";
-import { SCOPE, toGcpError } from "./sdk.js";
+import { gcpTransient, refusedForNow, SCOPE, toGcpError } from "./sdk-errors.js";
 
 export interface ServiceAccountInfo {
   client_email?: unknown;
@@ -29,13 +30,30 @@ function loggingEndpoint(env: Env): string {
   return v.endsWith("/") ? v : `${v}/`;
 }
 
-/** One call to a Google JSON API as a bearer token; an error answer becomes toGcpError's CloudError. */
-async function gcpFetch<T>(
+/**
+ * One call to a Google JSON API as a bearer token; an error answer becomes toGcpError's CloudError.
+ * A 429/503 answer (not carried out) is tried again with backoff, honouring Retry-After.
+ */
+function gcpFetch<T>(
   op: string,
   url: string,
   token: string,
   init: { method?: string; body?: unknown } = {},
   missingOk = false,
+): Promise<T | null> {
+  return retryTransient(() => fetchOnce<T>(op, url, token, init, missingOk), {
+    transient: refusedForNow,
+    what: op,
+    attempts: 6,
+  });
+}
+
+async function fetchOnce<T>(
+  op: string,
+  url: string,
+  token: string,
+  init: { method?: string; body?: unknown },
+  missingOk: boolean,
 ): Promise<T | null> {
   const res = await fetch(url, {
     method: init.method ?? "GET",
@@ -47,7 +65,7 @@ async function gcpFetch<T>(
   if (!res.ok)
     throw toGcpError(op, {
       status: res.status,
-      response: { status: res.status, data },
+      response: { status: res.status, data, headers: res.headers },
       message: `HTTP ${res.status}`,
     });
   return data as T;
@@ -151,7 +169,13 @@ export function cloudRunJobs(token: string, project: string, region: string, env
 export async function waitOperation(
   jobs: CloudRunJobs,
   first: RunOperation,
-  o: { pollMs: number; deadline: number; stop: () => boolean; sleep?: (ms: number) => Promise<void> },
+  o: {
+    pollMs: number;
+    deadline: number;
+    stop: () => boolean;
+    sleep?: (ms: number) => Promise<void>;
+    note?: (m: string) => void;
+  },
 ): Promise<RunOperation> {
   let op = first;
   while (!op.done) {
@@ -159,7 +183,14 @@ export async function waitOperation(
     if (o.stop() || Date.now() > o.deadline) return op;
     await (o.sleep ? o.sleep(o.pollMs) : new Promise((r) => setTimeout(r, o.pollMs)));
     if (o.stop()) return op;
-    op = await jobs.getOperation(op.name);
+    const name = op.name;
+    // A transient answer to a poll (503, 429) is tried again: https://cloud.google.com/apis/design/errors#handling_errors
+    op = await retryTransient(() => jobs.getOperation(name), {
+      transient: gcpTransient,
+      what: `reading Cloud Run operation ${name}`,
+      baseMs: o.pollMs,
+      ...(o.note ? { note: o.note } : {}),
+    });
   }
   if (op.error)
     throw new CloudError(

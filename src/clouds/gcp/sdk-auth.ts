@@ -20,8 +20,9 @@ export interface AuthLike {
 }
 
 /** The base URL of one API: its WP_GCP_<API>_ENDPOINT, else WP_GCP_ENDPOINT, else Google's. */
-export function endpointFor(api: "IAM" | "CRM" | "SERVICEUSAGE" | "ARTIFACTREGISTRY", env: Env): string {
+export function endpointFor(api: "IAM" | "CRM" | "SERVICEUSAGE" | "ARTIFACTREGISTRY" | "ORGPOLICY", env: Env): string {
   const hosts = {
+    ORGPOLICY: "https://orgpolicy.googleapis.com/",
     IAM: "https://iam.googleapis.com/",
     CRM: "https://cloudresourcemanager.googleapis.com/",
     SERVICEUSAGE: "https://serviceusage.googleapis.com/",

@@ -12,78 +12,47 @@
 import type { cloudresourcemanager_v1 } from "@googleapis/cloudresourcemanager";
 import type { iam_v1 } from "@googleapis/iam";
 import type { serviceusage_v1 } from "@googleapis/serviceusage";
+import { retryTransient, waitUntil } from "../../engine/wait.js";
 import { AuthError, CloudError } from "../../errors.js";
-import type { Env } from "./config.js";
 import { type AuthLike, endpointFor, type Modules, resolveAuth } from "./sdk-auth.js";
-import { AUTH_HINT, call, find, GcpError, gcpCode, KEY_CONSTRAINT, rpcName, toGcpError } from "./sdk-errors.js";
+import {
+  AUTH_HINT,
+  call,
+  find,
+  GcpError,
+  gcpCode,
+  gcpTransient,
+  KEY_CONSTRAINT,
+  MANAGED_KEY_CONSTRAINT,
+  rpcName,
+  toGcpError,
+} from "./sdk-errors.js";
+import type { GcpApi, GcpOptions, Operation, Policy, Repository } from "./sdk-types.js";
 
 export { type AuthLike, endpointFor, onPath } from "./sdk-auth.js";
-export { GcpError, gcpCode, KEY_CONSTRAINT, SCOPE, toGcpError } from "./sdk-errors.js";
+export {
+  GcpError,
+  gcpCode,
+  gcpTransient,
+  KEY_CONSTRAINT,
+  MANAGED_KEY_CONSTRAINT,
+  SCOPE,
+  toGcpError,
+} from "./sdk-errors.js";
 
-export type Policy = cloudresourcemanager_v1.Schema$Policy;
-export type Binding = cloudresourcemanager_v1.Schema$Binding;
-export type ServiceAccount = iam_v1.Schema$ServiceAccount;
-export type ServiceAccountKey = iam_v1.Schema$ServiceAccountKey;
-export type Operation = serviceusage_v1.Schema$Operation;
+export type {
+  Binding,
+  GcpApi,
+  GcpOptions,
+  Operation,
+  Policy,
+  Repository,
+  ServiceAccount,
+  ServiceAccountKey,
+} from "./sdk-types.js";
 
-/** An Artifact Registry repository (v1 REST resource; the fields wp reads and writes). */
-export interface Repository {
-  name?: string;
-  format?: string;
-  mode?: string;
-  description?: string;
-  labels?: Record<string, string>;
-  registryUri?: string;
-  createTime?: string;
-  updateTime?: string;
-}
-
-export interface GcpOptions {
-  project: string;
-  region: string;
-  env: Env;
-  /** An auth client to use instead of ADC (tests, or a caller that has one). */
-  authClient?: AuthLike;
-  /** Operation poll interval start (ms); WP_GCP_POLL_MS overrides. */
-  pollMs?: number;
-}
-
-export interface GcpApi {
-  project: string;
-  region: string;
-  /** How the credentials were found, for the plan: "ADC file ...", "gcloud login", "metadata server". */
-  credentialSource: string;
-  getProject(): Promise<cloudresourcemanager_v1.Schema$Project | null>;
-  listProjects(): Promise<cloudresourcemanager_v1.Schema$Project[]>;
-  serviceEnabled(service: string): Promise<boolean>;
-  /** Enables a service and waits for its operation. */
-  enableService(service: string, progress: (m: string) => void): Promise<void>;
-  getRepository(id: string): Promise<Repository | null>;
-  /** Creates a repository and waits for its operation; null when it already exists. */
-  createRepository(id: string, body: Repository, progress: (m: string) => void): Promise<Repository | null>;
-  getServiceAccount(email: string): Promise<ServiceAccount | null>;
-  /** null when it already exists. */
-  createServiceAccount(accountId: string, displayName: string): Promise<ServiceAccount | null>;
-  getIamPolicy(): Promise<Policy>;
-  setIamPolicy(policy: Policy): Promise<Policy>;
-  listKeys(email: string): Promise<ServiceAccountKey[]>;
-  /** The service account's user-managed keys; null when the service account does not exist. */
-  findKeys(email: string): Promise<ServiceAccountKey[] | null>;
-  createKey(email: string): Promise<ServiceAccountKey>;
-  /** Deletes a key by its full name; one already gone is not an error. */
-  deleteKey(name: string): Promise<void>;
-  /** Whether the org policy forbids key creation: null when it cannot be read (no permission). */
-  keyCreationForbidden(): Promise<boolean | null>;
-  /** Enables a disabled service account. */
-  enableServiceAccount(email: string): Promise<void>;
-  /** Deletes a service account; one already gone is not an error. */
-  deleteServiceAccount(email: string): Promise<void>;
-  /** How many Docker images a repository holds. */
-  dockerImageCount(id: string): Promise<number>;
-  /** Deletes a repository (and its images) and waits for the operation; one already gone is not an error. */
-  deleteRepository(id: string, progress: (m: string) => void): Promise<void>;
-  accessToken(): Promise<string>;
-}
+/** The longest wait for one long-running operation. */
+export const OPERATION_WAIT_MS = 10 * 60_000;
 
 type Iam = iam_v1.Iam;
 type Crm = cloudresourcemanager_v1.Cloudresourcemanager;
@@ -126,6 +95,7 @@ class GoogleCloud implements GcpApi {
   private readonly crm: Crm;
   private readonly su: Su;
   private readonly ar: string;
+  private readonly orgPolicy: string;
   private readonly location: string;
   private readonly pollStart: number;
 
@@ -141,6 +111,7 @@ class GoogleCloud implements GcpApi {
     this.crm = c.crm;
     this.su = c.su;
     this.ar = endpointFor("ARTIFACTREGISTRY", o.env);
+    this.orgPolicy = endpointFor("ORGPOLICY", o.env);
     this.location = `projects/${o.project}/locations/${o.region}`;
     this.pollStart = Number(o.env.WP_GCP_POLL_MS) || o.pollMs || 1000;
   }
@@ -149,7 +120,10 @@ class GoogleCloud implements GcpApi {
     return `projects/${this.project}/serviceAccounts/${email}`;
   }
 
-  /** Polls an operation until done; an operation error is thrown like a call error. */
+  /**
+   * Polls an operation until done, within OPERATION_WAIT_MS; a transient answer to a poll (503, 429)
+   * is tried again; the operation's `error` stops the wait and is thrown like a call error.
+   */
   private async wait<T extends Op>(
     op: string,
     first: T,
@@ -158,32 +132,36 @@ class GoogleCloud implements GcpApi {
     what: string,
   ): Promise<T> {
     let cur = first;
-    let delay = this.pollStart;
-    const started = Date.now();
-    let told = 0;
-    while (!cur.done) {
-      if (!cur.name) throw new CloudError(`Google Cloud ${op} returned an operation without a name.`);
-      if (Date.now() - started > 10 * 60_000) {
-        throw new CloudError(`Google Cloud ${op}: ${what} did not finish within 10 minutes.`, "DEADLINE_EXCEEDED");
-      }
-      const elapsed = Math.round((Date.now() - started) / 1000);
-      if (told === 0 || elapsed - told >= 10) {
-        progress(`Waiting for ${what} (operation ${cur.name}, ${elapsed}s)...`);
-        told = Math.max(elapsed, 1);
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 1.5, 10_000);
-      cur = await get(cur.name);
-    }
-    if (cur.error) {
-      const e = cur.error as { code?: number; message?: string; details?: unknown[] };
+    const done = await waitUntil<T>({
+      what,
+      why: `Google runs ${op} as a long-running operation`,
+      timeoutMs: OPERATION_WAIT_MS,
+      intervalMs: this.pollStart,
+      maxIntervalMs: 10_000,
+      note: progress,
+      hint: `Check the operation in the Google Cloud console, then run the same command again (finished steps are kept).`,
+      attempt: async () => {
+        if (cur.done) return { done: true, value: cur };
+        if (!cur.name) throw new CloudError(`Google Cloud ${op} returned an operation without a name.`);
+        const name = cur.name;
+        cur = await retryTransient(() => get(name), {
+          transient: gcpTransient,
+          what: `reading operation ${name}`,
+          note: progress,
+          baseMs: this.pollStart,
+        });
+        return cur.done ? { done: true, value: cur } : { done: false, reason: `operation ${name} still running` };
+      },
+    });
+    if (done.error) {
+      const e = done.error as { code?: number; message?: string; details?: unknown[] };
       throw toGcpError(op, {
         status: 400,
         response: { status: 400, data: { error: { ...e, status: rpcName(e.code) } } },
         message: e.message,
       });
     }
-    return cur;
+    return done;
   }
 
   /** An Artifact Registry operation, polled until done. */
@@ -249,7 +227,12 @@ class GoogleCloud implements GcpApi {
       if (gcpCode(err) === "ALREADY_EXISTS") return null;
       throw err;
     }
-    const done = await this.arWait("repositories.create", op, progress, `Artifact Registry repository ${id}`);
+    const done = await this.arWait(
+      "repositories.create",
+      op,
+      progress,
+      `Artifact Registry repository ${id} to be created`,
+    );
     return (done.response as Repository | undefined) ?? null;
   }
 
@@ -336,19 +319,48 @@ class GoogleCloud implements GcpApi {
     await this.arWait("repositories.delete", op, progress, `Artifact Registry repository ${id} to be deleted`);
   }
 
-  async keyCreationForbidden() {
-    try {
-      const p = await call("projects.getEffectiveOrgPolicy", () =>
-        this.crm.projects.getEffectiveOrgPolicy({
-          resource: `projects/${this.project}`,
-          requestBody: { constraint: KEY_CONSTRAINT },
-        }),
-      );
-      return p.booleanPolicy?.enforced === true;
-    } catch (err) {
+  async keyCreationForbidden(): Promise<string | false | null> {
+    const unreadable = (err: unknown) => {
+      // No permission to read it, or the Org Policy API is not enabled: unknown.
       if (err instanceof GcpError && (err.httpStatus === 403 || err.httpStatus === 404)) return null;
       throw err;
-    }
+    };
+    const legacy = call("projects.getEffectiveOrgPolicy", () =>
+      this.crm.projects.getEffectiveOrgPolicy({
+        resource: `projects/${this.project}`,
+        requestBody: { constraint: KEY_CONSTRAINT },
+      }),
+    ).then((p) => p.booleanPolicy?.enforced === true, unreadable);
+    // Org Policy v2: https://cloud.google.com/resource-manager/docs/reference/orgpolicy/rest/v2/projects.policies/getEffectivePolicy
+    type V2 = { spec?: { rules?: Array<{ enforce?: boolean }> } };
+    const url = `${this.orgPolicy}v2/projects/${this.project}/policies/${MANAGED_KEY_CONSTRAINT}:getEffectivePolicy`;
+    const managed = call("policies.getEffectivePolicy", () => this.auth.request<V2>({ url })).then(
+      (p) => (p.spec?.rules ?? []).some((r) => r.enforce === true),
+      unreadable,
+    );
+    const [l, m] = await Promise.all([legacy, managed]);
+    if (l) return KEY_CONSTRAINT;
+    if (m) return `constraints/${MANAGED_KEY_CONSTRAINT}`;
+    return l === null || m === null ? null : false;
+  }
+
+  async testIamPermissions(permissions: string[]) {
+    // https://cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions
+    const out = await call("projects.testIamPermissions", () =>
+      this.crm.projects.testIamPermissions({ resource: this.project, requestBody: { permissions } }),
+    );
+    return out.permissions ?? [];
+  }
+
+  async testServiceAccountPermissions(email: string, permissions: string[]) {
+    // https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/testIamPermissions
+    const out = await call("serviceAccounts.testIamPermissions", () =>
+      this.iam.projects.serviceAccounts.testIamPermissions({
+        resource: this.saName(email),
+        requestBody: { permissions },
+      }),
+    );
+    return out.permissions ?? [];
   }
 
   async accessToken() {

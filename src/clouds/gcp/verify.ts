@@ -1,49 +1,29 @@
-/**
- * `wp verify` for Cloud Run: with the block's key only (a JWT assertion signed with it), do what
- * Prefect's Cloud Run push submission does — create a Cloud Run job from the pool's template values
- * (region, runtime service account), run it, wait for its execution to complete — with a tiny
- * public image whose command prints a line and exits; report success; delete the job, also after a
- * failure, a timeout or Ctrl-C. A refused call is reported as the exact IAM permission. The
- * execution's last stdout/stderr lines are read from Cloud Logging (which needs
- * logging.logEntries.list, not part of the roles Prefect grants: then they are read with the
- * operator's own ADC or gcloud login if there is one, and without any verify still succeeds and
- * says why there are no lines).
- */
-import { existsSync } from "node:fs";
 import type { LifecycleInput } from "../../engine/lifecycle-types.js";
 import { stringDefault } from "../../engine/lifecycle-types.js";
 import type { Leftover } from "../../engine/verify-journal.js";
-import {
-  LOG_LINES,
-  newReport,
-  type VerifyOptions,
-  type VerifyReport,
-  verifyInterrupts,
-} from "../../engine/verify-run.js";
+import { newReport, type VerifyOptions, type VerifyReport, verifyInterrupts } from "../../engine/verify-run.js";
+import { waitUntil } from "../../engine/wait.js";
 import { CloudError, WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
-import { adcPath, type Env } from "./config.js";
+import { missingRoles } from "./iam.js";
 import { gcpContextOf } from "./index.js";
 import { keyOf } from "./key.js";
 import { type GcpContext, serviceAccountEmail } from "./names.js";
+import { locationDenied } from "./policy.js";
 import {
   type CloudRunJobs,
   cloudRunJobs,
-  type ListLogEntriesRequest,
-  type ListLogEntriesResponse,
-  type LogEntry,
   listLogEntries,
   type RunOperation,
   serviceAccountToken,
   waitOperation,
 } from "./run-api.js";
-import { onPath, resolveGcp } from "./sdk.js";
+import { gcpCode } from "./sdk.js";
+import { NO_LOGS_READ, operatorToken, readExecutionLogs } from "./verify-logs.js";
+import { ROLE_WAIT } from "./waits.js";
 
 export const CLOUD_RUN_VERIFY_IMAGE = "docker.io/library/busybox:stable";
-/** Longest log line kept (log text is untrusted; the command also escapes it). */
-export const LOG_LINE_MAX = 2000;
-/** Cloud Logging ingests with a delay: tries, and how long to keep trying, before reporting no lines. */
-const LOG_TRIES = 4;
+/** Cloud Logging ingests with a delay: how long to keep trying before reporting no lines. */
 const LOG_WAIT_MS = 10_000;
 
 interface Run {
@@ -59,6 +39,9 @@ interface Run {
   deadline: number;
   stop: ReturnType<typeof verifyInterrupts>;
   denied(err: unknown): never;
+  c: GcpContext;
+  /** The block's identity. */
+  email: string;
 }
 
 const STOPPED_MESSAGE = "Verification interrupted; the job was deleted.";
@@ -88,9 +71,11 @@ function verifyJobId(pool: string): string {
   return `wp-verify-${base}-${Math.random().toString(36).slice(2, 6)}`.replace(/^wp-verify--/, "wp-verify-");
 }
 
-/** A refused call as the exact IAM permission the block's identity lacks. */
-function deniedAs(email: string, fix: string) {
+/** A refused call as the exact IAM permission the block's identity lacks (or the region the organisation forbids). */
+function deniedAs(email: string, fix: string, where: { project: string; region: string }) {
   return (err: unknown): never => {
+    const location = locationDenied(where, err, "verification job");
+    if (location) throw location;
     const m =
       err instanceof CloudError && err.code === "PERMISSION_DENIED" ? /Permission '([^']+)'/.exec(err.message) : null;
     if (m)
@@ -135,7 +120,9 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
     started,
     deadline: started + o.timeoutSeconds * 1000,
     stop: verifyInterrupts(o.progress, "job"),
-    denied: deniedAs(email, wpCommand("provision-infra", pool.name)),
+    denied: deniedAs(email, wpCommand("provision-infra", pool.name), c),
+    c,
+    email,
   };
   // Journaled before it exists: a verify killed now leaves an entry the next verify or deprovision removes.
   const entry = input.journal.add({
@@ -147,7 +134,7 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
   });
   let created = false;
   try {
-    const createOp = await run.jobs.createJob(run.jobId, jobBody(image, report.command, runAs)).catch(run.denied);
+    const createOp = await createJob(run, jobBody(image, report.command, runAs));
     created = true;
     await runJob(run, createOp);
     await readLogs(run);
@@ -174,10 +161,46 @@ function jobBody(image: string, command: string[], runAs: string): Record<string
   };
 }
 
+/** Whether the project's IAM policy (read with the operator's own credentials) grants the block's identity the pool's roles. */
+async function rolesGranted(run: Run): Promise<boolean> {
+  try {
+    const policy = await (await run.c.gcp()).getIamPolicy();
+    return missingRoles(policy, `serviceAccount:${run.email}`).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates the job. Refused while the project's policy does grant the roles: the grant is new and not
+ * in effect yet (IAM propagation), so wait for it — bounded by the verify's deadline — instead of
+ * reporting a missing role.
+ */
+async function createJob(run: Run, body: Record<string, unknown>): Promise<RunOperation> {
+  return waitUntil({
+    what: `the roles granted to ${run.email} to take effect`,
+    why: ROLE_WAIT.why,
+    timeoutMs: Math.max(0, Math.min(ROLE_WAIT.timeoutMs, run.deadline - Date.now())),
+    intervalMs: run.o.pollMs,
+    note: run.o.progress,
+    hint: "Pass --timeout to wait longer, or run `wp verify` again in a few minutes.",
+    attempt: async () => {
+      run.stop.check(STOPPED_MESSAGE);
+      try {
+        return { done: true, value: await run.jobs.createJob(run.jobId, body) };
+      } catch (err) {
+        if (gcpCode(err) === "PERMISSION_DENIED" && (await rolesGranted(run)))
+          return { done: false, reason: err instanceof Error ? err.message : String(err) };
+        return run.denied(err);
+      }
+    },
+  });
+}
+
 /** Waits for the job, runs it, and waits for its execution to complete. */
 async function runJob(run: Run, createOp: RunOperation): Promise<void> {
   const { jobs, jobId, o, report, stop } = run;
-  const wait = { pollMs: o.pollMs, deadline: run.deadline, stop: stop.stopped, sleep: stop.sleep };
+  const wait = { pollMs: o.pollMs, deadline: run.deadline, stop: stop.stopped, sleep: stop.sleep, note: o.progress };
   const done = await waitOperation(jobs, createOp, wait);
   stop.check(STOPPED_MESSAGE);
   if (!done.done) throw timeout(o.timeoutSeconds);
@@ -234,7 +257,7 @@ async function readLogs(run: Run): Promise<void> {
 
 /** Deletes the job and waits (up to a minute), so it is gone when wp exits; false when it could not. */
 async function deleteJob(run: Run): Promise<boolean> {
-  const cleanup = { pollMs: run.o.pollMs, deadline: Date.now() + 60_000, stop: () => false };
+  const cleanup = { pollMs: run.o.pollMs, deadline: Date.now() + 60_000, stop: () => false, note: run.o.progress };
   try {
     const op = await run.jobs.deleteJob(run.jobId);
     if (op) await waitOperation(run.jobs, op, cleanup);
@@ -274,94 +297,4 @@ export async function removeVerifyJob(input: LifecycleInput, c: GcpContext, e: L
 const timeout = (s: number) =>
   new CloudError(`The job did not finish within ${s}s.`, "Timeout", "Pass --timeout to wait longer.");
 
-/** The Cloud Logging filter for what an execution's containers printed (stdout and stderr). */
-export function executionLogFilter(project: string, jobId: string, execution: string): string {
-  const log = (name: string) => `"projects/${project}/logs/run.googleapis.com%2F${name}"`;
-  return [
-    `resource.type="cloud_run_job"`,
-    `resource.labels.job_name="${jobId}"`,
-    `labels."run.googleapis.com/execution_name"="${execution}"`,
-    `logName=(${log("stdout")} OR ${log("stderr")})`,
-  ].join(" AND ");
-}
-
-/** A log entry's text: textPayload, else jsonPayload.message, else the JSON payload; one line, capped. */
-export function entryText(e: LogEntry): string | null {
-  let text: string | null = null;
-  if (typeof e.textPayload === "string") text = e.textPayload;
-  else if (e.jsonPayload && typeof e.jsonPayload === "object") {
-    const m = e.jsonPayload.message;
-    text = typeof m === "string" ? m : JSON.stringify(e.jsonPayload);
-  }
-  if (text === null) return null;
-  text = text.replace(/\r?\n$/, "");
-  return text.length > LOG_LINE_MAX ? `${text.slice(0, LOG_LINE_MAX)}…` : text;
-}
-
-/**
- * The execution's last LOG_LINES lines, oldest first. Asks for the newest entries; while Cloud Logging
- * has none yet (ingestion delay) it asks again, pollMs apart, until the deadline or LOG_TRIES. A refusal
- * (PERMISSION_DENIED, decided by the error code) is a note, not a failure: the run itself proved the pool.
- */
-export async function readExecutionLogs(
-  list: (req: ListLogEntriesRequest) => Promise<ListLogEntriesResponse>,
-  q: {
-    project: string;
-    jobId: string;
-    execution: string;
-    pollMs: number;
-    deadline: number;
-    stop: () => boolean;
-    sleep?: (ms: number) => Promise<void>;
-  },
-): Promise<{ logs: string[]; note?: string; denied?: true }> {
-  const short = q.execution.split("/").pop() ?? q.execution;
-  const base: ListLogEntriesRequest = {
-    resourceNames: [`projects/${q.project}`],
-    filter: executionLogFilter(q.project, q.jobId, short),
-    orderBy: "timestamp desc",
-    pageSize: LOG_LINES,
-  };
-  let pageToken: string | undefined;
-  for (let tries = 1; ; tries++) {
-    let page: ListLogEntriesResponse;
-    try {
-      page = await list(pageToken ? { ...base, pageToken } : base);
-    } catch (err) {
-      if (err instanceof CloudError && err.code === "PERMISSION_DENIED")
-        return { logs: [], note: `the block's identity ${NO_LOGS_READ}`, denied: true };
-      return {
-        logs: [],
-        note: `Cloud Logging could not be read (${err instanceof Error ? err.message : String(err)})`,
-      };
-    }
-    const lines = (page.entries ?? []).flatMap((e) => {
-      const t = entryText(e);
-      return t === null ? [] : [t];
-    });
-    if (lines.length) return { logs: lines.slice(0, LOG_LINES).reverse() };
-    // No entries but a token: the search did not finish; continue it. Otherwise start over on the next try.
-    pageToken = page.nextPageToken || undefined;
-    if (tries >= LOG_TRIES || q.stop() || Date.now() + q.pollMs > q.deadline) break;
-    await (q.sleep ?? pause)(q.pollMs);
-    if (q.stop()) break;
-  }
-  return { logs: [], note: `Cloud Logging holds no lines for execution ${short} yet` };
-}
-
-const NO_LOGS_READ = "may not read logs (logging.logEntries.list; grant roles/logging.viewer to see them here)";
-
-/**
- * The operator's own access token, from an ADC file or gcloud's login (never the metadata server,
- * whose probe would cost seconds off Google Cloud); null when there is none or it does not work.
- */
-async function operatorToken(project: string, region: string, env: Env): Promise<string | null> {
-  if (!existsSync(adcPath(env).path) && !onPath("gcloud", env)) return null;
-  try {
-    return await (await resolveGcp({ project, region, env })).accessToken();
-  } catch {
-    return null;
-  }
-}
-
-const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { entryText, executionLogFilter, LOG_LINE_MAX, readExecutionLogs } from "./verify-logs.js";

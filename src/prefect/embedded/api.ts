@@ -5,12 +5,14 @@
 import { readData } from "../../data.js";
 import type { ApiRequest, ApiResponse, Transport } from "../transport.js";
 import * as catalog from "./catalog.js";
+import * as gcl from "./concurrency.js";
 import * as docs from "./documents.js";
 import { type Checks, operation, usesLimitBody, validateBody, validateField, validateQuery } from "./model.js";
 import * as pools from "./pools.js";
 import { registerBundledBlockTypes } from "./registry.js";
 import { openStore, type Store } from "./store.js";
 import { detail, type FieldError, invalid, type Json, ok, PATH_UUID, type Result } from "./validate.js";
+import * as variables from "./variables.js";
 
 export interface Ctx {
   store: Store;
@@ -28,8 +30,13 @@ export interface Ctx {
 type Method = ApiRequest["method"];
 type Handler = (ctx: Ctx) => Result;
 
-/** The version this API answers like (`GET /version`). */
+/** The Prefect server version this API answers like (`GET /admin/version`, Prefect's `prefect.__version__`). */
 export const PREFECT_VERSION = "3.4.25";
+/**
+ * The REST API version (`GET /version`): Prefect's `SERVER_API_VERSION`, which a genuine 3.4.25 server answers there
+ * and which its client sends as `X-PREFECT-API-VERSION` (shared/reference/prefect-work-pool-spec.md §9.1).
+ */
+export const API_VERSION = "0.8.4";
 /** PREFECT_API_DEFAULT_LIMIT: the default and the maximum `limit` of filter routes. */
 const DEFAULT_LIMIT = 200;
 
@@ -49,7 +56,8 @@ const CHECKS: Checks = { ...pools.checks, ...catalog.checks, ...docs.checks };
 /** Routes as Prefect's routers declare them; `{id:uuid}` matches only Starlette's uuid form (else 404). */
 const ROUTES: [Method, string, Handler][] = [
   ["GET", "/health", () => ok(true)],
-  ["GET", "/version", () => ok(PREFECT_VERSION)],
+  ["GET", "/version", () => ok(API_VERSION)],
+  ["GET", "/admin/version", () => ok(PREFECT_VERSION)],
   ["GET", "/csrf-token", () => detail(422, "CSRF protection is disabled.")],
   ["POST", "/work_pools/", (c) => pools.createPool(c.store, c.body)],
   ["POST", "/work_pools/filter", (c) => pools.filterPools(c.store, c.body, c.limit)],
@@ -85,6 +93,22 @@ const ROUTES: [Method, string, Handler][] = [
   ["PATCH", "/block_documents/{id:uuid}", (c) => docs.updateDocument(c.store, p(c, "id"), c.body)],
   ["DELETE", "/block_documents/{id:uuid}", (c) => docs.deleteDocument(c.store, p(c, "id"))],
   ["GET", "/collections/views/{view}", (c) => readView(p(c, "view"))],
+  // Global concurrency limits and their leases (wp's locks shared by every machine), and variables (who holds them).
+  ["POST", "/v2/concurrency_limits/", (c) => gcl.createLimit(c.store, c.body)],
+  ["POST", "/v2/concurrency_limits/filter", (c) => gcl.filterLimits(c.store, c.body, c.limit)],
+  ["GET", "/v2/concurrency_limits/{id_or_name}", (c) => gcl.readLimit(c.store, p(c, "id_or_name"))],
+  ["DELETE", "/v2/concurrency_limits/{id_or_name}", (c) => gcl.deleteLimit(c.store, p(c, "id_or_name"))],
+  ["POST", "/v2/concurrency_limits/increment-with-lease", (c) => gcl.incrementWithLease(c.store, c.body)],
+  ["POST", "/v2/concurrency_limits/decrement-with-lease", (c) => gcl.decrementWithLease(c.store, c.body)],
+  [
+    "POST",
+    "/v2/concurrency_limits/leases/{lease_id:uuid}/renew",
+    (c) => gcl.renewLease(c.store, p(c, "lease_id"), c.body),
+  ],
+  ["POST", "/variables/", (c) => variables.createVariable(c.store, c.body)],
+  ["GET", "/variables/name/{name}", (c) => variables.readVariable(c.store, p(c, "name"))],
+  ["PATCH", "/variables/name/{name}", (c) => variables.updateVariable(c.store, p(c, "name"), c.body)],
+  ["DELETE", "/variables/name/{name}", (c) => variables.deleteVariable(c.store, p(c, "name"))],
 ];
 
 /** The routes as `METHOD template` with OpenAPI's spelling of the template (the keys of data/api-schemas.json). */
@@ -196,7 +220,10 @@ export function createEmbeddedApi(opts: EmbeddedOptions): { handle: Transport; c
       const message = err instanceof Error ? err.message : String(err);
       result = { status: 500, body: { exception_message: "Internal Server Error", detail: message } };
     }
-    const headers: Record<string, string> = result.body === undefined ? {} : { "content-type": "application/json" };
+    const headers: Record<string, string> = {
+      ...result.headers,
+      ...(result.body === undefined ? {} : { "content-type": "application/json" }),
+    };
     return { status: result.status, headers, body: result.body };
   };
   return { handle, close: () => store.close() };

@@ -128,6 +128,11 @@ function schemaField(r: SchemaRow, field: string): unknown {
 const allSchemas = (db: Db): SchemaRow[] =>
   db.prepare("SELECT * FROM block_schema ORDER BY created DESC, rowid DESC").all() as SchemaRow[];
 
+/**
+ * `POST /block_types/filter`. The genuine 3.4.25 server listed its 57 types in slug order
+ * (fixtures/prefect-3.4.25-answers.json, "block types filter {} (slugs)"): "minio-credentials" before
+ * "ms-teams-webhook" (named "Microsoft Teams Webhook"), which no ordering by name gives.
+ */
 export function filterTypes(store: Store, b: Json, limit: number): Result {
   const offset = typeof b.offset === "number" ? b.offset : 0;
   const withSchema = isObject(b.block_schemas)
@@ -137,9 +142,7 @@ export function filterTypes(store: Store, b: Json, limit: number): Result {
           .map((r) => r.block_type_id),
       )
     : null;
-  const rows = (
-    store.db.prepare("SELECT * FROM block_type ORDER BY name COLLATE NOCASE").all() as BlockTypeRow[]
-  ).filter(
+  const rows = (store.db.prepare("SELECT * FROM block_type ORDER BY slug").all() as BlockTypeRow[]).filter(
     (r) =>
       matches(b.block_types, (f) => (f === "name" || f === "slug" ? r[f] : undefined)) &&
       (withSchema === null || withSchema.has(r.id)),

@@ -20,27 +20,64 @@ interface DocRow {
 const DOC_NAME = /^[a-z0-9-]*$/;
 const NOT_FOUND = "Block document not found";
 
-function toResponse(store: Store, row: DocRow, includeSecrets: boolean): Json {
+/**
+ * The id of a block reference, `{"$ref": {"block_document_id": ID}}`, as a top-level value of a document's data
+ * (Prefect's `_separate_block_references_from_data` looks only there).
+ */
+function refId(v: unknown): string | undefined {
+  const id = isObject(v) && isObject(v.$ref) ? v.$ref.block_document_id : undefined;
+  return typeof id === "string" ? id : undefined;
+}
+
+const refIds = (data: Json): string[] => Object.values(data).flatMap((v) => refId(v) ?? []);
+
+/**
+ * A document as Prefect's `read_block_documents` answers it: its own data, masked by its own schema's secret fields
+ * unless `includeSecrets`, then each referenced document's full data in place of its `$ref`, masked by that
+ * document's schema, and listed in `block_document_references` (`_construct_full_block_document`). A reference to a
+ * deleted document is gone, as Prefect's reference rows are deleted with the document they point to.
+ */
+function toResponse(store: Store, row: DocRow, includeSecrets: boolean, seen: ReadonlySet<string> = new Set()): Json {
   const schema = schemaById(store.db, row.block_schema_id);
   const type = typeById(store.db, row.block_type_id);
-  const data = store.open(row.data, row.id);
-  const plain = isObject(data) ? data : {};
+  const stored = store.open(row.data, row.id);
+  const own: Json = {};
+  const refs: [string, string][] = [];
+  for (const [k, v] of Object.entries(isObject(stored) ? stored : {})) {
+    const id = refId(v);
+    if (id === undefined) own[k] = v;
+    else refs.push([k, id]);
+  }
   const fields = schema ? (JSON.parse(schema.fields) as Json) : {};
+  const data = includeSecrets ? own : obfuscate(own, fields.secret_fields);
+  const references: Json = {};
+  const path = new Set([...seen, row.id]);
+  for (const [key, id] of refs) {
+    const child = path.has(id) ? undefined : rowById(store, id);
+    if (!child) continue;
+    const full = toResponse(store, child, includeSecrets, path);
+    data[key] = full.data;
+    const { name, block_type, is_anonymous, block_document_references } = full;
+    references[key] = { block_document: { id: full.id, name, block_type, is_anonymous, block_document_references } };
+  }
   return {
     id: row.id,
     created: row.created,
     updated: row.updated,
     name: row.name,
-    data: includeSecrets ? plain : obfuscate(plain, fields.secret_fields),
+    data,
     block_schema_id: row.block_schema_id,
     block_schema: schema ? toBlockSchema(store.db, schema) : null,
     block_type_id: row.block_type_id,
     block_type_name: type ? type.name : null,
     block_type: type ? toBlockType(type) : null,
-    block_document_references: {},
+    block_document_references: references,
     is_anonymous: row.is_anonymous === 1,
   };
 }
+
+/** Whether every document `data` references exists (Prefect's reference rows are foreign keys). */
+const refsExist = (store: Store, data: Json): boolean => refIds(data).every((id) => rowById(store, id) !== undefined);
 
 function rowById(store: Store, id: string): DocRow | undefined {
   return store.db.prepare("SELECT * FROM block_document WHERE id = ?").get(id) as DocRow | undefined;
@@ -85,6 +122,7 @@ export function createDocument(store: Store, b: Json): Result {
     if (db.prepare("SELECT 1 FROM block_document WHERE block_type_id = ? AND name = ?").get(typeId, name)) {
       return detail(409, "Block already exists");
     }
+    if (!refsExist(store, data)) return detail(409, INTEGRITY);
     const ts = now();
     const id = randomUUID();
     db.prepare(
@@ -125,6 +163,7 @@ export function updateDocument(store: Store, id: string, b: Json): Result {
     if (isObject(b.data)) {
       const current = store.open(row.data, row.id);
       const next = mergeData(isObject(current) ? current : {}, b.data, b.merge_existing_data !== false);
+      if (!refsExist(store, next)) return detail(409, INTEGRITY);
       sealed = store.seal(next, row.id);
     }
     store.db

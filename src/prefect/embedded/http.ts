@@ -188,7 +188,8 @@ export async function startServer(opts: ServerOptions): Promise<{ url: string; c
       send(res, 500, INTERNAL);
       return;
     }
-    send(res, response.status, response.body);
+    const extra = Object.fromEntries(Object.entries(response.headers).filter(([k]) => k !== "content-type"));
+    send(res, response.status, response.body, extra);
   }
 
   try {

@@ -25,6 +25,11 @@ const STORAGE_KEYS = ["bundle_upload_step", "bundle_execution_step", "default_re
 const RESERVED = "Work pools starting with 'Prefect' are reserved for internal use";
 
 const isReserved = (name: string): boolean => name.toLowerCase().startsWith("prefect");
+/**
+ * The type a pool created without one gets (`WorkPoolCreate.type`'s default). Prefect's `models/workers.py` gives a
+ * pool of this legacy type no status: `null` on create, and pausing or resuming leaves it so.
+ */
+const AGENT_TYPE = "prefect-agent";
 const notFound = (name: string): Result => detail(404, `Work pool "${name}" not found.`);
 
 function toResponse(row: PoolRow): Json {
@@ -82,6 +87,7 @@ export function createPool(store: Store, b: Json): Result {
     const id = randomUUID();
     const queueId = randomUUID();
     const paused = b.is_paused === true;
+    const type = typeof b.type === "string" ? b.type : AGENT_TYPE;
     db.prepare(
       `INSERT INTO work_pool (id, name, description, type, base_job_template, is_paused, concurrency_limit, status,
         default_queue_id, storage_configuration, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -89,11 +95,11 @@ export function createPool(store: Store, b: Json): Result {
       id,
       name,
       typeof b.description === "string" ? b.description : null,
-      typeof b.type === "string" ? b.type : "prefect-agent",
+      type,
       JSON.stringify(template),
       paused ? 1 : 0,
       typeof b.concurrency_limit === "number" ? b.concurrency_limit : null,
-      paused ? "PAUSED" : "NOT_READY",
+      type === AGENT_TYPE ? null : paused ? "PAUSED" : "NOT_READY",
       queueId,
       storageJson(b.storage_configuration),
       ts,
@@ -124,7 +130,7 @@ export function updatePool(store: Store, name: string, b: Json): Result {
     if (Object.hasOwn(b, "description")) next.description = typeof b.description === "string" ? b.description : null;
     if (typeof b.is_paused === "boolean") {
       next.is_paused = b.is_paused ? 1 : 0;
-      next.status = b.is_paused ? "PAUSED" : row.status === "PAUSED" ? "NOT_READY" : row.status;
+      if (row.type !== AGENT_TYPE) next.status = b.is_paused ? "PAUSED" : "NOT_READY";
     }
     if (isObject(b.base_job_template)) next.base_job_template = JSON.stringify(b.base_job_template);
     if (Object.hasOwn(b, "concurrency_limit")) {

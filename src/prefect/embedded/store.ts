@@ -21,7 +21,7 @@ export interface Store {
   close(): void;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS work_pool (
@@ -44,6 +44,16 @@ CREATE TABLE IF NOT EXISTS block_document (
   block_schema_id TEXT NOT NULL REFERENCES block_schema(id) ON DELETE CASCADE,
   block_type_id TEXT NOT NULL REFERENCES block_type(id) ON DELETE CASCADE, is_anonymous INTEGER NOT NULL,
   created TEXT NOT NULL, updated TEXT NOT NULL, UNIQUE (block_type_id, name));
+CREATE TABLE IF NOT EXISTS concurrency_limit (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, active INTEGER NOT NULL, "limit" INTEGER NOT NULL,
+  active_slots INTEGER NOT NULL, denied_slots INTEGER NOT NULL, slot_decay_per_second REAL NOT NULL,
+  avg_slot_occupancy_seconds REAL NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS concurrency_lease (
+  id TEXT PRIMARY KEY, resource_ids TEXT NOT NULL, slots INTEGER NOT NULL, holder TEXT,
+  created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS variable (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, value TEXT NOT NULL, tags TEXT NOT NULL,
+  created TEXT NOT NULL, updated TEXT NOT NULL);
 `;
 
 /** ISO 8601 UTC timestamp with microseconds, as Prefect writes them. */

@@ -4,6 +4,8 @@ export interface Result {
   status: number;
   /** JSON body; undefined for an empty body (204). */
   body?: unknown;
+  /** Extra response headers (Retry-After on a 423). */
+  headers?: Record<string, string>;
 }
 
 export type Json = Record<string, unknown>;

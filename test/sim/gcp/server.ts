@@ -5,7 +5,9 @@
  * IAM v1 (service accounts, keys, the org policy forbidding keys as a switch) and Artifact Registry
  * v1 (repositories, created through operations), Cloud Run Admin v2 jobs and executions, and Cloud
  * Logging v2 `entries:list` (the lines a completed execution wrote), answering with Google's error envelope. One port
- * serves every API (their paths do not collide). It keeps a request log and has fault hooks.
+ * serves every API (their paths do not collide). It keeps a request log and has fault hooks. Time and failure as
+ * Google documents them (lags of new bindings, service accounts and keys, operation errors and 503s, failed
+ * executions, org policies, paging, lost answers) are in realism.ts: a realistic mode, or each by name.
  *
  * Answers are typed with the @googleapis packages' own schema types, so a shape that differs from
  * Google's discovery documents is a type error. Artifact Registry has no @googleapis package: its
@@ -18,6 +20,9 @@ import type { AddressInfo } from "node:net";
 import type { cloudresourcemanager_v1 } from "@googleapis/cloudresourcemanager";
 import type { iam_v1 } from "@googleapis/iam";
 import type { serviceusage_v1 } from "@googleapis/serviceusage";
+import { type FaultOptions, type GcpFaultName, type Lags, page, Realism } from "./realism.js";
+
+export type { GcpFaultName } from "./realism.js";
 
 type Policy = cloudresourcemanager_v1.Schema$Policy;
 type Project = cloudresourcemanager_v1.Schema$Project;
@@ -62,7 +67,12 @@ export interface Fault {
   times?: number;
   /** `error.details` entries, e.g. an ErrorInfo with reason SERVICE_DISABLED. */
   details?: unknown[];
+  /** Seconds for a Retry-After header (429/503 may carry one: https://cloud.google.com/apis/design/errors#retrying_errors). */
+  retryAfter?: number;
 }
+
+/** An answer that never arrives: the connection is dropped after the request took effect. */
+const DROP = Symbol("drop");
 
 interface ProjectState {
   project: Project;
@@ -132,6 +142,10 @@ export interface GcpSimOptions {
   refreshToken?: string;
   /** Added before every answer (benchmarks: a cloud's round trip). */
   latencyMs?: number;
+  /** Time and failure as Google documents them (see realism.ts): short lags for tests, or real-length ones. */
+  realistic?: "short" | "real" | boolean;
+  /** Overrides of the lag lengths (ms). */
+  lags?: Partial<Lags>;
 }
 
 export class GcpSim {
@@ -158,6 +172,15 @@ export class GcpSim {
   orgPolicyReadable = true;
   operationPolls: number;
   latencyMs: number;
+  /** The realistic mode's clocks and the faults switched on by name. */
+  readonly realism: Realism;
+  /**
+   * Permissions the ADC user (the operator) lacks on the project; writes needing one answer 403, and
+   * testIamPermissions leaves them out. https://cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions
+   */
+  readonly callerLacks = new Set<string>();
+  /** Permissions the ADC user lacks on the service accounts themselves (default: those it lacks on the project). */
+  callerLacksOnAccount: Set<string> = this.callerLacks;
   readonly refreshToken: string;
   /**
    * What a job's container prints when an execution runs (the simulator writes it to Cloud Logging
@@ -176,6 +199,8 @@ export class GcpSim {
     this.operationPolls = o.operationPolls ?? 2;
     this.latencyMs = o.latencyMs ?? 0;
     this.refreshToken = o.refreshToken ?? "wp-sim-refresh-token";
+    const mode = o.realistic === true ? "short" : o.realistic || false;
+    this.realism = new Realism(mode, o.lags);
     for (const id of o.projects ?? ["wp-sim-project"]) this.addProject(id);
   }
 
@@ -212,6 +237,25 @@ export class GcpSim {
   private nextEtag(): string {
     this.etagCounter += 1;
     return Buffer.from(`etag-${this.etagCounter}`).toString("base64");
+  }
+
+  /** Switches a documented behaviour on by name (see realism.ts); `disable` switches it off. */
+  enable(name: GcpFaultName, o: FaultOptions = {}): void {
+    this.realism.enable(name, o);
+  }
+
+  disable(name: GcpFaultName): void {
+    this.realism.disable(name);
+  }
+
+  /**
+   * Transient failures: the next `times` requests matching answer 429 RESOURCE_EXHAUSTED or 503
+   * UNAVAILABLE, with Retry-After. https://cloud.google.com/apis/design/errors#handling_errors
+   */
+  transient(match: (req: { method: string; path: string }) => boolean, status: 429 | 503 = 503, times = 1): void {
+    const rpc = status === 429 ? "RESOURCE_EXHAUSTED" : "UNAVAILABLE";
+    const message = status === 429 ? "Quota exceeded; retry later." : "The service is currently unavailable.";
+    this.fail({ match, status, rpc, message, times, retryAfter: 0 });
   }
 
   /** Answers the next matching request(s) with an error. */
@@ -302,19 +346,27 @@ export class GcpSim {
       response: "",
     };
     this.log.push(entry);
-    const send = (status: number, data: unknown) => {
+    const send = (status: number, data: unknown, retryAfter?: number) => {
       const text = JSON.stringify(data);
       entry.status = status;
       entry.response = text;
       res.writeHead(status, {
         "content-type": "application/json; charset=UTF-8",
         ...(status === 401 ? { "www-authenticate": 'Bearer realm="https://accounts.google.com/"' } : {}),
+        ...(retryAfter !== undefined ? { "retry-after": String(retryAfter) } : {}),
       });
       res.end(text);
     };
     try {
       const [status, data] = this.route(method, path, url.searchParams, body, req.headers.authorization);
-      send(status, data);
+      if (data === DROP) {
+        entry.status = 0;
+        req.socket.destroy();
+        return;
+      }
+      const after = (data as { retryAfter?: number } | null)?.retryAfter;
+      if (after !== undefined) delete (data as { retryAfter?: number }).retryAfter;
+      send(status, data, after);
     } catch (err) {
       send(500, envelope(500, "INTERNAL", err instanceof Error ? err.message : String(err)));
     }
@@ -345,37 +397,63 @@ export class GcpSim {
       if (b.match(method, path)) b.run();
       else this.before.push(b);
     }
+    const flaky = this.realism.take("transient", `${method} ${path}`);
+    if (flaky) {
+      const status = flaky.status ?? 503;
+      const e =
+        status === 429
+          ? envelope(429, "RESOURCE_EXHAUSTED", "Quota exceeded; retry later.")
+          : envelope(503, "UNAVAILABLE", "The service is currently unavailable.");
+      return [status, { ...e, retryAfter: 0 }];
+    }
     const fault = this.faults.find((f) => f.match({ method, path }));
     if (fault) {
       fault.times = (fault.times ?? 1) - 1;
       if (fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
       const e = envelope(fault.status, fault.rpc, fault.message);
-      return [fault.status, fault.details ? { error: { ...e.error, details: fault.details } } : e];
+      const answer = fault.details ? { error: { ...e.error, details: fault.details } } : e;
+      return [fault.status, fault.retryAfter !== undefined ? { ...answer, retryAfter: fault.retryAfter } : answer];
     }
     const b = (body ?? {}) as Record<string, unknown>;
     let m: RegExpExecArray | null;
 
     // Cloud Resource Manager v1
     if (method === "GET" && path === "/v1/projects") {
+      const size = this.realism.pageSize(Number(query.get("pageSize")) || undefined, 500);
+      const got = page(
+        [...this.projects.values()].map((p) => p.project),
+        size,
+        query.get("pageToken"),
+      );
       const list: cloudresourcemanager_v1.Schema$ListProjectsResponse = {
-        projects: [...this.projects.values()].map((p) => p.project),
+        projects: got.items,
+        ...(got.next ? { nextPageToken: got.next } : {}),
       };
       return [200, list];
     }
-    m = /^\/v1\/projects\/([^/:]+)(?::(getIamPolicy|setIamPolicy|getEffectiveOrgPolicy))?$/.exec(path);
+    m = /^\/v2\/projects\/([^/]+)\/policies\/([^/:]+):getEffectivePolicy$/.exec(path);
+    if (m && method === "GET") return this.effectivePolicyV2(m[1] ?? "", m[2] ?? "");
+    m = /^\/v1\/projects\/([^/:]+)(?::(getIamPolicy|setIamPolicy|getEffectiveOrgPolicy|testIamPermissions))?$/.exec(
+      path,
+    );
     if (m) {
       const p = this.projects.get(m[1] ?? "");
       if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
       const verb = m[2];
       if (!verb && method === "GET") return [200, p.project];
       if (verb === "getIamPolicy" && method === "POST") return [200, p.policy];
-      if (verb === "setIamPolicy" && method === "POST") return this.setIamPolicy(p, b);
+      if (verb === "setIamPolicy" && method === "POST") {
+        if (this.lacks(principal, "resourcemanager.projects.setIamPolicy"))
+          return denied("resourcemanager.projects.setIamPolicy", `projects/${m[1]}`);
+        return this.setIamPolicy(p, b);
+      }
+      if (verb === "testIamPermissions" && method === "POST") return this.testIamPermissions(principal, b);
       if (verb === "getEffectiveOrgPolicy" && method === "POST") {
         if (!this.orgPolicyReadable)
           return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
         const policy: cloudresourcemanager_v1.Schema$OrgPolicy = {
           constraint: String(b.constraint ?? ""),
-          booleanPolicy: { enforced: b.constraint === KEY_CONSTRAINT && this.keysForbidden },
+          booleanPolicy: { enforced: b.constraint === KEY_CONSTRAINT && this.legacyKeysForbidden() },
           etag: "BwVUSr8Q7Ng=",
         };
         if (!policy.booleanPolicy?.enforced) policy.booleanPolicy = {};
@@ -398,6 +476,8 @@ export class GcpSim {
       });
       if (method === "GET" && !m[3]) return [200, describe()];
       if (method === "POST" && m[3]) {
+        if (this.lacks(principal, "serviceusage.services.enable"))
+          return denied("serviceusage.services.enable", `projects/${m[1]}/services/${service}`);
         const done = (): Operation => ({
           name: "operations/noop.DONE_OPERATION",
           done: true,
@@ -431,7 +511,15 @@ export class GcpSim {
         name: `${p.repositories.get(key)?.name}/dockerImages/${tag}`,
         tags: [tag],
       }));
-      return [200, images.length ? { dockerImages: images } : {}];
+      const got = page(
+        images,
+        this.realism.pageSize(Number(query.get("pageSize")) || undefined, 1000),
+        query.get("pageToken"),
+      );
+      return [
+        200,
+        got.items.length ? { dockerImages: got.items, ...(got.next ? { nextPageToken: got.next } : {}) } : {},
+      ];
     }
     m = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/(repositories|operations)(?:\/([^/]+))?$/.exec(path);
     if (m) {
@@ -467,6 +555,10 @@ export class GcpSim {
       }
       if (kind === "repositories" && !id && method === "POST") {
         const repoId = query.get("repositoryId") ?? "";
+        if (this.lacks(principal, "artifactregistry.repositories.create"))
+          return denied("artifactregistry.repositories.create", `projects/${m[1]}/locations/${region}`);
+        const where = this.locationDenied(m[1] ?? "", region, `repositories/${repoId}`);
+        if (where) return where;
         if (!/^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(repoId) || repoId.length > 63)
           return [400, envelope(400, "INVALID_ARGUMENT", `Invalid repository id ${repoId}`)];
         if (p.repositories.has(`${region}/${repoId}`))
@@ -512,8 +604,14 @@ export class GcpSim {
       return this.listLogEntries(b, principal);
     }
 
-    // IAM v1: enable / disable a service account
-    m = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+):(enable|disable)$/.exec(path);
+    // IAM v1: enable / disable a service account; testIamPermissions on it (the caller's permissions on the account:
+    // https://cloud.google.com/iam/docs/reference/rest/v1/projects.serviceAccounts/testIamPermissions)
+    m = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+):(enable|disable|testIamPermissions)$/.exec(path);
+    if (m?.[3] === "testIamPermissions" && method === "POST") {
+      const asked = Array.isArray(b.permissions) ? (b.permissions as unknown[]).map(String) : [];
+      const granted = principal === null ? asked.filter((x) => !this.callerLacksOnAccount.has(x)) : [];
+      return [200, granted.length ? { permissions: granted } : {}];
+    }
     if (m && method === "POST") {
       const sa = this.projects.get(m[1] ?? "")?.serviceAccounts.get(m[2] ?? "");
       if (!sa) return [404, envelope(404, "NOT_FOUND", "Unknown service account")];
@@ -527,10 +625,23 @@ export class GcpSim {
       if (!p) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
       const email = m[2];
       const isKeys = path.includes("/keys");
-      if (!email && method === "POST") return this.createServiceAccount(p, b);
-      if (!email && method === "GET") return [200, { accounts: [...p.serviceAccounts.values()] }];
+      if (!email && method === "POST") {
+        if (this.lacks(principal, "iam.serviceAccounts.create"))
+          return denied("iam.serviceAccounts.create", `projects/${m[1]}`);
+        return this.createServiceAccount(p, b);
+      }
+      if (!email && method === "GET") {
+        const visible = [...p.serviceAccounts.values()].filter((x) => this.visible(x.email));
+        const got = page(
+          visible,
+          this.realism.pageSize(Number(query.get("pageSize")) || undefined, 100),
+          query.get("pageToken"),
+        );
+        return [200, { accounts: got.items, ...(got.next ? { nextPageToken: got.next } : {}) }];
+      }
       const sa = email ? p.serviceAccounts.get(email) : undefined;
-      if (!sa) return [404, envelope(404, "NOT_FOUND", "Unknown service account")];
+      // A new service account is not visible yet (eventual consistency, see realism.ts).
+      if (!sa || !this.visible(sa.email)) return [404, envelope(404, "NOT_FOUND", "Unknown service account")];
       if (!isKeys && method === "GET") return [200, sa];
       if (!isKeys && method === "DELETE") {
         p.serviceAccounts.delete(sa.email ?? "");
@@ -547,7 +658,16 @@ export class GcpSim {
         };
         return [200, list];
       }
-      if (isKeys && !m[3] && method === "POST") return this.createKey(p, sa, keys);
+      if (isKeys && !m[3] && method === "POST") {
+        if (
+          this.lacks(principal, "iam.serviceAccountKeys.create") &&
+          this.callerLacksOnAccount.has("iam.serviceAccountKeys.create")
+        )
+          return denied("iam.serviceAccountKeys.create", sa.name ?? "");
+        const made = this.createKey(p, sa, keys);
+        if (made[0] === 200 && this.realism.take("key-answer-lost")) return [0, DROP];
+        return made;
+      }
       if (isKeys && m[3] && method === "DELETE") {
         const i = keys.findIndex((k) => k.name?.endsWith(`/keys/${m?.[3]}`));
         if (i < 0) return [404, envelope(404, "NOT_FOUND", `Service account key ${m[3]} does not exist.`)];
@@ -556,6 +676,84 @@ export class GcpSim {
       }
     }
     return [404, envelope(404, "NOT_FOUND", `The simulator does not serve ${method} ${path}.`)];
+  }
+
+  /** Whether the caller lacks `permission` (only the ADC user's can be taken away; see callerLacks). */
+  private lacks(principal: string | null, permission: string): boolean {
+    return principal === null && this.callerLacks.has(permission);
+  }
+
+  /** Whether a service account is visible yet (see "service-account-lag"). */
+  private visible(email: string | null | undefined): boolean {
+    return this.realism.ready(this.realism.serviceAccountAt, email ?? "");
+  }
+
+  /** Whether the caller holds `role` on the project, as IAM enforces it now (a new binding takes a while: "binding-lag"). */
+  hasRole(p: ProjectState, principal: string | null, role: string): boolean {
+    if (principal === null) return true;
+    const member = `serviceAccount:${principal}`;
+    const bound = (p.policy.bindings ?? []).some((x) => x.role === role && x.members?.includes(member));
+    return bound && this.realism.ready(this.realism.bindingAt, `${p.project.projectId}/${role}/${member}`);
+  }
+
+  private legacyKeysForbidden(): boolean {
+    return this.keysForbidden || this.realism.has("keys-forbidden");
+  }
+
+  /**
+   * `projects.testIamPermissions`: the subset of the asked permissions the caller has (the ADC user:
+   * all but callerLacks; a service account: none here). At most 100 permissions, no wildcards.
+   * https://cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions
+   */
+  private testIamPermissions(principal: string | null, b: Record<string, unknown>): [number, unknown] {
+    const asked = Array.isArray(b.permissions) ? (b.permissions as unknown[]).map(String) : [];
+    if (asked.length > 100 || asked.some((x) => x.includes("*")))
+      return [400, envelope(400, "INVALID_ARGUMENT", "Permissions can not contain wildcards and are limited to 100.")];
+    const granted = principal === null ? asked.filter((x) => !this.callerLacks.has(x)) : [];
+    return [200, granted.length ? { permissions: granted } : {}];
+  }
+
+  /**
+   * Org Policy v2 `projects.policies.getEffectivePolicy` for the managed key constraint (and any
+   * other: not enforced). https://cloud.google.com/resource-manager/docs/reference/orgpolicy/rest/v2/projects.policies/getEffectivePolicy
+   */
+  private effectivePolicyV2(project: string, constraint: string): [number, unknown] {
+    const p = this.projects.get(project);
+    if (!p || !this.orgPolicyReadable)
+      return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
+    const enforced = constraint === MANAGED_KEY_CONSTRAINT && this.realism.has("keys-forbidden-managed");
+    return [
+      200,
+      {
+        name: `projects/${p.project.projectNumber}/policies/${constraint}`,
+        spec: { rules: [{ enforce: enforced }] },
+      },
+    ];
+  }
+
+  /** `gcp.resourceLocations`: the answer to creating a resource where the policy does not allow it, else null. */
+  private locationDenied(project: string, region: string, what: string): [number, unknown] | null {
+    const f = this.realism.on.get("resource-locations");
+    if (!f || (f.allowed ?? ["us-east1"]).includes(region)) return null;
+    const message = `Location ${region} violates constraint constraints/gcp.resourceLocations on the resource projects/${project}/locations/${region}/${what}.`;
+    return [
+      400,
+      {
+        error: {
+          code: 400,
+          message,
+          status: "FAILED_PRECONDITION",
+          details: [
+            {
+              "@type": "type.googleapis.com/google.rpc.PreconditionFailure",
+              violations: [
+                { type: "constraints/gcp.resourceLocations", subject: `projects/${project}`, description: message },
+              ],
+            },
+          ],
+        },
+      },
+    ];
   }
 
   private token(form: Record<string, string>): [number, unknown] {
@@ -593,6 +791,8 @@ export class GcpSim {
         (p.keys.get(claims.iss ?? "") ?? []).some((k) => k.name?.endsWith(`/keys/${header.kid}`) && !k.disabled),
       );
       if (!live) return null;
+      // A new key is not valid at once ("key-lag").
+      if (!this.realism.ready(this.realism.keyAt, header.kid ?? "")) return null;
       const ok = verify("RSA-SHA256", Buffer.from(`${h}.${c}`), createPublicKey(pem), Buffer.from(sig, "base64url"));
       return ok ? claims.iss : null;
     } catch {
@@ -605,9 +805,20 @@ export class GcpSim {
     this.tokens.set(token, serviceAccount);
   }
 
+  /** The operation's end: its response, or (operation-error) `error` with nothing changed. */
+  private finishOp(name: string, finish: () => Operation): Operation {
+    const f = this.realism.take("operation-error", name);
+    if (!f) return finish();
+    return {
+      name,
+      done: true,
+      error: { code: f.code ?? 13, message: f.message ?? "Internal error encountered.", details: [] },
+    };
+  }
+
   private startOp(name: string, metadataType: string, finish: () => Operation): Operation {
     const op: Operation = { name, metadata: { "@type": metadataType } };
-    if (this.operationPolls <= 0) return finish();
+    if (this.operationPolls <= 0) return this.finishOp(name, finish);
     this.ops.set(name, { op, pollsLeft: this.operationPolls, finish });
     return op;
   }
@@ -626,7 +837,7 @@ export class GcpSim {
     if (kind === "operations" && id && method === "GET")
       return this.pollOp(`projects/${projectId}/locations/${region}/operations/${id}`);
     const parent = `projects/${projectId}/locations/${region}`;
-    const has = (role: string) => hasRole(p, principal, role);
+    const has = (role: string) => this.hasRole(p, principal, role);
     const op = (finish: () => Record<string, unknown>, metadata?: Record<string, unknown>) => {
       const name = `${parent}/operations/${randomUUID()}`;
       const started = this.startOp(name, "type.googleapis.com/google.cloud.run.v2.Job", () => ({
@@ -650,6 +861,8 @@ export class GcpSim {
             `Permission 'iam.serviceaccounts.actAs' denied on service account ${sa} (or it may not exist).`,
           ),
         ];
+      const where = this.locationDenied(projectId, region, `jobs/${jobId}`);
+      if (where) return where;
       if (this.runJobs.has(name)) return [409, envelope(409, "ALREADY_EXISTS", `Resource '${jobId}' already exists.`)];
       const job = { ...b, name, uid: randomUUID(), createTime: new Date().toISOString() };
       return op(() => {
@@ -673,11 +886,17 @@ export class GcpSim {
       e.pollsLeft -= 1;
       if (e.pollsLeft <= 0 && !e.execution.completionTime) {
         this.writeExecutionLogs(projectId, region, id ?? "", execution, entry?.job ?? {});
+        const failed = this.realism.take("execution-failed", execution);
+        const reason = `Task ${execution}-0 failed with message: The container exited with an exit code of 1.`;
         Object.assign(e.execution, {
           completionTime: new Date().toISOString(),
-          succeededCount: 1,
-          failedCount: 0,
-          conditions: [{ type: "Completed", state: "CONDITION_SUCCEEDED" }],
+          succeededCount: failed ? 0 : 1,
+          failedCount: failed ? 1 : 0,
+          conditions: [
+            failed
+              ? { type: "Completed", state: "CONDITION_FAILED", message: reason }
+              : { type: "Completed", state: "CONDITION_SUCCEEDED" },
+          ],
         });
       } else if (!e.execution.completionTime) Object.assign(e.execution, { runningCount: 1 });
       return [200, e.execution];
@@ -745,7 +964,7 @@ export class GcpSim {
       const id = /^projects\/([^/]+)$/.exec(name)?.[1];
       const p = id ? this.projects.get(id) : undefined;
       if (!p || !id) return [403, envelope(403, "PERMISSION_DENIED", "The caller does not have permission")];
-      if (!LOG_READER_ROLES.some((r) => hasRole(p, principal, r))) return denied("logging.logEntries.list", name);
+      if (!LOG_READER_ROLES.some((r) => this.hasRole(p, principal, r))) return denied("logging.logEntries.list", name);
       projects.push(id);
     }
     const orderBy = b.orderBy === undefined || b.orderBy === "" ? "timestamp asc" : b.orderBy;
@@ -769,7 +988,7 @@ export class GcpSim {
     );
     // Written in timestamp order; ties keep the order written.
     if (orderBy === "timestamp desc") found.reverse();
-    const size = pageSize === 0 ? 50 : pageSize;
+    const size = this.realism.pageSize(pageSize, 50);
     const page = found.slice(start, start + size);
     const list: { entries?: LogEntry[]; nextPageToken?: string } = {};
     if (page.length) list.entries = page;
@@ -780,10 +999,14 @@ export class GcpSim {
   private pollOp(name: string): [number, unknown] {
     const pending = this.ops.get(name);
     if (!pending) return [404, envelope(404, "NOT_FOUND", `Operation ${name} not found.`)];
+    if (this.realism.has("operation-503") && !this.realism.flaked.has(name) && !pending.op.done) {
+      this.realism.flaked.add(name);
+      return [503, { ...envelope(503, "UNAVAILABLE", "The service is currently unavailable."), retryAfter: 0 }];
+    }
     pending.pollsLeft -= 1;
     if (pending.pollsLeft > 0) return [200, pending.op];
     this.ops.delete(name);
-    const done = pending.finish();
+    const done = this.finishOp(name, pending.finish);
     // Later polls of a finished operation keep answering done.
     this.ops.set(name, { op: done, pollsLeft: 0, finish: () => done });
     return [200, done];
@@ -804,7 +1027,11 @@ export class GcpSim {
     for (const binding of policy.bindings ?? []) {
       for (const member of binding.members ?? []) {
         const email = /^serviceAccount:(.+@(.+)\.iam\.gserviceaccount\.com)$/.exec(member);
-        if (email && email[2] === p.project.projectId && !p.serviceAccounts.has(email[1] ?? ""))
+        if (
+          email &&
+          email[2] === p.project.projectId &&
+          (!p.serviceAccounts.has(email[1] ?? "") || !this.visible(email[1]))
+        )
           return [400, envelope(400, "INVALID_ARGUMENT", `Service account ${email[1]} does not exist.`)];
       }
       if (binding.condition && (policy.version ?? 1) < 3)
@@ -812,6 +1039,18 @@ export class GcpSim {
     }
     // Adding an existing member is a no-op: members are kept unique.
     const bindings = (policy.bindings ?? []).map((x) => ({ ...x, members: [...new Set(x.members ?? [])] }));
+    // A binding new to the policy takes effect later ("binding-lag").
+    for (const x of bindings)
+      for (const member of x.members) {
+        const had = (p.policy.bindings ?? []).some((o) => o.role === x.role && o.members?.includes(member));
+        if (!had && !x.condition)
+          this.realism.delay(
+            this.realism.bindingAt,
+            `${p.project.projectId}/${x.role}/${member}`,
+            "binding-lag",
+            this.realism.lags.binding,
+          );
+      }
     p.policy = { version: policy.version ?? 1, bindings, etag: this.nextEtag() };
     return [200, p.policy];
   }
@@ -838,11 +1077,17 @@ export class GcpSim {
     };
     p.serviceAccounts.set(email, sa);
     p.keys.set(email, []);
+    this.realism.delay(this.realism.serviceAccountAt, email, "service-account-lag", this.realism.lags.serviceAccount);
     return [200, sa];
   }
 
   private createKey(p: ProjectState, sa: ServiceAccount, keys: ServiceAccountKey[]): [number, unknown] {
-    if (this.keysForbidden) {
+    const forbidding = this.legacyKeysForbidden()
+      ? KEY_CONSTRAINT
+      : this.realism.has("keys-forbidden-managed")
+        ? `constraints/${MANAGED_KEY_CONSTRAINT}`
+        : null;
+    if (forbidding) {
       return [
         400,
         {
@@ -855,7 +1100,7 @@ export class GcpSim {
                 "@type": "type.googleapis.com/google.rpc.PreconditionFailure",
                 violations: [
                   {
-                    type: KEY_CONSTRAINT,
+                    type: forbidding,
                     subject: `projects/${p.project.projectNumber}`,
                     description: "Key creation is not allowed on this service account.",
                   },
@@ -911,6 +1156,7 @@ export class GcpSim {
       disabled: false,
     };
     keys.push(key);
+    this.realism.delay(this.realism.keyAt, id, "key-lag", this.realism.lags.key);
     return [200, key];
   }
 
@@ -918,6 +1164,13 @@ export class GcpSim {
   private control(method: string, path: string, query: URLSearchParams): [number, unknown] {
     if (method === "GET" && path === "/_sim/requests")
       return [200, this.log.map(({ headers: _h, response: _r, ...r }) => r)];
+    // Switches a documented behaviour (realism.ts) on or off: POST /_sim/fault?name=key-lag&value=true|false.
+    if (method === "POST" && path === "/_sim/fault") {
+      const name = (query.get("name") ?? "") as GcpFaultName;
+      if (query.get("value") === "false") this.disable(name);
+      else this.enable(name);
+      return [200, { on: [...this.realism.on.keys()] }];
+    }
     if (method === "POST" && path === "/_sim/keys-forbidden") {
       this.keysForbidden = query.get("value") !== "false";
       return [200, { keysForbidden: this.keysForbidden }];
@@ -949,14 +1202,6 @@ export class GcpSim {
     }));
     return createHash("sha256").update(JSON.stringify(state)).digest("hex");
   }
-}
-
-/** Whether the caller holds `role` on the project (the ADC user, principal null, holds every role). */
-function hasRole(p: ProjectState, principal: string | null, role: string): boolean {
-  return (
-    principal === null ||
-    (p.policy.bindings ?? []).some((x) => x.role === role && x.members?.includes(`serviceAccount:${principal}`))
-  );
 }
 
 /** Google's answer to a call the caller lacks `permission` for. */
@@ -1040,6 +1285,7 @@ export function parseLogFilter(filter: string): ((e: LogEntry) => boolean) | str
 }
 
 export const KEY_CONSTRAINT = "constraints/iam.disableServiceAccountKeyCreation";
+export const MANAGED_KEY_CONSTRAINT = "iam.managed.disableServiceAccountKeyCreation";
 
 const TITLES: Record<string, string> = {
   "run.googleapis.com": "Cloud Run Admin API",
