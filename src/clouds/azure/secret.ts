@@ -94,14 +94,6 @@ export async function leftoverSecrets(e: AciContext, app: GraphApp): Promise<Pas
   return held ? mine.filter((c) => !held.has(c.hint)) : [];
 }
 
-/** CredentialGuard.mintInto with `retire`: old credential ids journaled with the mint, deleted once the block holds the new one. */
-type MintInto = <C extends { id: string }, T>(
-  spec: CredentialSpec<C>,
-  store: (credential: C) => Promise<T>,
-  note: (m: string) => void,
-  retire?: string[],
-) => Promise<T>;
-
 export function secretSpec(
   e: AciContext,
   tenantId: string,
@@ -232,10 +224,9 @@ export async function reMint(
   const held = await hintsHeldElsewhere(e.prefect, app.appId, e.names.block);
   const hint = hintOf(data.client_secret);
   const retire = [...(held && hint && !held.has(hint) ? old : []), ...left].map((c) => c.keyId);
-  // `retire` (the lead's extension of the guard): journaled with the mint, deleted after the block is written,
-  // and by the next run after an interruption. Deleted below as well, for a guard without it (idempotent).
-  const mintInto = e.guard.mintInto.bind(e.guard) as MintInto;
-  const newId = await mintInto(
+  // `retire`: journaled with the mint, deleted by the guard once the block holds the new secret, and by the next
+  // run after an interruption. The loop below finds them gone (it only makes sure, and names them).
+  const newId = await e.guard.mintInto(
     spec,
     async (n) => {
       if (!n.secretText) throw new CloudError("Microsoft Graph returned no secret text.", "NoSecretText");
