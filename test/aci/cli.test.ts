@@ -215,8 +215,11 @@ describe("wp create --type azure-container-instance:push --provision-infra again
     ctx.sim.state.caller.graphRoles = [];
     const r = await create("a");
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain("Azure permissions are missing; nothing was changed.");
-    expect(r.stderr).toContain("App registration prefect-aci-push-pool-app");
+    expect(r.stderr).toContain("lacks 3 permissions this plan needs, so nothing was changed");
+    // Every Graph write of the plan at once: the app, its principal, the client secret.
+    expect(r.stderr).toContain("on App registration prefect-aci-push-pool-app");
+    expect(r.stderr).toContain("on Service principal prefect-aci-push-pool-app");
+    expect(r.stderr).toContain("on Client secret prefect-aci-push-pool-app");
     expect(r.stderr).toContain("Application Administrator");
     expect(r.stderr).toContain("Application.ReadWrite.All");
     expect(ctx.sim.mutations()).toEqual([]);
@@ -233,9 +236,31 @@ describe("wp create --type azure-container-instance:push --provision-infra again
     }));
     const r = await create("a");
     expect(r.code).toBe(4);
-    expect(r.stderr).toContain("Role assignment Contributor on prefect-aci-push-pool-rg");
+    expect(r.stderr).toContain(
+      `Microsoft.Authorization/roleAssignments/write on /subscriptions/${SUB}/resourceGroups/prefect-aci-push-pool-rg`,
+    );
     expect(r.stderr).toContain("User Access Administrator");
-    expect(r.stderr).not.toContain("App registration prefect-aci-push-pool-app: would fail");
+    expect(r.stderr).not.toContain("Microsoft Graph");
+    expect(r.stderr).not.toContain("resourceGroups/write");
+    expect(ctx.sim.mutations()).toEqual([]);
+  });
+
+  it("a Reader is refused once, with every missing write of the plan listed", async () => {
+    const reader = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7`;
+    ctx.sim.state.roleAssignments = ctx.sim.state.roleAssignments.map((a) => ({
+      ...a,
+      properties: { ...a.properties, roleDefinitionId: reader },
+    }));
+    const r = await create("a");
+    expect(r.code).toBe(4);
+    for (const action of [
+      "Microsoft.Resources/subscriptions/resourceGroups/write",
+      "Microsoft.ContainerRegistry/registries/write",
+      "Microsoft.ManagedIdentity/userAssignedIdentities/write",
+      "Microsoft.Authorization/roleAssignments/write",
+    ])
+      expect(r.stderr).toContain(action);
+    expect(r.stderr).toContain("--print-permissions");
     expect(ctx.sim.mutations()).toEqual([]);
   });
 

@@ -14,6 +14,8 @@ export interface ResourceGroupInfo {
   name: string;
   location: string;
   tags: Record<string, string>;
+  /** "Succeeded", or "Deleting" while a delete runs (then it holds nothing wp can use). */
+  provisioningState?: string;
 }
 
 export interface RegistryInfo {
@@ -38,6 +40,8 @@ export interface RoleAssignmentInfo {
   scope: string;
   roleDefinitionId: string;
   principalId: string;
+  /** When the assignment was made (ARM's createdOn), when known. */
+  createdOn?: Date;
 }
 
 export interface PermissionSet {

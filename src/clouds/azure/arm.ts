@@ -30,6 +30,16 @@ export type {
   RoleAssignmentInfo,
 } from "./arm-base.js";
 
+/** The longest wp waits for a registry create (Azure's take minutes at most). */
+const REGISTRY_CREATE_MS = 15 * 60_000;
+
+/** api-versions for a GET by id of the resource types a pool's group holds (others count as there). */
+const GET_API_VERSIONS: Record<string, string> = {
+  "microsoft.containerregistry/registries": "2023-07-01",
+  "microsoft.managedidentity/userassignedidentities": "2023-01-31",
+  "microsoft.containerinstance/containergroups": "2023-05-01",
+};
+
 export async function listSubscriptions(auth: AzureAuth): Promise<AzureSubscription[]> {
   const { SubscriptionClient } = await import("@azure/arm-resources-subscriptions");
   const client = new SubscriptionClient(auth.credential, clientOptions(auth));
@@ -60,7 +70,13 @@ function groupMethods(
     getResourceGroup: (name) =>
       orNull(`reading resource group ${name}`, async () => {
         const g = await (await rm()).resourceGroups.get(name);
-        return { id: g.id ?? "", name: g.name ?? name, location: g.location, tags: tagsOf(g.tags) };
+        return {
+          id: g.id ?? "",
+          name: g.name ?? name,
+          location: g.location,
+          tags: tagsOf(g.tags),
+          ...(g.properties?.provisioningState ? { provisioningState: g.properties.provisioningState } : {}),
+        };
       }),
     createResourceGroup: (name, location, tags) =>
       wrap(`creating resource group ${name}`, async () => {
@@ -85,22 +101,69 @@ function groupMethods(
           state = (await client.providers.get(ns)).registrationState ?? "";
         }
       }),
-    listGroupResources: async (rg) =>
-      (await orNull(`listing the resources of ${rg}`, async () =>
-        (
-          await all((await rm()).resources.listByResourceGroup(rg))
-        ).map((r) => ({
-          id: r.id ?? "",
-          type: r.type ?? "",
-          name: r.name ?? "",
-        })),
-      )) ?? [],
+    // The listing is served from a cache that can still show resources just deleted (azure-rest-api-specs#21221):
+    // each listed resource of a type wp knows is read by GET, and counts only if that finds it.
+    listGroupResources: async (rg) => {
+      const client = await rm();
+      const listed =
+        (await orNull(`listing the resources of ${rg}`, async () =>
+          (
+            await all(client.resources.listByResourceGroup(rg))
+          ).map((r) => ({
+            id: r.id ?? "",
+            type: r.type ?? "",
+            name: r.name ?? "",
+          })),
+        )) ?? [];
+      const there = await Promise.all(
+        listed.map(async (r) => {
+          const version = GET_API_VERSIONS[r.type.toLowerCase()];
+          if (!version) return true;
+          return (await orNull(`reading ${r.name}`, () => client.resources.getById(r.id, version))) !== null;
+        }),
+      );
+      return listed.filter((_, i) => there[i]);
+    },
     deleteResourceGroup: async (name) => {
       await orNull(`deleting resource group ${name}`, async () =>
         (await rm()).resourceGroups.beginDeleteAndWait(name, retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {}),
       );
     },
   };
+}
+
+/**
+ * Creates a registry and polls its long-running operation until it is done. Every wait has a deadline; an
+ * operation that ends Failed stops here with its reason.
+ */
+async function registryUntilDone(
+  client: import("@azure/arm-containerregistry").ContainerRegistryManagementClient,
+  retry: RetryOptions,
+  o: { rg: string; name: string; location: string; tags: Record<string, string>; progress(status: string): void },
+) {
+  const poller = client.registries.create(
+    o.rg,
+    o.name,
+    { location: o.location, tags: o.tags, sku: { name: "Basic" }, adminUserEnabled: false },
+    retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {},
+  );
+  poller.onProgress((s) => o.progress(s.status));
+  const deadline = AbortSignal.timeout(REGISTRY_CREATE_MS);
+  try {
+    return registryInfo(await poller.pollUntilDone({ abortSignal: deadline }));
+  } catch (err) {
+    if (deadline.aborted)
+      throw new CloudError(
+        `Container registry ${o.name} was not ready after ${REGISTRY_CREATE_MS / 60_000} minutes (still ${poller.operationState?.status}).`,
+        "Timeout",
+      );
+    if (poller.operationState?.status === "failed") {
+      const code = azureErrorCode(err) ?? "Failed";
+      const why = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+      throw new CloudError(`Container registry ${o.name}: its create ended Failed (${code}: ${why}).`, code);
+    }
+    throw err;
+  }
 }
 
 /** Container registries and managed identities. */
@@ -137,21 +200,9 @@ function registryMethods(
         return s.nameAvailable ? null : (s.reason ?? "AlreadyExists");
       }),
     createRegistry: (rg, name, location, tags, progress) =>
-      wrap(`creating container registry ${name}`, async () => {
-        const poller = (await cr()).registries.create(
-          rg,
-          name,
-          {
-            location,
-            tags,
-            sku: { name: "Basic" },
-            adminUserEnabled: false,
-          },
-          retry.pollMs ? { updateIntervalInMs: retry.pollMs } : {},
-        );
-        poller.onProgress((s) => progress(s.status));
-        return registryInfo(await poller.pollUntilDone());
-      }),
+      wrap(`creating container registry ${name}`, async () =>
+        registryUntilDone(await cr(), retry, { rg, name, location, tags, progress }),
+      ),
     deleteRegistry: async (rg, name) => {
       await orNull(`deleting container registry ${name}`, async () =>
         (await cr()).registries
@@ -187,6 +238,11 @@ function registryMethods(
   };
 }
 
+const perms = (p: { actions?: string[]; notActions?: string[] }): PermissionSet => ({
+  actions: p.actions ?? [],
+  notActions: p.notActions ?? [],
+});
+
 /** Role assignments and the caller's permissions. */
 function roleMethods(
   c: ArmClients,
@@ -201,10 +257,6 @@ function roleMethods(
   | "permissionsOnSubscription"
 > {
   const { az } = c;
-  const perms = (p: { actions?: string[]; notActions?: string[] }): PermissionSet => ({
-    actions: p.actions ?? [],
-    notActions: p.notActions ?? [],
-  });
 
   return {
     listRoleAssignments: (scope, principalId) =>
@@ -217,6 +269,7 @@ function roleMethods(
           scope: a.scope ?? "",
           roleDefinitionId: a.roleDefinitionId ?? "",
           principalId: a.principalId ?? "",
+          ...(a.createdOn ? { createdOn: new Date(a.createdOn) } : {}),
         }));
       }),
     createRoleAssignment: (scope, name, roleDefinitionId, principalId) =>

@@ -103,8 +103,15 @@ export function read<T>(e: AciContext, key: string, fn: () => Promise<T>): Promi
   return p;
 }
 
-export async function findGroup(e: AciContext) {
+/** The resource group as Azure has it, also while it is being deleted. */
+export async function readGroup(e: AciContext) {
   return read(e, "group", async () => (await e.azure()).arm.getResourceGroup(e.names.resourceGroup));
+}
+
+/** The resource group, unless it is being deleted (then it and all it holds are as good as gone). */
+export async function findGroup(e: AciContext) {
+  const g = await readGroup(e);
+  return g && g.provisioningState !== "Deleting" ? g : null;
 }
 
 export const rgScope = (sub: string, rg: string) => `/subscriptions/${sub}/resourceGroups/${rg}`;

@@ -16,7 +16,16 @@ import { CloudError, UsageError } from "../../errors.js";
 import { blockKind, createBlock } from "../../prefect/blocks.js";
 import { type AciContext, BLOCK_TYPE, findApp, MAX_SECRETS, requireOutput } from "./context.js";
 import type { GraphApp } from "./graph.js";
-import { blockHealth, checkRoom, hintOf, hintsHeldElsewhere, reMint, secretSpec, secretsOfBlock } from "./secret.js";
+import {
+  blockHealth,
+  checkRoom,
+  hintOf,
+  hintsHeldElsewhere,
+  leftoverSecrets,
+  reMint,
+  secretSpec,
+  secretsOfBlock,
+} from "./secret.js";
 
 function tooManySecrets(e: AciContext, appId: string): UsageError {
   return new UsageError(
@@ -70,6 +79,16 @@ async function checkBlock(e: AciContext, ctx: StepContext): Promise<StepState> {
     };
   }
   if (use.orphans.length) return { action: "update", id: doc.id, detail: orphansNote("client secret", use.orphans) };
+  const left = app ? await leftoverSecrets(e, app) : [];
+  if (left.length)
+    return {
+      action: "update",
+      id: doc.id,
+      detail:
+        `client secret${left.length === 1 ? "" : "s"} ${left.map((c) => c.keyId).join(", ")} of this pool ` +
+        "held by no block (left by an interrupted rotation): delete",
+      repair: "rotate-credentials",
+    };
   return { action: "exists", id: doc.id, ...(health.ok ? { detail: health.ok } : {}) };
 }
 
@@ -102,8 +121,12 @@ export function credentialsStep(e: AciContext): Resource {
       if (existing) {
         ctx.outputs.set("blockDocumentId", existing.id);
         const data = (existing.data ?? {}) as Record<string, unknown>;
-        if (!(await blockHealth(e, data, app)).problem)
-          return { action: recovered > 0 ? "update" : "exists", id: existing.id };
+        if (!(await blockHealth(e, data, app)).problem) {
+          // Secrets of this pool no block holds (an interrupted rotation's) go.
+          const left = await leftoverSecrets(e, app);
+          for (const c of left) await (await e.azure()).graph.removePassword(app.id, c.keyId);
+          return { action: recovered > 0 || left.length ? "update" : "exists", id: existing.id };
+        }
         await reMint(e, { blockId: existing.id, data, app, tenantId, note: ctx.note });
         return { action: "update", id: existing.id };
       }

@@ -9,7 +9,6 @@ import { CredentialGuard } from "../../engine/credential.js";
 import { deploySample } from "../../engine/deploy-sample.js";
 import type { ProviderInput } from "../../engine/provider.js";
 import type { Resource } from "../../engine/resource.js";
-import { settled } from "../../engine/settled.js";
 import type { Outputs, Provisioner, Target } from "../../engine/types.js";
 import { UsageError } from "../../errors.js";
 import { wpHome } from "../../home.js";
@@ -22,7 +21,7 @@ import { type AzureSubscription, armApi, listSubscriptions } from "./arm.js";
 import { type AciContext, type AciNames, type Azure, checking, newPhase, outputString } from "./context.js";
 import { checkSecretQuota, credentialsStep } from "./credentials.js";
 import { graphApi } from "./graph.js";
-import { permissionPreflight } from "./preflight.js";
+import { permissionReport } from "./preflight.js";
 import { DEFAULT_LOCATION } from "./provider.js";
 import { type AzureAuth, azureAuth, type Env, type RetryOptions, tokenClaims, tokenFor } from "./sdk.js";
 import {
@@ -200,8 +199,8 @@ export function createAciProvisioner(opts: AciProvisionerOptions): AciProvisione
     types: ["azure-container-instance:push", "azure-container-instance"],
     async targets(): Promise<Target[]> {
       const { subscription } = await e.azure();
-      // What would stop the run half-way, before anything is created; all read-only (not for a read).
-      if (e.mode === "provision") await settled([checkSecretQuota(e), permissionPreflight(e)]);
+      // What would stop the run half-way, before anything is created; read-only (not for a read).
+      if (e.mode === "provision") await checkSecretQuota(e);
       return [
         {
           key: "azure",
@@ -210,6 +209,7 @@ export function createAciProvisioner(opts: AciProvisionerOptions): AciProvisione
         { key: "docker", label: `Docker (${dockerConfigPath(e.docker.env)})` },
       ];
     },
+    preflight: (plan) => permissionReport(e, plan),
     async lockScopes() {
       const { subscription } = await e.azure();
       // The app registration is tenant-wide (and Graph does not keep display names unique).

@@ -1,43 +1,73 @@
 /**
- * The permission preflight, before any write: may this identity create app registrations (and their
- * service principals and secrets) in the tenant, create the resource group, and write role assignments
- * on the resource group's scope? Read-only. When a needed right is missing it fails the run with the
- * steps that would fail and the roles that grant the right; nothing has been written.
+ * The permission preflight (the engine's Provisioner.preflight), after the plan is read and before any write:
+ * for every step the plan will create or update, may the signed-in identity make its writes? Read-only. Every
+ * missing permission is listed at once with what grants it (the engine refuses with exit 4; nothing is written).
  *
  * Graph rights come from the Graph token's claims (read, not verified): app-only `roles`
  * Application.ReadWrite.All / Application.ReadWrite.OwnedBy, or delegated `scp` Application.ReadWrite.All /
- * Directory.AccessAsUser.All plus, for a new app, the tenant letting users create apps or a directory
- * role that may (Application Administrator, Cloud Application Administrator, Application Developer,
- * Global Administrator). ARM rights come from the Permissions API on the resource group, or from the
- * caller's role assignments on the subscription while the group does not exist yet.
+ * Directory.AccessAsUser.All plus, for a new app, the tenant letting users create apps or a directory role that
+ * may (Application Administrator, Cloud Application Administrator, Application Developer, Global Administrator),
+ * held directly or through a group (transitive memberships). ARM rights come from the Permissions API on the
+ * resource group, or from the caller's role assignments on the subscription while the group does not exist yet;
+ * when wp may not read them, the report says so and the writes report for themselves.
  */
 
+import type { MissingPermission, PermissionReport } from "../../engine/permissions.js";
 import { settled } from "../../engine/settled.js";
-import { AuthError } from "../../errors.js";
+import type { StepState } from "../../engine/types.js";
 import { allows } from "./arm.js";
-import {
-  type AciContext,
-  type Azure,
-  BLOCK_TYPE,
-  findApp,
-  findGroup,
-  findIdentity,
-  findRegistry,
-  findServicePrincipal,
-  hasRole,
-  ROLE,
-  rgScope,
-} from "./context.js";
+import { type AciContext, type Azure, findApp, findGroup, rgScope } from "./context.js";
 import { APP_CREATOR_ROLES } from "./graph.js";
 import { azureErrorCode, azureStatus, tokenClaims } from "./sdk.js";
+import { PROVIDERS } from "./steps.js";
 
-/** The roles Prefect's guide asks for, for the error's hint. */
-export const REQUIRED_ROLES =
-  "Contributor, User Access Administrator, Application Administrator, Managed Identity Operator and " +
-  "Azure Container Registry Contributor";
+const PRINT = "the custom role printed by wp create … --print-permissions";
+
+/** The ARM actions each step's create/update makes, and what grants them. */
+function armWrites(
+  e: AciContext,
+  sub: string,
+): Record<string, Array<Omit<MissingPermission, "resource"> & { resource: string }>> {
+  const group = rgScope(sub, e.names.resourceGroup);
+  const uaa = `User Access Administrator or Role Based Access Control Administrator on ${group} (or ${PRINT})`;
+  const contributor = `Contributor on ${group} (or ${PRINT})`;
+  return {
+    "azure.resource-providers": PROVIDERS.map((ns) => ({
+      action: `${ns}/register/action`,
+      grantedBy: `Contributor on the subscription (or ${PRINT})`,
+      resource: `/subscriptions/${sub}`,
+    })),
+    "azure.resource-group": [
+      {
+        action: "Microsoft.Resources/subscriptions/resourceGroups/write",
+        grantedBy: `Contributor on the subscription (or ${PRINT})`,
+        resource: `/subscriptions/${sub}`,
+      },
+    ],
+    "azure.container-registry": [
+      { action: "Microsoft.ContainerRegistry/registries/write", grantedBy: contributor, resource: group },
+    ],
+    "azure.identity": [
+      { action: "Microsoft.ManagedIdentity/userAssignedIdentities/write", grantedBy: contributor, resource: group },
+    ],
+    "azure.contributor-role": [
+      { action: "Microsoft.Authorization/roleAssignments/write", grantedBy: uaa, resource: group },
+    ],
+    "azure.acrpull-role": [
+      { action: "Microsoft.Authorization/roleAssignments/write", grantedBy: uaa, resource: group },
+    ],
+  };
+}
 
 const strings = (v: unknown): string[] =>
   Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? v.split(" ") : [];
+
+/** Steps whose writes go to Microsoft Graph (the app, its principal, a new client secret). */
+const GRAPH_STEPS: Record<string, string> = {
+  "azure.app-registration": "App registration",
+  "azure.service-principal": "Service principal",
+  "prefect.aci-credentials": "Client secret",
+};
 
 /** A read the caller may not be allowed to make: null when Azure denies it. */
 async function unknownIfDenied<T>(p: Promise<T>): Promise<T | null> {
@@ -54,71 +84,40 @@ async function unknownIfDenied<T>(p: Promise<T>): Promise<T | null> {
   }
 }
 
-export async function permissionPreflight(e: AciContext): Promise<void> {
+export async function permissionReport(e: AciContext, plan: ReadonlyMap<string, StepState>): Promise<PermissionReport> {
   const azure = await e.azure();
   const { arm, subscription } = azure;
-  const rg = e.names.resourceGroup;
-  const [app, group, block] = await settled([
-    findApp(e),
-    findGroup(e),
-    e.prefect.readBlockDocument(BLOCK_TYPE, e.names.block),
-  ]);
-  const sp = app ? await findServicePrincipal(e) : null;
-  const problems: string[] = [];
-
-  // Microsoft Graph: app, service principal and secret writes.
-  const graphWrites = [
-    !app && `App registration ${e.names.app}`,
-    !sp && `Service principal of ${e.names.app}`,
-    !block && `Credentials block ${e.names.block} (a new client secret)`,
-  ].filter((x): x is string => typeof x === "string");
-  if (graphWrites.length) {
-    const reason = await graphRefusal(azure, Boolean(app));
-    if (reason) {
-      problems.push(
-        `${graphWrites.join(", ")}: would fail: the signed-in identity cannot manage app registrations in tenant ` +
-          `${subscription.tenantId} (${reason}). It needs the Application Administrator (or Cloud Application ` +
-          "Administrator) directory role, or, for a service principal, the Graph application permission " +
-          "Application.ReadWrite.All with admin consent.",
-      );
-    }
+  const writes = (id: string) => {
+    const a = plan.get(id)?.action;
+    return a === "create" || a === "update";
+  };
+  const missing: MissingPermission[] = [];
+  const graphSteps = Object.keys(GRAPH_STEPS).filter(writes);
+  if (graphSteps.length) {
+    const reason = await graphRefusal(azure, Boolean(await findApp(e)));
+    if (reason)
+      for (const id of graphSteps)
+        missing.push({
+          action: `Microsoft Graph Application.ReadWrite.OwnedBy (${reason})`,
+          grantedBy:
+            "the Application Developer (or Application Administrator) directory role for a user, or the Graph " +
+            "application permission Application.ReadWrite.OwnedBy (or Application.ReadWrite.All) with admin consent",
+          resource: `${GRAPH_STEPS[id]} ${e.names.app}`,
+        });
   }
-
-  // ARM: the resource group, and role assignments on its scope.
-  const scope = rgScope(subscription.id, rg);
-  const perms = group ? await unknownIfDenied(arm.permissionsOnResourceGroup(rg)) : null;
-  // Without the right to read role assignments wp cannot tell; the writes then report for themselves.
+  const arms = Object.entries(armWrites(e, subscription.id)).filter(([id]) => writes(id));
+  if (!arms.length) return { missing };
+  const group = await findGroup(e);
+  const perms = group ? await unknownIfDenied(arm.permissionsOnResourceGroup(e.names.resourceGroup)) : null;
   const effective = perms ?? (await unknownIfDenied(arm.permissionsOnSubscription(azure.callerObjectId)));
-  if (effective && !group && !allows(effective, "Microsoft.Resources/subscriptions/resourceGroups/write")) {
-    problems.push(
-      `Resource group ${rg}: would fail: the signed-in identity may not create resource groups in subscription ` +
-        `${subscription.name} (${subscription.id}). It needs Contributor (or Owner) on the subscription.`,
-    );
-  }
-  const [contributorHeld, acrPullHeld] = await settled([
-    sp && group ? hasRole(e, scope, ROLE.Contributor, sp.id) : Promise.resolve(false),
-    (async () => {
-      const [identity, registry] = await Promise.all([findIdentity(e), findRegistry(e)]);
-      return identity && registry ? hasRole(e, registry.id, ROLE.AcrPull, identity.principalId) : false;
-    })(),
-  ]);
-  const roleWrites = [
-    !contributorHeld && `Role assignment Contributor on ${rg}`,
-    !acrPullHeld && "Role assignment AcrPull on the registry",
-  ].filter((x): x is string => typeof x === "string");
-  if (effective && roleWrites.length && !allows(effective, "Microsoft.Authorization/roleAssignments/write")) {
-    problems.push(
-      `${roleWrites.join(", ")}: would fail: the signed-in identity may not write role assignments on ${scope}. ` +
-        "It needs User Access Administrator (or Owner) on the resource group or the subscription.",
-    );
-  }
-  if (problems.length) {
-    throw new AuthError(
-      `Azure permissions are missing; nothing was changed.\n  - ${problems.join("\n  - ")}\n`,
-      `Prefect's guide lists the roles for this: ${REQUIRED_ROLES}.`,
-    );
-  }
+  if (!effective) return { missing, unchecked: "the signed-in identity may not read its own Azure role assignments" };
+  for (const [, list] of arms) for (const m of list) if (!allows(effective, m.action)) missing.push(m);
+  return { missing: dedupe(missing) };
 }
+
+const dedupe = (list: MissingPermission[]) => [
+  ...new Map(list.map((m) => [`${m.action}|${m.resource ?? ""}`, m])).values(),
+];
 
 /** Why the signed-in identity cannot write app registrations (its Graph token's claims), or null. */
 async function graphRefusal(azure: Azure, appExists: boolean): Promise<string | null> {

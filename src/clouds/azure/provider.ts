@@ -138,6 +138,7 @@ export const aciProvider: Provider = {
   recorded: { location: "location" },
   namesFromTemplate: aciNamesFromTemplate,
   verify: async (input, o) => (await import("./verify.js")).verifyAci(input, o),
+  permissions: async (input) => (await import("./permissions.js")).aciPermissions(input),
   options: [
     {
       flags: "--subscription <id-or-name>",

@@ -10,6 +10,7 @@ import { type Resource, type TeardownContext, usersOf } from "../../engine/resou
 import type { StepContext } from "../../engine/types.js";
 import { CloudError, UsageError } from "../../errors.js";
 import { dockerConfigPath, dockerLogin, forgetLogin, storedLogin } from "../docker.js";
+import { ACR_TOKEN_USER, acrRefreshToken, acrRepositories } from "./acr.js";
 import {
   type AciContext,
   findIdentity,
@@ -21,7 +22,7 @@ import {
   tags,
   wpTagged,
 } from "./context.js";
-import { ACR_TOKEN_USER, acrRefreshToken, acrRepositories, azureErrorCode, tokenClaims } from "./sdk.js";
+import { azureErrorCode, tokenClaims } from "./sdk.js";
 import { identitiesOf, imageRegistry } from "./template.js";
 
 /** `prefix` + unix seconds + 4 random [a-z0-9], as Prefect names registries. */

@@ -161,8 +161,33 @@ export function toAzureError(op: string, err: unknown): Error {
   const message = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
   if (AUTH.has(code)) return new AuthError(`Azure rejected the credentials for ${op}: ${message}`, AUTH_HINT);
   if (DENIED.has(code)) return new CloudError(`Azure denied ${op}: ${message}`, code);
+  if (code === "RequestDisallowedByPolicy") return policyDenial(op, err);
   if (err instanceof CloudError) return err;
   return new CloudError(`${op} failed: ${message}${code !== "Unknown" ? ` (${code})` : ""}`, code);
+}
+
+/**
+ * An Azure Policy deny (403 RequestDisallowedByPolicy) as one line naming the policy assignment and the way out
+ * (https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-policy-requestdisallowedbypolicy).
+ * The assignment comes from the error's additionalInfo (PolicyViolation), else from its "Policy identifiers".
+ */
+export function policyDenial(op: string, err: unknown): CloudError {
+  const e = err as { details?: unknown; message?: unknown };
+  const envelope = (e.details ?? {}) as { error?: unknown; additionalInfo?: unknown };
+  const body = (envelope.error ?? envelope) as {
+    additionalInfo?: Array<{ type?: string; info?: Record<string, unknown> }>;
+  };
+  const info = (body.additionalInfo ?? []).find((a) => a.type === "PolicyViolation")?.info ?? {};
+  const text = typeof e.message === "string" ? e.message : "";
+  const fromText = /"policyAssignment":\{"name":"([^"]*)","id":"([^"]*)"\}/.exec(text);
+  const name = String(info.policyAssignmentDisplayName ?? fromText?.[1] ?? "(unnamed)");
+  const id = String(info.policyAssignmentId ?? fromText?.[2] ?? "");
+  return new CloudError(
+    `Azure Policy '${name}'${id ? ` (assignment ${id})` : ""} does not allow ${op}; ask an admin for a policy ` +
+      `exemption (az policy exemption create --policy-assignment ${id || "<assignment id>"} --scope <resource group id>) ` +
+      "or for a change to the assignment, or pass names and --location the policy allows.",
+    "RequestDisallowedByPolicy",
+  );
 }
 
 export interface HttpsAnswer {
@@ -254,89 +279,6 @@ export async function retrying<T>(
       wait = Math.min(wait * 2, 8000);
     }
   }
-}
-
-/**
- * An ACR refresh token for `loginServer`, exchanged from an Entra ID token for ARM (what `az acr
- * login` does): the Docker password for user 00000000-0000-0000-0000-000000000000. Never logged.
- */
-export async function acrRefreshToken(auth: AzureAuth, loginServer: string, tenantId: string): Promise<string> {
-  const access = await tokenFor(auth, auth.endpoints.arm);
-  const base = auth.endpoints.acr ?? `https://${loginServer}`;
-  const body = new URLSearchParams({
-    grant_type: "access_token",
-    service: loginServer,
-    tenant: tenantId,
-    access_token: access,
-  });
-  const answer = await httpsRequest(`${base}/oauth2/exchange`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: body.toString(),
-    ca: auth.ca,
-  });
-  let token: unknown;
-  try {
-    token = (JSON.parse(answer.text) as { refresh_token?: unknown }).refresh_token;
-  } catch {
-    token = undefined;
-  }
-  if (answer.status !== 200 || typeof token !== "string" || !token) {
-    throw new AzureHttpError(
-      `The ACR token exchange of ${loginServer} answered HTTP ${answer.status}.`,
-      `HTTP${answer.status}`,
-      answer.status,
-    );
-  }
-  return token;
-}
-
-/** The ACR user name that goes with a refresh token. */
-export const ACR_TOKEN_USER = "00000000-0000-0000-0000-000000000000";
-
-/**
- * The repositories of a registry (the ACR catalog): a refresh token as for `docker login`, an access
- * token for `registry:catalog:*`, then `GET /v2/_catalog`. Tokens are never logged.
- */
-export async function acrRepositories(auth: AzureAuth, loginServer: string, tenantId: string): Promise<string[]> {
-  const refresh = await acrRefreshToken(auth, loginServer, tenantId);
-  const base = auth.endpoints.acr ?? `https://${loginServer}`;
-  const answer = await httpsRequest(`${base}/oauth2/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "refresh_token",
-      service: loginServer,
-      scope: "registry:catalog:*",
-      refresh_token: refresh,
-    }).toString(),
-    ca: auth.ca,
-  });
-  let access: unknown;
-  try {
-    access = (JSON.parse(answer.text) as { access_token?: unknown }).access_token;
-  } catch {
-    access = undefined;
-  }
-  if (answer.status !== 200 || typeof access !== "string" || !access)
-    throw new AzureHttpError(
-      `The ACR token endpoint of ${loginServer} answered HTTP ${answer.status}.`,
-      `HTTP${answer.status}`,
-      answer.status,
-    );
-  const catalog = await httpsRequest(`${base}/v2/_catalog`, {
-    method: "GET",
-    headers: { authorization: `Bearer ${access}`, accept: "application/json" },
-    ca: auth.ca,
-  });
-  if (catalog.status !== 200)
-    throw new AzureHttpError(
-      `The ACR catalog of ${loginServer} answered HTTP ${catalog.status}.`,
-      `HTTP${catalog.status}`,
-      catalog.status,
-    );
-  const repos = (JSON.parse(catalog.text) as { repositories?: unknown }).repositories;
-  return Array.isArray(repos) ? repos.filter((r): r is string => typeof r === "string") : [];
 }
 
 /** An ARM access token for a client secret as its own identity (ClientSecretCredential against the authority host). */

@@ -7,15 +7,51 @@
  * delete again on a failed block write, orphan recovery).
  */
 import type { CredentialSpec } from "../../engine/credential.js";
+import { waitUntil } from "../../engine/wait.js";
 import { CloudError, UsageError } from "../../errors.js";
 import type { PrefectApi } from "../../prefect/api.js";
 import { type AciContext, BLOCK_TYPE, MAX_SECRETS } from "./context.js";
 import type { GraphApp, PasswordCredential } from "./graph.js";
-import { secretSignsIn } from "./sdk.js";
+import { type Env, secretSignsIn } from "./sdk.js";
 
 /** A secret within this many days of its end date is drift: re-mint it. */
 export const EXPIRY_WARNING_DAYS = 30;
 const DAY = 86_400_000;
+
+/** A client secret this new may not sign in yet: Entra ID replicates new credentials for a few minutes. */
+export const NEW_SECRET_MS = 10 * 60_000;
+
+/**
+ * Whether a client secret signs in (null) or why not; a secret made within NEW_SECRET_MS that is refused is
+ * waited for (a progress line says so) until it signs in or its window passes. `made`: its startDateTime.
+ */
+export async function signsInOnceReplicated(
+  env: Env,
+  creds: { tenantId: string; clientId: string; clientSecret: string },
+  made: string | undefined,
+  o: { note(m: string): void; intervalMs?: number | undefined },
+): Promise<string | null> {
+  const first = await secretSignsIn(env, creds);
+  const age = made ? Date.now() - Date.parse(made) : Number.NaN;
+  if (!first || !(age < NEW_SECRET_MS)) return first;
+  let last: string = first;
+  try {
+    return await waitUntil<null>({
+      what: `the new client secret of ${creds.clientId} to sign in`,
+      why: "Entra ID takes a few minutes to accept a new client secret everywhere",
+      timeoutMs: NEW_SECRET_MS - age,
+      intervalMs: o.intervalMs ?? 500,
+      note: o.note,
+      attempt: async () => {
+        const r = await secretSignsIn(env, creds);
+        if (r) last = r;
+        return r ? { done: false, reason: r } : { done: true, value: null };
+      },
+    });
+  } catch {
+    return last;
+  }
+}
 
 export interface ClientSecret {
   id: string;
@@ -44,6 +80,20 @@ export async function hintsHeldElsewhere(api: PrefectApi, appId: string, except:
   return out;
 }
 
+/** The display name wp gives the client secrets it makes for `pool`. */
+export const secretDisplayName = (pool: string) => `wp: Prefect work pool ${pool}`;
+
+/**
+ * Client secrets wp made for this pool that no block holds: what a rotation interrupted while deleting the old
+ * secret (or a lost answer to a mint) leaves. None when a block's secret cannot be read (it may hold any).
+ */
+export async function leftoverSecrets(e: AciContext, app: GraphApp): Promise<PasswordCredential[]> {
+  const mine = app.passwordCredentials.filter((c) => c.displayName === secretDisplayName(e.pool));
+  if (!mine.length) return [];
+  const held = await hintsHeldElsewhere(e.prefect, app.appId, "");
+  return held ? mine.filter((c) => !held.has(c.hint)) : [];
+}
+
 export function secretSpec(
   e: AciContext,
   tenantId: string,
@@ -56,7 +106,7 @@ export function secretSpec(
     owner: `app registration ${e.names.app} (${app.appId})`,
     async mint() {
       const g = await graph();
-      const displayName = `wp: Prefect work pool ${e.pool}`;
+      const displayName = secretDisplayName(e.pool);
       const before = new Set((await g.getApp(app.id))?.passwordCredentials.map((p) => p.keyId) ?? []);
       try {
         const s = await g.addPassword(app.id, displayName);
@@ -120,7 +170,14 @@ export async function blockHealth(e: AciContext, data: Record<string, unknown>, 
       `the block's secret is not on app registration ${e.names.app} (deleted in the cloud?)`,
       "rotate-credentials",
     );
-  const refused = await secretSignsIn(e.docker.env, { tenantId, clientId, clientSecret: secret });
+  const made = mine
+    .map((c) => c.startDateTime ?? "")
+    .sort()
+    .pop();
+  const refused = await signsInOnceReplicated(e.docker.env, { tenantId, clientId, clientSecret: secret }, made, {
+    note: e.retry.note ?? (() => {}),
+    intervalMs: e.retry.baseMs,
+  });
   if (refused) return h(`does not sign in: ${refused}`, "rotate-credentials", mine);
   const ends = mine
     .map((c) => (c.endDateTime ? Date.parse(c.endDateTime) : Number.NaN))
@@ -159,21 +216,29 @@ export async function reMint(
   const { app, tenantId, blockId, data } = o;
   const { graph } = await e.azure();
   const old = secretsOfBlock(app.passwordCredentials, data.client_secret);
-  checkRoom(app, old);
+  // This pool's secrets no block holds (an interrupted rotation's) go with the old one; they never block it.
+  const left = (await leftoverSecrets(e, app)).filter((c) => !old.includes(c));
+  checkRoom(app, [...old, ...left]);
   const spec = secretSpec(e, tenantId, app);
   await e.guard.recover(spec, o.note);
+  const held = await hintsHeldElsewhere(e.prefect, app.appId, e.names.block);
+  const hint = hintOf(data.client_secret);
+  const retire = [...(held && hint && !held.has(hint) ? old : []), ...left].map((c) => c.keyId);
+  // `retire`: journaled with the mint, deleted by the guard once the block holds the new secret, and by the next
+  // run after an interruption. The loop below finds them gone (it only makes sure, and names them).
   const newId = await e.guard.mintInto(
     spec,
     async (n) => {
       if (!n.secretText) throw new CloudError("Microsoft Graph returned no secret text.", "NoSecretText");
       const next = { ...data, client_id: app.appId, tenant_id: tenantId, client_secret: n.secretText };
       await e.prefect.updateBlockDocument(blockId, next);
-      // Entra ID can take a moment to accept a new secret.
-      let problem: string | null = "not checked";
-      for (let i = 0; i < 8 && problem; i++) {
-        problem = await secretSignsIn(e.docker.env, { tenantId, clientId: app.appId, clientSecret: n.secretText });
-        if (problem) await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** i, 8000)));
-      }
+      // Entra ID can take a while to accept a new secret: rotation waits until it works (bounded).
+      const problem = await signsInOnceReplicated(
+        e.docker.env,
+        { tenantId, clientId: app.appId, clientSecret: n.secretText },
+        new Date().toISOString(),
+        { note: o.note, intervalMs: e.retry.baseMs },
+      );
       if (problem) {
         await e.prefect.updateBlockDocument(blockId, data);
         await graph.removePassword(app.id, n.id);
@@ -184,10 +249,9 @@ export async function reMint(
       return n.id;
     },
     o.note,
+    retire,
   );
-  const held = await hintsHeldElsewhere(e.prefect, app.appId, e.names.block);
-  const hint = hintOf(data.client_secret);
-  const removable = held && hint && !held.has(hint) ? old.filter((c) => c.keyId !== newId) : [];
-  for (const c of removable) await graph.removePassword(app.id, c.keyId);
-  return { newId, removed: removable.map((c) => c.keyId) };
+  const removable = retire.filter((id) => id !== newId);
+  for (const id of removable) await graph.removePassword(app.id, id);
+  return { newId, removed: removable };
 }

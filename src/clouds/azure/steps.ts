@@ -8,6 +8,7 @@
 import { blockRefOf } from "../../engine/lifecycle-types.js";
 import type { Resource, TeardownContext } from "../../engine/resource.js";
 import type { StepContext, StepState } from "../../engine/types.js";
+import { waitUntil } from "../../engine/wait.js";
 import { CloudError } from "../../errors.js";
 import {
   type AciContext,
@@ -19,7 +20,9 @@ import {
   findRegistry,
   findServicePrincipal,
   lower,
+  outputString,
   ROLE,
+  readGroup,
   requireOutput,
   rgScope,
   roleAssignments,
@@ -28,6 +31,7 @@ import {
   wpTagged,
 } from "./context.js";
 import { registryKeep } from "./registry.js";
+import { azureErrorCode } from "./sdk.js";
 
 export { dockerLoginStep, identityStep, registryName, registryStep } from "./registry.js";
 
@@ -68,6 +72,9 @@ export function resourceProvidersStep(e: AciContext): Resource {
   };
 }
 
+/** The longest wp waits for another delete of the resource group to finish. */
+const GROUP_DELETE_MS = 30 * 60_000;
+
 export function resourceGroupStep(e: AciContext): Resource {
   const name = e.names.resourceGroup;
   return {
@@ -78,6 +85,8 @@ export function resourceGroupStep(e: AciContext): Resource {
     templateVariable: "resource_group_name",
     async check(ctx) {
       const g = await findGroup(e);
+      if (!g && (await readGroup(e)))
+        return { action: "create", detail: `being deleted; wp waits for that, then creates it in ${e.location}` };
       if (!g) return { action: "create", detail: `location ${e.location}` };
       ctx.outputs.set("resourceGroupId", g.id);
       ctx.outputs.set("location", g.location);
@@ -85,7 +94,22 @@ export function resourceGroupStep(e: AciContext): Resource {
     },
     async apply(ctx) {
       // The PUT is idempotent: a group made since the plan keeps its location (or the PUT says why not).
-      const g = await (await e.azure()).arm.createResourceGroup(name, e.location, tags(e.pool));
+      // A group being deleted refuses it (ResourceGroupBeingDeleted): the delete is waited out first.
+      const { arm } = await e.azure();
+      const put = () => arm.createResourceGroup(name, e.location, tags(e.pool));
+      const g = await put().catch(async (err: unknown) => {
+        if (azureErrorCode(err) !== "ResourceGroupBeingDeleted") throw err;
+        await waitUntil({
+          what: `resource group ${name} to finish being deleted`,
+          why: "Azure deletes a resource group and everything in it in the background, which can take minutes",
+          timeoutMs: GROUP_DELETE_MS,
+          intervalMs: e.retry.pollMs ?? 2000,
+          note: ctx.note,
+          attempt: async () =>
+            (await arm.getResourceGroup(name)) ? { done: false, reason: "Deleting" } : { done: true, value: null },
+        });
+        return put();
+      });
       ctx.outputs.set("resourceGroupId", g.id);
       ctx.outputs.set("location", g.location || e.location);
       return { action: "create", id: g.id };
@@ -145,6 +169,7 @@ export function appStep(e: AciContext): Resource {
       if (!app) return { action: "create", detail: "Microsoft Entra ID" };
       ctx.outputs.set("appId", app.appId);
       ctx.outputs.set("appObjectId", app.id);
+      if (app.createdDateTime) ctx.outputs.set("appCreated", app.createdDateTime);
       return { action: "exists", id: app.appId };
     },
     async apply(ctx) {
@@ -152,6 +177,7 @@ export function appStep(e: AciContext): Resource {
       const app = await graph.createApp(e.names.app, "Created by wp for Prefect push work pools.", ["managed-by:wp"]);
       ctx.outputs.set("appId", app.appId);
       ctx.outputs.set("appObjectId", app.id);
+      ctx.outputs.set("appCreated", app.createdDateTime ?? new Date().toISOString());
       return { action: "create", id: app.appId };
     },
     // No tag says which pool an app serves: without a record entry it counts as adopted.
@@ -182,7 +208,9 @@ export function servicePrincipalStep(e: AciContext): Resource {
     },
     async apply(ctx) {
       // A principal made since the plan answers 409, which createServicePrincipal reads back.
-      const sp = await (await e.azure()).graph.createServicePrincipal(requireOutput(ctx.outputs, "appId"));
+      const sp = await (await e.azure()).graph.createServicePrincipal(requireOutput(ctx.outputs, "appId"), {
+        appCreated: outputString(ctx.outputs, "appCreated"),
+      });
       ctx.outputs.set("servicePrincipalId", sp.id);
       return { action: "create", id: sp.id };
     },

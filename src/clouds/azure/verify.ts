@@ -2,10 +2,12 @@
  * `wp verify` for Azure Container Instances: with the block's client secret only (an Entra ID token
  * for its client_id), do what Prefect's ACI push submission does — a container group in the pool's
  * resource group, with the template's identities, restart policy Never — with a tiny public image
- * whose command prints a line and exits; wait for the container to terminate; report its exit code
- * and log lines; delete the container group, also after a failure, a timeout or Ctrl-C. The group is
- * journaled before it is created (a `kill -9` leaves the entry: `removeLeftover` deletes it later).
- * A refused call is reported as the exact ARM action.
+ * whose command prints a line and exits; wait for the container to terminate (or the group to fail to
+ * provision, which stops the wait at once with Azure's reason); report its exit code and log lines;
+ * delete the container group, also after a failure, a timeout or Ctrl-C. The group is journaled before
+ * it is created (a `kill -9` leaves the entry: `removeLeftover` deletes it later). A refused call is
+ * reported as the exact ARM action; right after `create`, a secret or a Contributor grant that Azure has
+ * not propagated yet is waited for. The container group goes through @azure/arm-containerinstance (verify-aci.ts).
  */
 
 import type { LifecycleInput } from "../../engine/lifecycle-types.js";
@@ -19,52 +21,20 @@ import {
   type VerifyReport,
   verifyInterrupts,
 } from "../../engine/verify-run.js";
-import { CloudError, WpError } from "../../errors.js";
+import { AuthError, CloudError, WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
 import { type AciContext, BLOCK_TYPE } from "./context.js";
 import type { AciProvisioner } from "./index.js";
-import { azureEndpoints, clientSecretToken, type Env, httpsRequest, tokenFor, trustedCas } from "./sdk.js";
+import { clientSecretToken, type Env, httpsRequest, tokenFor, trustedCas } from "./sdk.js";
+import { secretsOfBlock, signsInOnceReplicated } from "./secret.js";
+import { type AciOps, aciOps, failureReason, Refused } from "./verify-aci.js";
+import { whenGranted } from "./verify-wait.js";
+
+export { failureReason, Refused } from "./verify-aci.js";
 
 export const ACI_VERIFY_IMAGE = "mcr.microsoft.com/azurelinux/busybox:1.36";
-const API_VERSION = "2022-09-01";
-const CONTAINER = "wp-verify";
+const API_VERSION = "2023-05-01";
 const STOPPED_MESSAGE = "Verification interrupted; the container group was deleted.";
-
-interface ArmAnswer {
-  status: number;
-  body: Record<string, unknown>;
-}
-type Call = (method: string, path: string, body?: unknown, apiVersion?: string) => Promise<ArmAnswer>;
-
-/** ARM calls with `token`; a refused action is named (`identity` lacks it; `fix` restores it). */
-function armCaller(env: Env, token: string, refused: (action: string, code: string) => Error): Call {
-  const { arm } = azureEndpoints(env);
-  const ca = trustedCas(env);
-  return async (method, path, body, apiVersion = API_VERSION) => {
-    const a = await httpsRequest(`${arm}${path}?api-version=${apiVersion}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: "application/json",
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      ca,
-    });
-    let parsed: Record<string, unknown> = {};
-    try {
-      parsed = a.text ? (JSON.parse(a.text) as Record<string, unknown>) : {};
-    } catch {
-      parsed = {};
-    }
-    if (a.status >= 200 && a.status < 300) return { status: a.status, body: parsed };
-    const err = (parsed.error ?? {}) as { code?: string; message?: string };
-    const code = err.code ?? `HTTP${a.status}`;
-    const action = code === "AuthorizationFailed" ? /perform action '([^']+)'/.exec(err.message ?? "")?.[1] : undefined;
-    if (action) throw refused(action, code);
-    throw new CloudError(`Azure ${method} ${path.split("/").slice(-2).join("/")}: ${err.message ?? a.status}`, code);
-  };
-}
 
 /** Deletes a container group an interrupted verify left, with wp's own credentials; already gone is success. */
 export async function deleteContainerGroup(e: AciContext, leftover: Leftover): Promise<void> {
@@ -96,31 +66,6 @@ async function blockSecret(input: LifecycleInput) {
   return { clientId, tenantId, clientSecret };
 }
 
-function containerGroupBody(location: string, identities: string[], image: string, command: string[]) {
-  return {
-    location,
-    tags: { "managed-by": "wp" },
-    ...(identities.length
-      ? {
-          identity: {
-            type: "UserAssigned",
-            userAssignedIdentities: Object.fromEntries(identities.map((i) => [i, {}])),
-          },
-        }
-      : {}),
-    properties: {
-      osType: "Linux",
-      restartPolicy: "Never",
-      containers: [
-        {
-          name: CONTAINER,
-          properties: { image, command, resources: { requests: { cpu: 1, memoryInGB: 1 } }, environmentVariables: [] },
-        },
-      ],
-    },
-  };
-}
-
 export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promise<VerifyReport> {
   const { pool } = input;
   const e = (input.provisioner as AciProvisioner).aci;
@@ -133,12 +78,7 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
   const ids = templateDefault(pool, "identities");
   const identities = Array.isArray(ids) ? ids.filter((x): x is string => typeof x === "string" && x !== "") : [];
   const image = o.image || ACI_VERIFY_IMAGE;
-  const slug = pool.name
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 40);
-  const name = `wp-verify-${slug || "pool"}-${Math.random().toString(36).slice(2, 6)}`;
+  const name = groupName(pool.name);
   const groupPath = `/subscriptions/${subscription}/resourceGroups/${group}`;
   const cgPath = `${groupPath}/providers/Microsoft.ContainerInstance/containerGroups/${name}`;
   const started = Date.now();
@@ -148,17 +88,15 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
     report.ok = true;
     return report;
   }
-  const token = await clientSecretToken(input.env, secret);
-  const call = armCaller(
-    input.env,
-    token,
-    (action, code) =>
-      new CloudError(
-        `The block's identity ${secret.clientId} is not allowed ${action} (the call was refused).`,
-        code,
-        `Grant it: \`${fix}\` restores the Contributor role on ${group} that Prefect's provisioner grants.`,
-      ),
-  );
+  await blockToken(e, input.env, secret, o.progress);
+  const refused = (action: string, code: string) =>
+    new Refused(
+      `The block's identity ${secret.clientId} is not allowed ${action} (the call was refused).`,
+      code,
+      `Grant it: \`${fix}\` restores the Contributor role on ${group} that Prefect's provisioner grants.`,
+      action,
+    );
+  const ops = await aciOps(input.env, secret, { subscription, group, name, pollMs: o.pollMs }, refused);
   const stop = verifyInterrupts(o.progress, "container group");
   const entry = input.journal.add({
     pool: pool.name,
@@ -169,42 +107,65 @@ export async function verifyAci(input: LifecycleInput, o: VerifyOptions): Promis
   });
   let created = false;
   try {
-    const rg = await call("GET", groupPath, undefined, "2021-04-01");
-    const location = typeof rg.body.location === "string" ? rg.body.location : "eastus";
-    await call("PUT", cgPath, containerGroupBody(location, identities, image, report.command));
+    const location = await ops.location();
+    // A Contributor grant made minutes ago may not be honoured yet: waited for (within the verify's timeout).
+    await whenGranted(e, {
+      clientId: secret.clientId,
+      scope: groupPath,
+      deadline: started + o.timeoutSeconds * 1000,
+      note: o.progress,
+      refused: (err) => err instanceof Refused,
+      run: () => ops.create({ location, identities, image, command: report.command }),
+    });
     created = true;
     report.taskDefinition = cgPath;
     report.taskArn = name;
     o.progress(`Created container group ${name} in ${group}; waiting for it to finish...`);
-    await waitForContainer(call, cgPath, name, { o, stop, report, started });
-    await readLogs(call, cgPath, report);
+    await waitForContainer(ops, name, { o, stop, report, started });
+    await readLogs(ops, report);
     stop.check(STOPPED_MESSAGE);
     report.ok = report.exitCode === 0;
     return report;
   } finally {
-    // Not created: ARM refused the PUT (an answer lost in transit stays journaled only after a kill).
-    const removed = created
-      ? await call("DELETE", cgPath).then(
-          () => true,
-          (err: unknown) => err,
-        )
-      : true;
-    if (removed === true) {
-      input.journal.done(entry);
-      if (created) report.cleanedUp.push(`deleted container group ${name}`);
-    } else
-      o.progress(
-        `Could not delete container group ${name}: ${removed instanceof Error ? removed.message : String(removed)}`,
-      );
+    await cleanUp(ops, { created, name, report, progress: o.progress, done: () => input.journal.done(entry) });
     report.seconds = Math.round((Date.now() - started) / 100) / 10;
     stop.undo();
   }
 }
 
-/** Polls until the container terminates (or the group fails before it starts); progress on each change. */
+/** `wp-verify-<pool slug>-<4 random>`. */
+function groupName(pool: string): string {
+  const slug = pool
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40);
+  return `wp-verify-${slug || "pool"}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/** Deletes the group (not created: ARM refused the PUT; an answer lost in transit stays journaled only after a kill). */
+async function cleanUp(
+  ops: AciOps,
+  o: { created: boolean; name: string; report: VerifyReport; progress(m: string): void; done(): void },
+): Promise<void> {
+  const removed = o.created
+    ? await ops.remove().then(
+        () => true,
+        (err: unknown) => err,
+      )
+    : true;
+  if (removed === true) {
+    o.done();
+    if (o.created) o.report.cleanedUp.push(`deleted container group ${o.name}`);
+  } else
+    o.progress(
+      `Could not delete container group ${o.name}: ${removed instanceof Error ? removed.message : String(removed)}`,
+    );
+}
+
+/** Polls until the container terminates, or the group fails (to provision, or before it starts); progress on each change. */
 async function waitForContainer(
-  call: Call,
-  cgPath: string,
+  ops: AciOps,
   name: string,
   r: { o: VerifyOptions; stop: VerifyInterrupts; report: VerifyReport; started: number },
 ): Promise<void> {
@@ -216,26 +177,28 @@ async function waitForContainer(
     if (Date.now() > deadline) throw timeout(o.timeoutSeconds);
     await stop.sleep(o.pollMs);
     stop.check(STOPPED_MESSAGE);
-    const cg = await call("GET", cgPath);
-    const props = (cg.body.properties ?? {}) as {
-      instanceView?: { state?: string };
-      containers?: Array<{
-        properties?: { instanceView?: { currentState?: { state?: string; exitCode?: number; detailStatus?: string } } };
-      }>;
-    };
-    const current = props.containers?.[0]?.properties?.instanceView?.currentState;
-    const state = current?.state ?? props.instanceView?.state ?? "Pending";
+    const g = await ops.read();
+    // A group that failed to provision never starts its container (ContainerGroupsGet_Failed.json): stop now.
+    if (g.provisioningState === "Failed") {
+      const why = failureReason(g.events);
+      report.lastStatus = "Failed";
+      report.exitCode = null;
+      report.stoppedReason = `the container group failed to provision: ${why}`;
+      o.progress(`Container group ${name}: provisioning Failed (${why})`);
+      return;
+    }
+    const state = g.container?.state ?? g.state ?? "Pending";
     if (state !== last) {
       last = state;
       o.progress(`Container group ${name}: ${state} (${Math.round((Date.now() - started) / 1000)}s)`);
     }
     report.lastStatus = last;
     if (state === "Terminated") {
-      report.exitCode = typeof current?.exitCode === "number" ? current.exitCode : null;
-      if (current?.detailStatus) report.stoppedReason = current.detailStatus;
+      report.exitCode = g.container?.exitCode ?? null;
+      if (g.container?.detailStatus) report.stoppedReason = g.container.detailStatus;
       return;
     }
-    if (props.instanceView?.state === "Failed" && !current) {
+    if (g.state === "Failed" && !g.container) {
       report.exitCode = null;
       report.stoppedReason = "the container group failed before its container started";
       return;
@@ -244,16 +207,39 @@ async function waitForContainer(
 }
 
 /** The container's last log lines; unreadable logs leave the verdict alone (the run itself proved the pool). */
-async function readLogs(call: Call, cgPath: string, report: VerifyReport): Promise<void> {
+async function readLogs(ops: AciOps, report: VerifyReport): Promise<void> {
   let unreadable = "";
-  const logs = await call("GET", `${cgPath}/containers/${CONTAINER}/logs`).catch((err: unknown) => {
+  const content = await ops.logs().catch((err: unknown) => {
     unreadable = err instanceof Error ? err.message : String(err);
     return null;
   });
-  const content = typeof logs?.body.content === "string" ? logs.body.content : "";
-  report.logs = content.split("\n").filter(Boolean).slice(-LOG_LINES);
+  report.logs = (content ?? "").split("\n").filter(Boolean).slice(-LOG_LINES);
   if (!report.logs.length)
-    report.logsNote = logs ? "the container printed nothing" : `the logs could not be read (${unreadable})`;
+    report.logsNote = content !== null ? "the container printed nothing" : `the logs could not be read (${unreadable})`;
+}
+
+/**
+ * The block's client secret signs in. A secret made minutes ago may not sign in yet: when the app's
+ * secret with the block's hint is that new, wp waits for it (bounded); any other refusal is reported at once.
+ */
+async function blockToken(
+  e: AciContext,
+  env: Env,
+  secret: { clientId: string; tenantId: string; clientSecret: string },
+  note: (m: string) => void,
+): Promise<void> {
+  try {
+    await clientSecretToken(env, secret);
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err;
+    const app = await (await e.azure()).graph.findAppByAppId(secret.clientId).catch(() => null);
+    const made = secretsOfBlock(app?.passwordCredentials ?? [], secret.clientSecret)
+      .map((c) => c.startDateTime ?? "")
+      .sort()
+      .pop();
+    if (await signsInOnceReplicated(env, secret, made, { note, intervalMs: e.retry.baseMs })) throw err;
+    await clientSecretToken(env, secret);
+  }
 }
 
 const timeout = (s: number) =>

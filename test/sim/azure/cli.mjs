@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run sim:azure -- [--port N] [--principal-lag N] [--latency-ms N]`: starts the Azure simulator
+ * `npm run sim:azure -- [--port N] [--principal-lag N] [--latency-ms N] [--realistic] [--fault NAME]…`: starts the
+ * Azure simulator (`--realistic` or WP_AZURE_SIM_REALISTIC=1: real-length propagation lags, cached listings and
+ * small pages, see realism.mjs; `--fault` switches a named fault on)
  * with one subscription, prints the `export NAME=value` lines that point wp at it, then serves until
  * stopped (Ctrl-C). Requests are logged to stderr, one line each.
  */
@@ -16,12 +18,18 @@ const sim = await startAzureSim({
   port: Number(arg("--port") ?? 0),
   principalLag: Number(arg("--principal-lag") ?? 0),
   latencyMs: Number(arg("--latency-ms") ?? 0),
+  realistic: process.argv.includes("--realistic") || process.env.WP_AZURE_SIM_REALISTIC === "1" ? "real" : false,
+  faultsOn: /** @type {import("./server.d.mts").FaultName[]} */ (
+    process.argv.flatMap((a, i) => (a === "--fault" && process.argv[i + 1] ? [process.argv[i + 1]] : []))
+  ),
 });
 process.stdout.on("error", () => {});
 const quote = (/** @type {string} */ v) => `'${v.replace(/'/g, "'\\''")}'`;
 for (const [k, v] of Object.entries(sim.env)) process.stdout.write(`export ${k}=${quote(v)}\n`);
 process.stderr.write(
-  `Azure simulator on ${sim.url} (subscription ${sim.state.subscriptions[0]?.subscriptionId}); Ctrl-C stops it.\n`,
+  `Azure simulator on ${sim.url} (subscription ${sim.state.subscriptions[0]?.subscriptionId})` +
+    `${sim.faults.lags.role ? `, realistic (real-length lags: ${JSON.stringify(sim.faults.lags)})` : ""}` +
+    `${sim.faults.active.size ? `, faults: ${[...sim.faults.active].join(", ")}` : ""}; Ctrl-C stops it.\n`,
 );
 let seen = 0;
 const timer = setInterval(() => {

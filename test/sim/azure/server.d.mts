@@ -7,7 +7,43 @@ export interface SimCertificate {
   cert: string;
 }
 
+/** How long after it is created a thing starts to work, in ms (realism.mjs cites Azure for each). */
+export interface Lags {
+  /** A new role assignment is honoured by authorization checks. */
+  role: number;
+  /** A new client secret signs in. */
+  secret: number;
+  /** The service principal of a new app can be created (403 Authorization_RequestDenied before). */
+  servicePrincipal: number;
+  /** A deleted resource leaves the resource group's cached listing. */
+  listing: number;
+  /** A resource group delete takes this long (202 + Location; the group reads Deleting). */
+  groupDelete: number;
+}
+
+export type FaultName =
+  | "containerGroupFailed"
+  | "registryCreateFailed"
+  | "policyDenied"
+  | "passwordAddition"
+  | "passwordLifetime"
+  | "resourceGroupBeingDeleted"
+  | "throttle";
+
 export interface SimOptions {
+  /**
+   * Realistic mode: propagation lags, the cached group listing, long-running group deletes and small pages.
+   * true / "test": short lags (0.3–1.5 s); "real": real-length lags (npm run sim:azure -- --realistic); or lags.
+   */
+  realistic?: boolean | "test" | "real" | Partial<Lags>;
+  /** The caller signs in as a user: its Graph token has delegated scopes (scp), not application roles. */
+  delegatedUser?: boolean;
+  /** The tenant lets users register apps (default true). */
+  allowedToCreateApps?: boolean;
+  /** Directory role template ids the caller holds through a group (listed by /users/{id}/transitiveMemberOf). */
+  directoryRolesViaGroup?: string[];
+  /** Named faults on from the start (see AzureSim.faults.on). */
+  faultsOn?: FaultName[];
   port?: number;
   cert?: SimCertificate;
   tenantId?: string;
@@ -117,6 +153,21 @@ export interface AzureSim {
      * set it back to false to release them: the next GET answers Terminated. Default false.
      */
     holdContainerGroups: boolean;
+    /** The realistic mode's lags (all 0 when off); tests may change them. */
+    lags: Lags;
+    /** Items per list page (0: no paging). */
+    pageSize: number;
+    /** Faults switched on by name. */
+    active: Set<FaultName>;
+    /**
+     * Switches a named fault on: containerGroupFailed (every container group reads as ContainerGroupsGet_Failed),
+     * registryCreateFailed (the registry's create ends Failed), policyDenied (a registry PUT is denied by Azure
+     * Policy), passwordAddition / passwordLifetime (addPassword refused by the tenant's app management policy),
+     * resourceGroupBeingDeleted (every existing group starts being deleted), throttle (every 5th API request
+     * answers 429 or 503 with Retry-After).
+     */
+    on(name: FaultName): void;
+    off(name: FaultName): void;
   };
   /** Environment that points wp at the simulator. */
   env: Record<string, string>;

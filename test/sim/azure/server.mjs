@@ -22,6 +22,15 @@ import { rmSync } from "node:fs";
 import { createServer } from "node:https";
 import { performance } from "node:perf_hooks";
 import { makeCertificate } from "./cert.mjs";
+import {
+  appPolicyRefusal,
+  FAULT_NAMES,
+  failedContainerGroup,
+  pageOf,
+  policyDenial,
+  realismOf,
+  throttled,
+} from "./realism.mjs";
 
 export const ROLE_IDS = {
   Contributor: "b24988ac-6180-42a0-ab88-20f7382dd24c",
@@ -82,7 +91,7 @@ export async function startAzureSim(options = {}) {
       graphRoles: options.graphRoles ?? ["Application.ReadWrite.All"],
       armRoles: options.armRoles ?? ["Owner"],
     },
-    allowedToCreateApps: true,
+    allowedToCreateApps: options.allowedToCreateApps ?? true,
     resourceGroups: [],
     applications: [],
     servicePrincipals: [],
@@ -117,7 +126,48 @@ export async function startAzureSim(options = {}) {
     registryPolls: options.registryPolls ?? 2,
     latencyMs: options.latencyMs ?? 0,
     holdContainerGroups: false,
+    ...realismOf(options.realistic),
+    active: new Set(options.faultsOn ?? []),
+    on: (name) => {
+      if (!FAULT_NAMES.includes(name)) throw new Error(`unknown fault ${name}`);
+      faults.active.add(name);
+      // Every group there is starts being deleted (as by another actor's delete).
+      if (name === "resourceGroupBeingDeleted") for (const g of state.resourceGroups) beginGroupDelete(g);
+    },
+    off: (name) => {
+      faults.active.delete(name);
+    },
   };
+  const now = () => performance.now();
+  /** When each role assignment, client secret and app was made (ms since start): the realistic lags count from it. */
+  const madeAt = new Map();
+  /** Whether what `key` names (unknown: made before the simulator started) is older than `lag` ms. */
+  const settled = (/** @type {string} */ key, /** @type {number} */ lag) => {
+    const at = madeAt.get(key);
+    return at === undefined || now() >= at + lag;
+  };
+  /** Resources deleted lately, which the group's cached listing still shows (realistic mode). @type {Array<{ view: any, at: number }>} */
+  const ghosts = [];
+  const ghost = (/** @type {any} */ x) => {
+    if (faults.lags.listing > 0)
+      ghosts.push({ view: { id: x.id, name: x.name, type: x.type, location: x.location, tags: x.tags }, at: now() });
+  };
+  /** Groups being deleted: id → when the delete ends. @type {Map<string, number>} */
+  const deleting = new Map();
+  const beginGroupDelete = (/** @type {any} */ g) => {
+    g.properties.provisioningState = "Deleting";
+    deleting.set(g.id.toLowerCase(), now() + Math.max(faults.lags.groupDelete, 200));
+  };
+  /** Finishes the deletes whose time has come. */
+  const settleDeletes = () => {
+    for (const [id, end] of deleting) {
+      if (end > now()) continue;
+      deleting.delete(id);
+      const group = state.resourceGroups.find((g) => g.id.toLowerCase() === id);
+      if (group) removeGroup(group);
+    }
+  };
+  let apiRequests = 0;
   /** Principal ids → how many more role-assignment attempts fail with PrincipalNotFound. */
   const lagging = new Map();
   /** App appIds/object ids → how many more Graph calls see them as missing. */
@@ -223,8 +273,13 @@ export async function startAzureSim(options = {}) {
       tid: tenantId,
       oid,
       appid: clientId,
-      idtyp: "app",
-      ...(clientId === state.caller.clientId && /graph/i.test(aud) ? { roles: state.caller.graphRoles } : {}),
+      idtyp: options.delegatedUser && clientId === state.caller.clientId ? "user" : "app",
+      // A signed-in user's token carries delegated scopes (scp); an app's, application roles.
+      ...(clientId === state.caller.clientId && /graph/i.test(aud)
+        ? options.delegatedUser
+          ? { scp: "Application.ReadWrite.All User.Read" }
+          : { roles: state.caller.graphRoles }
+        : {}),
       exp: Math.floor(Date.now() / 1000) + 3600,
     };
     const token = `${b64url(JSON.stringify({ alg: "none", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}.${b64url(randomBytes(16))}`;
@@ -283,8 +338,13 @@ export async function startAzureSim(options = {}) {
         return send(res, lost.status, envelope(lost.code, lost.message ?? lost.code));
       }
       entry.status = status;
+      // Realistic: every list pages (ARM nextLink, Graph @odata.nextLink).
+      const list = /** @type {any} */ (b);
+      if (faults.pageSize > 0 && method === "GET" && status === 200 && Array.isArray(list?.value))
+        return send(res, status, pageOf(list, u, faults.pageSize, lower.startsWith("/graph/") ? "graph" : "arm"), h);
       send(res, status, b, h);
     };
+    settleDeletes();
 
     const injected = faults.fail?.({ method, path, query: entry.query, body });
     if (injected) {
@@ -317,7 +377,7 @@ export async function startAzureSim(options = {}) {
       const app = state.applications.find((a) => a.appId === clientId);
       const ok =
         (clientId === state.caller.clientId && secret === state.caller.clientSecret) ||
-        (app?.secrets.some((s) => s.secretText === secret) ?? false);
+        (app?.secrets.some((s) => s.secretText === secret && settled(s.keyId, faults.lags.secret)) ?? false);
       if (!ok) {
         return reply(401, {
           error: "invalid_client",
@@ -366,7 +426,18 @@ export async function startAzureSim(options = {}) {
       const bearer = (req.headers.authorization ?? "").replace(/^Bearer /, "");
       const service = acrTokens.get(bearer);
       if (!service) return reply(401, { errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] });
-      return reply(200, { repositories: state.acrRepositories[service] ?? [] });
+      // Paged by `n` and `last` with a Link header to the next page (realism.mjs).
+      const all = [...(state.acrRepositories[service] ?? [])].sort();
+      const last = u.searchParams.get("last");
+      const n = Number(u.searchParams.get("n")) || faults.pageSize || all.length || 1;
+      const rest = last ? all.filter((r) => r > last) : all;
+      const repositories = rest.slice(0, n);
+      /** @type {Record<string, string>} */
+      const more =
+        rest.length > n
+          ? { link: `</acr/v2/_catalog?last=${encodeURIComponent(repositories[n - 1] ?? "")}&n=${n}>; rel="next"` }
+          : {};
+      return reply(200, { repositories }, more);
     }
 
     // Everything else needs a bearer token this simulator issued.
@@ -375,6 +446,14 @@ export async function startAzureSim(options = {}) {
       return lower.startsWith("/graph/")
         ? reply(401, graphError("InvalidAuthenticationToken", "Access token is empty or invalid."))
         : reply(401, armError("InvalidAuthenticationToken", "The access token is invalid."));
+    }
+
+    // Throttled or briefly unavailable, with Retry-After (the `throttle` fault).
+    apiRequests += 1;
+    const busy = faults.active.has("throttle") ? throttled(apiRequests) : undefined;
+    if (busy) {
+      const envelope = lower.startsWith("/graph/") ? graphError : armError;
+      return reply(busy.status, envelope(busy.code, busy.message), { "retry-after": "1" });
     }
 
     if (lower.startsWith("/graph/v1.0/")) return graph(method, path.slice("/graph/v1.0".length), u, body, entry, reply);
@@ -459,6 +538,7 @@ export async function startAzureSim(options = {}) {
         secrets: /** @type {any[]} */ ([]),
       };
       state.applications.push(app);
+      madeAt.set(app.id, now());
       if (faults.graphLag > 0) {
         graphLagging.set(app.id, faults.graphLag);
         graphLagging.set(app.appId, faults.graphLag);
@@ -491,6 +571,9 @@ export async function startAzureSim(options = {}) {
             403,
             graphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
           );
+        // A tenant app management policy that blocks or caps client secrets (realism.mjs).
+        if (faults.active.has("passwordAddition")) return reply(400, appPolicyRefusal("passwordAddition"));
+        if (faults.active.has("passwordLifetime")) return reply(400, appPolicyRefusal("passwordLifetime"));
         entry.mutating = true;
         const secretText = `${randomBytes(3).toString("base64url").slice(0, 3)}8Q~${randomBytes(27).toString("base64url")}`;
         const start = new Date();
@@ -505,6 +588,7 @@ export async function startAzureSim(options = {}) {
           secretText,
         };
         app.secrets.push(s);
+        madeAt.set(s.keyId, now());
         return reply(200, {
           "@odata.context": `${url}/graph/v1.0/$metadata#microsoft.graph.passwordCredential`,
           customKeyIdentifier: null,
@@ -540,6 +624,12 @@ export async function startAzureSim(options = {}) {
           },
         });
       }
+      // The service principal of a brand-new app: refused until the app has replicated (realism.mjs).
+      if (!settled(app.id, faults.lags.servicePrincipal))
+        return reply(
+          403,
+          graphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
+        );
       if (state.servicePrincipals.some((s) => s.appId === app.appId)) {
         return reply(
           409,
@@ -576,6 +666,26 @@ export async function startAzureSim(options = {}) {
     if (lower === "/organization" && method === "GET") {
       return reply(200, { value: [{ id: tenantId, displayName: "Sim Tenant" }] });
     }
+    // A user's memberships, through groups too: a directory role assigned to a (role-assignable) group the user
+    // is in shows here (https://learn.microsoft.com/graph/api/user-list-transitivememberof; the beta
+    // transitiveRoleAssignments lists the same, https://learn.microsoft.com/graph/api/rbacapplication-list-transitiveroleassignments).
+    m = lower.match(/^\/users\/([^/]+)\/transitivememberof$/);
+    if (m && method === "GET") {
+      const viaGroup = m[1] === state.caller.objectId.toLowerCase() ? (options.directoryRolesViaGroup ?? []) : [];
+      return reply(200, {
+        value: [
+          ...(viaGroup.length
+            ? [{ "@odata.type": "#microsoft.graph.group", id: randomUUID(), displayName: "App admins" }]
+            : []),
+          ...viaGroup.map((t) => ({
+            "@odata.type": "#microsoft.graph.directoryRole",
+            id: randomUUID(),
+            displayName: "Directory role",
+            roleTemplateId: t,
+          })),
+        ],
+      });
+    }
     m = lower.match(/^\/roleManagement\/directory\/roleAssignments$/i);
     if (m && method === "GET") return reply(200, { value: [] });
     return reply(
@@ -610,7 +720,9 @@ export async function startAzureSim(options = {}) {
       .filter(
         (a) =>
           a.properties.principalId === principal &&
-          (s === a.properties.scope.toLowerCase() || s.startsWith(`${a.properties.scope.toLowerCase()}/`)),
+          (s === a.properties.scope.toLowerCase() || s.startsWith(`${a.properties.scope.toLowerCase()}/`)) &&
+          // A new assignment is honoured only once the RBAC caches have it (realism.mjs).
+          settled(a.id, faults.lags.role),
       )
       .map((a) => {
         const name = Object.entries(ROLE_IDS).find(([, id]) =>
@@ -651,7 +763,7 @@ export async function startAzureSim(options = {}) {
                 : /^\/subscriptions(\/[^/]+)?$/.test(lower)
                   ? "subscriptions"
                   : "resources";
-    if (!apiVersion)
+    if (!apiVersion && !lower.startsWith("/sim/operations/"))
       return reply(
         400,
         armError(
@@ -659,7 +771,7 @@ export async function startAzureSim(options = {}) {
           "The api-version query parameter (?api-version=) is required for all requests.",
         ),
       );
-    if (!API_VERSIONS[provider].includes(apiVersion)) {
+    if (!lower.startsWith("/sim/operations/") && !API_VERSIONS[provider].includes(apiVersion ?? "")) {
       return reply(
         400,
         armError(
@@ -688,15 +800,22 @@ export async function startAzureSim(options = {}) {
     if (m && method === "GET") {
       const op = state.operations.get(m[1] ?? "");
       if (!op) return reply(404, armError("NotFound", "Operation not found."));
+      // A resource group's delete: 202 while it runs, 200 when the group is gone.
+      if (op.group)
+        return deleting.has(String(op.group).toLowerCase())
+          ? reply(202, undefined, { location: `${url}${path}?api-version=${apiVersion}` })
+          : reply(200);
       op.polls += 1;
       if (op.polls < faults.registryPolls)
         return reply(200, { id: op.id, status: "InProgress" }, { "retry-after": "0" });
-      if (op.fail)
+      if (op.fail) {
+        op.registry.properties.provisioningState = "Failed";
         return reply(200, {
           id: op.id,
           status: "Failed",
           error: { code: op.fail, message: `The operation failed: ${op.fail}.` },
         });
+      }
       op.registry.properties.provisioningState = "Succeeded";
       return reply(200, { id: op.id, status: "Succeeded" });
     }
@@ -826,6 +945,7 @@ export async function startAzureSim(options = {}) {
         const a = assignment(scope, roleId, principalId, props.principalType ?? "Unknown", id);
         a.properties.roleDefinitionId = props.roleDefinitionId;
         state.roleAssignments.push(a);
+        madeAt.set(a.id, now());
         return reply(201, a);
       }
     }
@@ -889,21 +1009,31 @@ export async function startAzureSim(options = {}) {
     const rgName = m[1] ?? "";
     const inner = m[2] ?? "";
     const group = findGroup(subId, rgName);
+    // Writes into a group being deleted (realism.mjs; common-deployment-errors lists ResourceGroupBeingDeleted).
+    if (group && deleting.has(group.id.toLowerCase()) && method === "PUT")
+      return reply(
+        409,
+        armError(
+          "ResourceGroupBeingDeleted",
+          `The resource group '${rgName}' is in deprovisioning state and cannot perform this operation.`,
+        ),
+      );
     if (!inner) {
       if (method === "HEAD") return reply(group ? 204 : 404);
       if (method === "DELETE") {
         if (!group) return reply(204);
-        // Synchronous here: the group and everything in it (and role assignments at or below it).
         entry.mutating = true;
-        const under = (/** @type {string} */ id) =>
-          id.toLowerCase() === group.id.toLowerCase() || id.toLowerCase().startsWith(`${group.id.toLowerCase()}/`);
-        for (const r of state.registries.filter((x) => under(x.id)))
-          delete state.acrRepositories[r.properties.loginServer];
-        state.registries = state.registries.filter((x) => !under(x.id));
-        state.identities = state.identities.filter((x) => !under(x.id));
-        state.containerGroups = state.containerGroups.filter((x) => !under(x.id));
-        state.roleAssignments = state.roleAssignments.filter((a) => !under(a.properties.scope));
-        state.resourceGroups = state.resourceGroups.filter((g) => g !== group);
+        // Realistic: a long-running operation (202 + Location, polled until the group is gone); the group reads
+        // "Deleting" meanwhile. https://learn.microsoft.com/rest/api/resources/resource-groups/delete
+        if (faults.lags.groupDelete > 0) {
+          if (!deleting.has(group.id.toLowerCase())) beginGroupDelete(group);
+          const opId = randomUUID();
+          state.operations.set(opId, { id: opId, polls: 0, group: group.id });
+          const status = `${url}/sim/operations/${opId}?api-version=${apiVersion}`;
+          return reply(202, undefined, { location: status, "retry-after": "0" });
+        }
+        // Otherwise synchronous: the group and everything in it (and role assignments at or below it).
+        removeGroup(group);
         return reply(200);
       }
       if (method === "GET")
@@ -975,13 +1105,10 @@ export async function startAzureSim(options = {}) {
         location: x.location,
         tags: x.tags,
       });
-      return reply(200, {
-        value: [
-          ...state.registries.filter(under),
-          ...state.identities.filter(under),
-          ...state.containerGroups.filter(under),
-        ].map(view),
-      });
+      // Served from a cache: resources deleted lately are still listed (realism.mjs, azure-rest-api-specs#21221).
+      const stale = ghosts.filter((x) => now() < x.at + faults.lags.listing && under(x.view)).map((x) => x.view);
+      const live = [...state.registries, ...state.identities, ...state.containerGroups].filter(under).map(view);
+      return reply(200, { value: [...live, ...stale.filter((x) => !live.some((l) => l.id === x.id))] });
     }
 
     // ---- registries in a group ----
@@ -1012,6 +1139,7 @@ export async function startAzureSim(options = {}) {
         if (!found) return reply(204);
         entry.mutating = true;
         const rid = found.id.toLowerCase();
+        ghost(found);
         state.registries = state.registries.filter((r) => r !== found);
         state.roleAssignments = state.roleAssignments.filter((a) => a.properties.scope.toLowerCase() !== rid);
         delete state.acrRepositories[found.properties.loginServer];
@@ -1041,6 +1169,7 @@ export async function startAzureSim(options = {}) {
             ),
           );
         }
+        if (faults.active.has("policyDenied")) return reply(403, policyDenial(subId, name));
         if (body?.sku?.name !== "Basic" && body?.sku?.name !== "Standard" && body?.sku?.name !== "Premium")
           return reply(400, armError("InvalidSku", "The sku is invalid."));
         entry.mutating = true;
@@ -1088,7 +1217,12 @@ export async function startAzureSim(options = {}) {
         }
         state.registries.push(r);
         const opId = randomUUID();
-        state.operations.set(opId, { id: opId, polls: 0, registry: r, fail: options.registryCreateFails });
+        state.operations.set(opId, {
+          id: opId,
+          polls: 0,
+          registry: r,
+          fail: faults.active.has("registryCreateFailed") ? "InternalServerError" : options.registryCreateFails,
+        });
         const status = `${url}/sim/operations/${opId}?api-version=${apiVersion}`;
         return reply(201, r, { "azure-asyncoperation": status, location: status, "retry-after": "0" });
       }
@@ -1144,13 +1278,14 @@ export async function startAzureSim(options = {}) {
           };
         }
         const { polls: _p, logs: _l, exitCode: _e, ...wire } = found;
-        return reply(200, wire);
+        return reply(200, faults.active.has("containerGroupFailed") ? failedContainerGroup(wire) : wire);
       }
       if (method === "DELETE") {
         if (!callerMay(id, "Microsoft.ContainerInstance/containerGroups/delete", principal))
           return denied("Microsoft.ContainerInstance/containerGroups/delete");
         if (!found) return reply(204);
         entry.mutating = true;
+        ghost(found);
         state.containerGroups = state.containerGroups.filter((c) => c !== found);
         return reply(200);
       }
@@ -1217,6 +1352,7 @@ export async function startAzureSim(options = {}) {
       if (method === "DELETE") {
         if (!found) return reply(204);
         entry.mutating = true;
+        ghost(found);
         state.identities = state.identities.filter((i) => i !== found);
         return reply(200);
       }
@@ -1242,6 +1378,22 @@ export async function startAzureSim(options = {}) {
       }
     }
     return reply(404, armError("InvalidResourceType", `No route for ${method} ${path}.`));
+  }
+
+  /** Deletes a group and everything in it (and role assignments at or below it). */
+  function removeGroup(/** @type {any} */ group) {
+    const under = (/** @type {string} */ id) =>
+      id.toLowerCase() === group.id.toLowerCase() || id.toLowerCase().startsWith(`${group.id.toLowerCase()}/`);
+    for (const r of state.registries.filter((x) => under(x.id))) {
+      delete state.acrRepositories[r.properties.loginServer];
+      ghost(r);
+    }
+    for (const x of [...state.identities, ...state.containerGroups].filter((y) => under(y.id))) ghost(x);
+    state.registries = state.registries.filter((x) => !under(x.id));
+    state.identities = state.identities.filter((x) => !under(x.id));
+    state.containerGroups = state.containerGroups.filter((x) => !under(x.id));
+    state.roleAssignments = state.roleAssignments.filter((a) => !under(a.properties.scope));
+    state.resourceGroups = state.resourceGroups.filter((g) => g !== group);
   }
 
   function findGroup(/** @type {string} */ subId, /** @type {string} */ name) {
