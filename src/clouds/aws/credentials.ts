@@ -75,7 +75,7 @@ export function credentialsStep(e: EcsContext): Resource {
     limit: MAX_ACCESS_KEYS,
     tooMany: () => tooManyKeys(e),
     use: (_ctx, blockMissing) => keyUse(e, blockMissing),
-    spec: async () => keySpec(e, await accountOf(e), () => tooManyKeys(e)),
+    spec: async (ctx) => keySpec(e, await accountOf(e), () => tooManyKeys(e), ctx.note),
     blockData: async (key) => ({
       aws_access_key_id: key.id,
       aws_secret_access_key: key.secretAccessKey,
@@ -96,7 +96,7 @@ export function credentialsStep(e: EcsContext): Resource {
       const state = e.mode === "read" ? { action: "exists" as const } : await base.check(ctx);
       const id = ctx.outputs.get("blockDocumentId");
       if (state.action === "create" || typeof id !== "string") return state;
-      const key = await readKey(e, id);
+      const key = await readKey(e, id, ctx.note);
       broken.delete(id);
       if (!key.problem) return { ...state, id, ...(key.detail ? { detail: key.detail } : {}) };
       broken.add(id);
