@@ -13,7 +13,11 @@ describe.skipIf(!hasMoto)("the AWS proxy in front of moto", () => {
     const m = await import("@aws-sdk/client-iam");
     return { m, c: new m.IAMClient({ region: "us-east-1", endpoint: sim.proxy.url, credentials, maxAttempts: 1 }) };
   };
-  const code = (p: Promise<unknown>) => p.then(() => "ok", (e: { name?: string }) => e.name);
+  const code = (p: Promise<unknown>) =>
+    p.then(
+      () => "ok",
+      (e: { name?: string }) => e.name,
+    );
 
   it("a new access key is refused with InvalidClientTokenId for a while, then works", async () => {
     sim.proxy.lags.keyMs = 600;
@@ -100,9 +104,14 @@ describe.skipIf(!hasMoto)("the AWS proxy in front of moto", () => {
         { Effect: "Deny", Action: "iam:GetRole", Resource: "*" },
       ],
     };
-    await c.send(new m.PutUserPolicyCommand({ UserName: "narrow", PolicyName: "p", PolicyDocument: JSON.stringify(doc) }));
+    await c.send(
+      new m.PutUserPolicyCommand({ UserName: "narrow", PolicyName: "p", PolicyDocument: JSON.stringify(doc) }),
+    );
     const key = (await c.send(new m.CreateAccessKeyCommand({ UserName: "narrow" }))).AccessKey;
-    const { c: as } = await iamClient({ accessKeyId: key?.AccessKeyId ?? "", secretAccessKey: key?.SecretAccessKey ?? "" });
+    const { c: as } = await iamClient({
+      accessKeyId: key?.AccessKeyId ?? "",
+      secretAccessKey: key?.SecretAccessKey ?? "",
+    });
     const out = await as.send(
       new m.SimulatePrincipalPolicyCommand({
         PolicySourceArn: "arn:aws:iam::123456789012:user/narrow",

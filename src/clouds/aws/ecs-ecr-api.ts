@@ -2,7 +2,7 @@
 import type * as Ecr from "@aws-sdk/client-ecr";
 import type * as Ecs from "@aws-sdk/client-ecs";
 import { CloudError } from "../../errors.js";
-import { type Calls, calls, must } from "./call.js";
+import { type Calls, calls, must, pages } from "./call.js";
 import type { ClientConfig, EcrApi, EcsApi } from "./sdk.js";
 
 export function ecsApi(m: typeof Ecs, cfg: ClientConfig, k: Calls = calls()): EcsApi {
@@ -79,10 +79,15 @@ export function ecrApi(m: typeof Ecr, cfg: ClientConfig, k: Calls = calls()): Ec
         proxyEndpoint: must(data.proxyEndpoint, "registry endpoint"),
       };
     },
-    imageCount: async (repositoryName) => {
-      const out = await k.call("ecr:ListImages", () => c.send(new m.ListImagesCommand({ repositoryName })));
-      return out.imageIds?.length ?? 0;
-    },
+    imageCount: async (repositoryName) =>
+      (
+        await pages(async (nextToken) => {
+          const out = await k.call("ecr:ListImages", () =>
+            c.send(new m.ListImagesCommand({ repositoryName, nextToken })),
+          );
+          return { items: out.imageIds, next: out.nextToken };
+        })
+      ).length,
     deleteRepository: async (repositoryName, force) => {
       await k.call("ecr:DeleteRepository", () => c.send(new m.DeleteRepositoryCommand({ repositoryName, force })));
     },

@@ -123,8 +123,13 @@ function iamApiTeardown(m: typeof Iam, c: Iam.IAMClient, k: Calls): Pick<IamApi,
     deletePolicy: async (PolicyArn) => {
       await k.call("iam:DeletePolicy", () => c.send(new m.DeletePolicyCommand({ PolicyArn })));
     },
-    listPolicyTags: async (PolicyArn) =>
-      (await k.call("iam:ListPolicyTags", () => c.send(new m.ListPolicyTagsCommand({ PolicyArn })))).Tags ?? [],
+    listPolicyTags: (PolicyArn) =>
+      pages(async (Marker) => {
+        const out = await k.call("iam:ListPolicyTags", () =>
+          c.send(new m.ListPolicyTagsCommand({ PolicyArn, Marker })),
+        );
+        return { items: out.Tags, next: out.IsTruncated ? out.Marker : undefined };
+      }),
     deleteUser: async (UserName) => {
       await k.call("iam:DeleteUser", () => c.send(new m.DeleteUserCommand({ UserName })));
     },
@@ -134,9 +139,13 @@ function iamApiTeardown(m: typeof Iam, c: Iam.IAMClient, k: Calls): Pick<IamApi,
     deleteRolePolicy: async (RoleName, PolicyName) => {
       await k.call("iam:DeleteRolePolicy", () => c.send(new m.DeleteRolePolicyCommand({ RoleName, PolicyName })));
     },
-    listRolePolicies: async (RoleName) =>
-      (await k.call("iam:ListRolePolicies", () => c.send(new m.ListRolePoliciesCommand({ RoleName })))).PolicyNames ??
-      [],
+    listRolePolicies: (RoleName) =>
+      pages(async (Marker) => {
+        const out = await k.call("iam:ListRolePolicies", () =>
+          c.send(new m.ListRolePoliciesCommand({ RoleName, Marker })),
+        );
+        return { items: out.PolicyNames, next: out.IsTruncated ? out.Marker : undefined };
+      }),
     deleteRole: async (RoleName) => {
       await k.call("iam:DeleteRole", () => c.send(new m.DeleteRoleCommand({ RoleName })));
     },

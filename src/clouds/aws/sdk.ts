@@ -200,10 +200,14 @@ export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
     return { region: resolved, ...profile, ...(endpoint ? { endpoint } : {}), logger, maxAttempts: 1 };
   };
   const k = calls(o.progress);
+  // Memoised answers; a failure is not kept, so a later call asks again (a new key starts to work).
   const once = <T>(make: () => Promise<T>) => {
     let p: Promise<T> | undefined;
     return () => {
-      p ??= make();
+      p ??= make().catch((err: unknown) => {
+        p = undefined;
+        throw err;
+      });
       return p;
     };
   };
