@@ -174,3 +174,16 @@ lazy.add(join(root, "src/prefect/embedded/api.ts"));
 rmSync(dist, { recursive: true, force: true });
 const result = await build(options([corePlugin(core, lazy), srcPlugin, lazyChildProcessPlugin]));
 writeFileSync(join(dist, "metafile.json"), JSON.stringify(result.metafile));
+
+// `wp --help` as the built CLI renders it at 80 columns (piped) and 100 (a terminal that wide or wider; help
+// depends on nothing else), served by bin/wp.js without loading the CLI; test/commands/help-prerendered checks.
+const startupChunk = /from"(\.\/chunk-[\w-]+\.js)"/.exec(readFileSync(join(dist, "bin.js"), "utf8"))?.[1];
+const { main } = await import(join(dist, startupChunk ?? "missing.js"));
+for (const width of [80, 100]) {
+  let text = "";
+  const out = { write: (t) => (text += t), isTTY: width !== 80, columns: width === 80 ? undefined : width };
+  const err = { write: () => {}, isTTY: false, columns: undefined };
+  const code = await main(["--help"], { io: { stdout: out, stderr: err, stdinIsTTY: false }, env: {}, cwd: root });
+  if (code !== 0 || !text.startsWith("Usage: wp")) throw new Error(`wp --help at ${width} columns failed (${code})`);
+  writeFileSync(join(dist, `help-${width}.txt`), text);
+}

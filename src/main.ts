@@ -2,7 +2,7 @@
  * Builds the command line from the registry, runs one command and returns its exit code.
  * Nothing below bin.ts sets the process exit code.
  */
-import { Command, CommanderError, Option } from "commander";
+import { type Argument, Command, CommanderError, Option } from "commander";
 import { blockGroup, type CommandGroup, commands, serverCommand, storageGroup } from "./commands/registry.js";
 import type { CommandSpec } from "./commands/spec.js";
 import type { Ctx, GlobalOptions } from "./context.js";
@@ -97,15 +97,28 @@ function configure(cmd: Command, io: IO): void {
       writeErr: (s) => io.stderr.write(s),
       // Commander's errors quote what was typed (`unknown command 'x'`): no raw control characters.
       outputError: (s, write) => write(s.split("\n").map(safeText).join("\n")),
-      // The terminal's width, and 80 columns when piped (commander would not wrap at all).
-      getOutHelpWidth: () => io.stdout.columns ?? 80,
-      getErrHelpWidth: () => io.stderr.columns ?? 80,
+      // 80 columns when piped (commander would not wrap at all), the terminal's width up to 100 on one (as
+      // clap does: long lines read badly); `wp --help` at 80 and 100 is pre-rendered (bin/wp.js).
+      getOutHelpWidth: () => helpWidth(io.stdout.columns),
+      getErrHelpWidth: () => helpWidth(io.stderr.columns),
       getOutHasColors: () => false,
       getErrHasColors: () => false,
     })
     // --profile, --yes, --no-prompt and --debug work after any command: say so in its help.
-    .configureHelp({ showGlobalOptions: true });
+    // A command's list shows names and arguments only ("provision-infra <name>"): an alias and "[options]"
+    // widened the name column so far that descriptions could not wrap within 80 columns.
+    .configureHelp({
+      showGlobalOptions: true,
+      subcommandTerm: (c) => [c.name(), ...c.registeredArguments.map(argTerm)].join(" "),
+    });
 }
+
+const argTerm = (a: Argument) => {
+  const name = `${a.name()}${a.variadic ? "..." : ""}`;
+  return a.required ? `<${name}>` : `[${name}]`;
+};
+
+export const helpWidth = (columns: number | undefined) => (columns === undefined ? 80 : Math.min(columns, 100));
 
 /**
  * Commander answers `wp nope --help` with the top-level help (exit 0), as if `nope` were fine.

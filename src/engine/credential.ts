@@ -41,6 +41,8 @@ interface Entry {
   pid: number;
   host: string;
   id?: string;
+  /** A rotation: the credentials the new one replaces, deleted once the block holds the new one. */
+  retire?: string[];
 }
 
 /** The plan's words for orphans the apply will delete: "delete access key AKIA… left by an interrupted run". */
@@ -127,7 +129,9 @@ export class CredentialGuard {
           ? [e.id]
           : []
         : existing.filter((k) => k.created && k.created.getTime() >= since).map((k) => k.id);
-      const loose = ids.filter((id) => !held.has(id));
+      // A rotation's old credentials, once the block no longer holds them (a run stopped before deleting them).
+      const stale = (e.retire ?? []).filter((id) => existing.some((k) => k.id === id));
+      const loose = [...ids, ...stale].filter((id) => !held.has(id));
       if (loose.length === 0) this.drop(e);
       for (const id of loose) {
         const o = found.get(id) ?? { id, entries: [] };
@@ -151,12 +155,15 @@ export class CredentialGuard {
 
   /**
    * Mints a credential and stores it with `store` inside a critical section; a failed store
-   * revokes it again. Returns what `store` returned.
+   * revokes it again. Returns what `store` returned. `retire` (a rotation) names the credentials
+   * the new one replaces: they are journaled with the mint and deleted once `store` has written the
+   * block, so a run stopped in between leaves them to the next run's `recover`, never for good.
    */
   async mintInto<C extends { id: string }, T>(
     spec: CredentialSpec<C>,
     store: (credential: C) => Promise<T>,
     note: (m: string) => void,
+    retire: string[] = [],
   ): Promise<T> {
     interruptSignal.throwIfAborted();
     return critical(async () => {
@@ -166,6 +173,7 @@ export class CredentialGuard {
         started: new Date().toISOString(),
         pid: process.pid,
         host: hostname(),
+        ...(retire.length > 0 ? { retire } : {}),
       };
       this.write(entry);
       await this.pause("before-mint");
@@ -173,7 +181,7 @@ export class CredentialGuard {
       try {
         credential = await spec.mint();
       } catch (err) {
-        this.drop(entry);
+        await this.lostAnswer(spec, entry, note);
         throw err;
       }
       await this.pause("after-mint");
@@ -195,9 +203,45 @@ export class CredentialGuard {
         throw err;
       }
       await this.pause("after-block");
-      this.drop(entry);
+      await this.pause("before-retire");
+      try {
+        for (const id of retire) {
+          await spec.revoke(id);
+          note(`Deleted the old ${spec.noun} ${id} of ${spec.owner}.`);
+        }
+        this.drop(entry);
+      } catch {
+        // The block holds the new credential; the journal keeps the old ones for the next run.
+        note(`Could not delete the old ${spec.noun} yet; the next wp run for this pool deletes it.`);
+      }
       return stored;
     });
+  }
+
+  /**
+   * A mint that failed may still have created the credential (the answer was lost on the way back):
+   * what the owner got since the entry began and no block holds is deleted now; when that cannot be
+   * read or deleted, the entry stays for the next run's `recover`.
+   */
+  private async lostAnswer<C extends { id: string }>(
+    spec: CredentialSpec<C>,
+    entry: Entry,
+    note: (m: string) => void,
+  ): Promise<void> {
+    try {
+      const { retire: _kept, ...mintOnly } = entry;
+      this.write(mintOnly);
+      const since = Date.parse(entry.started) - SKEW_MS;
+      const [existing, held] = await Promise.all([spec.list(), spec.held()]);
+      for (const k of existing) {
+        if (!k.created || k.created.getTime() < since || held.has(k.id)) continue;
+        await spec.revoke(k.id);
+        note(`Deleted ${spec.noun} ${k.id} of ${spec.owner}: created by the failed call, its answer never arrived.`);
+      }
+      this.drop(entry);
+    } catch {
+      // Kept in the journal: the next run for this owner finishes it.
+    }
   }
 
   private async pause(point: string): Promise<void> {

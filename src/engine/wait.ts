@@ -7,6 +7,8 @@
  */
 import { WpError } from "../errors.js";
 
+export { retryAfterMs } from "../prefect/http.js";
+
 /** One try: done with a value, or not yet (with the reason seen, for the progress line and the timeout). */
 export type Attempt<T> = { done: true; value: T } | { done: false; reason?: string };
 
@@ -90,15 +92,6 @@ export async function retryTransient<T>(fn: () => Promise<T>, o: RetryOptions): 
       pause = Math.min(pause * 2, 20_000);
     }
   }
-}
-
-/** `Retry-After` as milliseconds (seconds or an HTTP date); undefined when absent or unreadable. */
-export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const secs = Number(value);
-  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -41,8 +41,8 @@ describe("Azure is loaded lazily", () => {
     return loadedModules(readFileSync(file, "utf8").split("\n").filter(Boolean));
   }
 
-  it("wp --help and wp ls import no @azure package and no ACI provisioner code", () => {
-    for (const args of [["--help"], ["ls"]]) {
+  it("wp create --help and wp ls import no @azure package and no ACI provisioner code", () => {
+    for (const args of [["create", "--help"], ["ls"]]) {
       const urls = loaded(args);
       expect(urls.includes("src/clouds/azure/provider.ts"), `${args}: the declaration loads`).toBe(true);
       expect(

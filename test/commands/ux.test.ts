@@ -101,13 +101,15 @@ describe("help", () => {
     for (const flag of ["--profile <name>", "-y, --yes", "--no-prompt", "--debug"]) expect(r.stdout).toContain(flag);
   });
 
-  it("is wrapped to 80 columns when piped and to the terminal's width on one", async () => {
+  it("is wrapped to 80 columns when piped and to the terminal's width, up to 100, on one", async () => {
     const piped = await runCli(["create", "--help"]);
     const widest = (s: string) => Math.max(...s.split("\n").map((l) => l.length));
     expect(widest(piped.stdout)).toBeLessThanOrEqual(80);
     const wide = await runCli(["create", "--help"], { tty: true, columns: 160 });
     expect(widest(wide.stdout)).toBeGreaterThan(80);
-    expect(widest(wide.stdout)).toBeLessThanOrEqual(160);
+    expect(widest(wide.stdout)).toBeLessThanOrEqual(100);
+    const narrow = await runCli(["create", "--help"], { tty: true, columns: 90 });
+    expect(widest(narrow.stdout)).toBeLessThanOrEqual(90);
   });
 
   it("an unknown command with --help is an error (exit 2), not the top-level help", async () => {
