@@ -119,7 +119,10 @@ describe.skipIf(!hasMoto)("ECS pools while AWS is eventually consistent", { time
   it("every list is read to its last page (one item per page)", async () => {
     const m = await import("@aws-sdk/client-iam");
     const iam = new m.IAMClient({ region: "us-east-1", endpoint: sim.moto.url });
-    const doc = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] });
+    const doc = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }],
+    });
     for (const n of ["a", "b", "z"]) await iam.send(new m.CreatePolicyCommand({ PolicyName: n, PolicyDocument: doc }));
     sim.proxy.pageSize = 1;
     await create("p1");
@@ -131,7 +134,9 @@ describe.skipIf(!hasMoto)("ECS pools while AWS is eventually consistent", { time
     const deleted = JSON.parse(d.stdout).results.map((x: { resource: string }) => x.resource);
     expect(deleted).toEqual(expect.arrayContaining(["IAM policy", "IAM user", "IAM role"]));
     // Lists of more than one item were read page by page (the policy's tags, the role's policies, the VPCs).
-    const followed = new Set(sim.proxy.requests.filter((q) => q.params.Marker || q.params.NextToken).map((q) => q.action));
+    const followed = new Set(
+      sim.proxy.requests.filter((q) => q.params.Marker || q.params.NextToken).map((q) => q.action),
+    );
     expect([...followed]).toEqual(expect.arrayContaining(["ListPolicyTags", "ListPolicies", "DescribeSubnets"]));
   });
 });

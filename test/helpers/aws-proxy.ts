@@ -71,6 +71,8 @@ export interface AwsProxy {
   /** Items per page of IAM lists and EC2 describes (0: moto's whole list). */
   pageSize: number;
   throttle?: ((r: ProxiedRequest) => boolean) | undefined;
+  /** When true for a request, answered with the (non-transient) error code InjectedFailure instead of forwarding. */
+  fail?: ((r: ProxiedRequest) => boolean) | undefined;
   dropAnswer?: ((r: ProxiedRequest) => boolean) | undefined;
   /** Requests that change something (not Get/List/Describe/Simulate). */
   mutations(): ProxiedRequest[];
@@ -209,6 +211,7 @@ export async function startAwsProxy(target: string, motoUrl = target): Promise<A
       proxy.lags = { ...NO_LAGS };
       proxy.pageSize = 0;
       proxy.throttle = undefined;
+      proxy.fail = undefined;
       proxy.dropAnswer = undefined;
       for (const m of [newKeys, newRoles, newEntities, familyRole, pending]) m.clear();
     },
@@ -222,6 +225,7 @@ export async function startAwsProxy(target: string, motoUrl = target): Promise<A
   /** An answer the proxy makes up, or undefined to forward to moto. */
   function inject(r: ProxiedRequest): Reply | undefined {
     if (proxy.throttle?.(r)) return throttled(r);
+    if (proxy.fail?.(r)) return errorReply(r, 400, "InjectedFailure", "injected by the test");
     if (young(newKeys, r.keyId, proxy.lags.keyMs)) {
       return r.json
         ? errorReply(r, 400, "UnrecognizedClientException", "The security token included in the request is invalid.")

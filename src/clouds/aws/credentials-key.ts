@@ -182,9 +182,14 @@ export async function remintIntoBlock(
   const userArn = found?.Arn;
   if (!userArn)
     throw new WpError(`IAM user ${user} does not exist.`, `Run \`${wpCommand("provision-infra", e.pool)}\` first.`);
-  const [oldOnUser, held] = await Promise.all([roomForKey(e, oldId), keysHeldElsewhere(e)]);
   const spec = keySpec(e, (await s.identity()).accountId, tooMany, note);
+  // What interrupted runs left (a key minted without its block, an old key not yet deleted) goes
+  // first, so that it never counts against AWS's two keys.
   await e.guard.recover(spec, note);
+  const [oldOnUser, held] = await Promise.all([roomForKey(e, oldId), keysHeldElsewhere(e)]);
+  // The block's old key is retired by the guard: journaled with the mint, deleted once the block holds
+  // the new key (which by then works), or by the next run if this one is stopped in between.
+  const retire = oldId && oldOnUser && !held.has(oldId) ? [oldId] : [];
   const newId = await e.guard.mintInto(
     spec,
     async (k) => {
@@ -203,12 +208,11 @@ export async function remintIntoBlock(
       return k.id;
     },
     note,
+    retire,
   );
-  const deleteOld = oldId && oldOnUser && !held.has(oldId);
-  if (deleteOld) await iam.deleteAccessKey(user, oldId).catch(gone(NO_SUCH));
   return {
     newId,
-    ...(deleteOld ? { oldId } : {}),
+    ...(retire[0] ? { oldId: retire[0] } : {}),
     checked: `sts:GetCallerIdentity with the new key answered ${userArn}`,
   };
 }
