@@ -12,7 +12,8 @@ type Teardown =
   | "detachRolePolicy"
   | "deleteRolePolicy"
   | "listRolePolicies"
-  | "deleteRole";
+  | "deleteRole"
+  | "simulate";
 
 export function iamApi(m: typeof Iam, cfg: ClientConfig, k: Calls = calls()): IamApi {
   const c = new m.IAMClient(cfg);
@@ -149,5 +150,16 @@ function iamApiTeardown(m: typeof Iam, c: Iam.IAMClient, k: Calls): Pick<IamApi,
     deleteRole: async (RoleName) => {
       await k.call("iam:DeleteRole", () => c.send(new m.DeleteRoleCommand({ RoleName })));
     },
+    simulate: async (PolicySourceArn, ActionNames, resource) =>
+      (
+        await pages(async (Marker) => {
+          const out = await k.call("iam:SimulatePrincipalPolicy", () =>
+            c.send(
+              new m.SimulatePrincipalPolicyCommand({ PolicySourceArn, ActionNames, ResourceArns: [resource], Marker }),
+            ),
+          );
+          return { items: out.EvaluationResults, next: out.IsTruncated ? out.Marker : undefined };
+        })
+      ).map((r) => ({ action: r.EvalActionName ?? "", decision: r.EvalDecision ?? "" })),
   };
 }

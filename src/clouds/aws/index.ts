@@ -119,6 +119,7 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisione
         repositoryStep(e),
         dockerLoginStep(e),
       ].map(seeded),
+    preflight: async (plan) => (await import("./preflight.js")).ecsPreflight(e, plan),
     jobTemplate: ecsJobTemplate,
     nextSteps: (outputs) => ecsNextSteps(opts.poolName, names.repository, outputs),
   };

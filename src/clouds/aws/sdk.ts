@@ -70,6 +70,8 @@ export interface IamApi {
   deleteRolePolicy(role: string, policyName: string): Promise<void>;
   listRolePolicies(role: string): Promise<string[]>;
   deleteRole(role: string): Promise<void>;
+  /** iam:SimulatePrincipalPolicy: each action's decision ("allowed", "implicitDeny", "explicitDeny") on `resource`, all pages. */
+  simulate(source: string, actions: string[], resource: string): Promise<Array<{ action: string; decision: string }>>;
 }
 
 export interface Ec2Api {
