@@ -64,7 +64,9 @@ describe.skipIf(!hasMoto)("ECS permission preflight", { timeout: 180_000 }, () =
     const r = await runAs("narrow", readOnly, create);
     expect(r.code, r.stderr).toBe(4);
     const line = r.stderr.trim().split("\n").pop() ?? "";
-    expect(line).toMatch(/^Error: Your AWS ECS identity lacks \d+ permissions this plan needs, so nothing was changed: /);
+    expect(line).toMatch(
+      /^Error: Your AWS ECS identity lacks \d+ permissions this plan needs, so nothing was changed: /,
+    );
     for (const action of [
       "iam:CreateRole on arn:aws:iam::123456789012:role/PrefectEcsTaskExecutionRole",
       "iam:CreateUser on arn:aws:iam::123456789012:user/prefect-ecs-user",

@@ -26,11 +26,17 @@ export const KEY_NOT_YET = new Set(["InvalidClientTokenId", "UnrecognizedClientE
 type Note = (message: string) => void;
 
 /** Runs `fn`, which names an IAM entity just created, until IAM stops answering NoSuchEntity for it. */
-export function afterCreate<T>(what: string, note: Note, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export function afterCreate<T>(
+  what: string,
+  note: Note,
+  fn: () => Promise<T>,
+  signal?: AbortSignal,
+  timeoutMs = ENTITY_WAIT_MS,
+): Promise<T> {
   return waitUntil({
     what: `IAM to show ${what}`,
     why: "IAM is eventually consistent: a new user, role or policy can be missing for a few seconds",
-    timeoutMs: ENTITY_WAIT_MS,
+    timeoutMs,
     note,
     signal,
     hint: `IAM still does not show ${what}; see ${IAM_CONSISTENCY}, then run the command again.`,
