@@ -32,18 +32,20 @@ export function ecsApi(m: typeof Ecs, cfg: ClientConfig, k: Calls = calls()): Ec
     stopTask: async (cluster, task, reason) => {
       await k.call("ecs:StopTask", () => c.send(new m.StopTaskCommand({ cluster, task, reason })));
     },
-    listTaskDefinitions: async (familyPrefix) =>
-      (
-        await k.call("ecs:ListTaskDefinitions", () =>
-          c.send(new m.ListTaskDefinitionsCommand({ familyPrefix, status: "ACTIVE" })),
-        )
-      ).taskDefinitionArns ?? [],
-    listTasks: async (cluster, startedBy) =>
-      (
-        await k.find("ecs:ListTasks", ["ClusterNotFoundException"], () =>
-          c.send(new m.ListTasksCommand({ cluster, startedBy })),
-        )
-      )?.taskArns ?? [],
+    listTaskDefinitions: (familyPrefix) =>
+      pages(async (nextToken) => {
+        const out = await k.call("ecs:ListTaskDefinitions", () =>
+          c.send(new m.ListTaskDefinitionsCommand({ familyPrefix, status: "ACTIVE", nextToken })),
+        );
+        return { items: out.taskDefinitionArns, next: out.nextToken };
+      }),
+    listTasks: (cluster, startedBy) =>
+      pages(async (nextToken) => {
+        const out = await k.find("ecs:ListTasks", ["ClusterNotFoundException"], () =>
+          c.send(new m.ListTasksCommand({ cluster, startedBy, nextToken })),
+        );
+        return { items: out?.taskArns, next: out?.nextToken };
+      }),
     deleteCluster: async (cluster) => {
       await k.call("ecs:DeleteCluster", () => c.send(new m.DeleteClusterCommand({ cluster })));
     },
