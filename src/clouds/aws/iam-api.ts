@@ -17,10 +17,31 @@ type Teardown =
 
 export function iamApi(m: typeof Iam, cfg: ClientConfig, k: Calls = calls()): IamApi {
   const c = new m.IAMClient(cfg);
-  return { ...iamApiSetup(m, c, k), ...iamApiTeardown(m, c, k) };
+  return { ...iamApiSetup(m, c, k), ...iamApiKeys(m, c, k), ...iamApiTeardown(m, c, k) };
 }
 
-function iamApiSetup(m: typeof Iam, c: Iam.IAMClient, k: Calls): Omit<IamApi, Teardown> {
+/** A user's access keys. */
+function iamApiKeys(m: typeof Iam, c: Iam.IAMClient, k: Calls): Pick<IamApi, Keys> {
+  return {
+    listAccessKeys: (UserName) =>
+      pages(async (Marker) => {
+        const out = await k.call("iam:ListAccessKeys", () => c.send(new m.ListAccessKeysCommand({ UserName, Marker })));
+        return { items: out.AccessKeyMetadata, next: out.IsTruncated ? out.Marker : undefined };
+      }),
+    createAccessKey: async (UserName) => {
+      const out = await k.call("iam:CreateAccessKey", () => c.send(new m.CreateAccessKeyCommand({ UserName })));
+      const key = must(out.AccessKey, "access key");
+      return {
+        accessKeyId: must(key.AccessKeyId, "access key id"),
+        secretAccessKey: must(key.SecretAccessKey, "secret access key"),
+      };
+    },
+  };
+}
+
+type Keys = "listAccessKeys" | "createAccessKey";
+
+function iamApiSetup(m: typeof Iam, c: Iam.IAMClient, k: Calls): Omit<IamApi, Teardown | Keys> {
   const noSuch = ["NoSuchEntity", "NoSuchEntityException"];
   return {
     getRole: async (RoleName) =>
@@ -95,19 +116,6 @@ function iamApiSetup(m: typeof Iam, c: Iam.IAMClient, k: Calls): Omit<IamApi, Te
       ).flatMap((p) => (p.PolicyArn ? [p.PolicyArn] : [])),
     attachUserPolicy: async (UserName, PolicyArn) => {
       await k.call("iam:AttachUserPolicy", () => c.send(new m.AttachUserPolicyCommand({ UserName, PolicyArn })));
-    },
-    listAccessKeys: (UserName) =>
-      pages(async (Marker) => {
-        const out = await k.call("iam:ListAccessKeys", () => c.send(new m.ListAccessKeysCommand({ UserName, Marker })));
-        return { items: out.AccessKeyMetadata, next: out.IsTruncated ? out.Marker : undefined };
-      }),
-    createAccessKey: async (UserName) => {
-      const out = await k.call("iam:CreateAccessKey", () => c.send(new m.CreateAccessKeyCommand({ UserName })));
-      const key = must(out.AccessKey, "access key");
-      return {
-        accessKeyId: must(key.AccessKeyId, "access key id"),
-        secretAccessKey: must(key.SecretAccessKey, "secret access key"),
-      };
     },
   };
 }

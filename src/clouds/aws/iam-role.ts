@@ -77,17 +77,17 @@ export function executionRoleStep(e: EcsContext): Resource {
       // A role this run created has no policies yet (and IAM may not show it for a few seconds).
       const what = `IAM role ${name}`;
       const gaps = created ? [ATTACH_GAP, LOGS_GAP] : await afterCreate(what, ctx.note, () => roleGaps(iam, name));
-      await settled([
-        gaps.includes(ATTACH_GAP) &&
-          afterCreate(what, ctx.note, () => iam.attachRolePolicy(name, EXECUTION_ROLE_POLICY_ARN), ctx.signal),
-        gaps.includes(LOGS_GAP) &&
-          afterCreate(
-            what,
-            ctx.note,
-            () => iam.putRolePolicy(name, EXECUTION_ROLE_LOGS_POLICY, EXECUTION_LOGS_DOCUMENT),
-            ctx.signal,
-          ),
-      ]);
+      // Both writes are idempotent: repeated together until IAM shows the role.
+      await afterCreate(
+        what,
+        ctx.note,
+        () =>
+          settled([
+            gaps.includes(ATTACH_GAP) && iam.attachRolePolicy(name, EXECUTION_ROLE_POLICY_ARN),
+            gaps.includes(LOGS_GAP) && iam.putRolePolicy(name, EXECUTION_ROLE_LOGS_POLICY, EXECUTION_LOGS_DOCUMENT),
+          ]),
+        ctx.signal,
+      );
       ctx.outputs.set("executionRoleArn", arn);
       return { action: created ? "create" : gaps.length > 0 ? "update" : "exists", id: arn };
     },
