@@ -20,7 +20,7 @@ describe.skipIf(!hasMoto)("the AWS proxy in front of moto", () => {
     );
 
   it("a new access key is refused with InvalidClientTokenId for a while, then works", async () => {
-    sim.proxy.lags.keyMs = 600;
+    sim.proxy.lags.keyMs = 60_000;
     const { m, c } = await iamClient();
     await c.send(new m.CreateUserCommand({ UserName: "u" }));
     const key = (await c.send(new m.CreateAccessKeyCommand({ UserName: "u" }))).AccessKey;
@@ -32,17 +32,17 @@ describe.skipIf(!hasMoto)("the AWS proxy in front of moto", () => {
       credentials: { accessKeyId: key?.AccessKeyId ?? "", secretAccessKey: key?.SecretAccessKey ?? "" },
     });
     expect(await code(as.send(new sts.GetCallerIdentityCommand({})))).toBe("InvalidClientTokenId");
-    await new Promise((r) => setTimeout(r, 700));
+    sim.proxy.lags.keyMs = 0; // as if the lag had passed
     expect((await as.send(new sts.GetCallerIdentityCommand({}))).Arn).toBe("arn:aws:iam::123456789012:user/u");
   });
 
   it("IAM answers NoSuchEntity right after a create (read-after-write), then shows the entity", async () => {
-    sim.proxy.lags.entityMs = 500;
+    sim.proxy.lags.entityMs = 60_000;
     const { m, c } = await iamClient();
     await c.send(new m.CreateUserCommand({ UserName: "u" }));
     expect(await code(c.send(new m.GetUserCommand({ UserName: "u" })))).toMatch(/^NoSuchEntity/);
     expect(await code(c.send(new m.CreateAccessKeyCommand({ UserName: "u" })))).toMatch(/^NoSuchEntity/);
-    await new Promise((r) => setTimeout(r, 600));
+    sim.proxy.lags.entityMs = 0; // as if the lag had passed
     expect((await c.send(new m.GetUserCommand({ UserName: "u" }))).User?.UserName).toBe("u");
   });
 

@@ -39,7 +39,7 @@ describe.skipIf(!hasMoto)("ECS pools while AWS is eventually consistent", { time
   const injected = (code: string) => sim.proxy.injected.filter((i) => i.code === code).map((i) => i.action);
 
   it("provisioning waits out IAM's NoSuchEntity right after its creates, saying what and why", async () => {
-    sim.proxy.lags.entityMs = 800;
+    sim.proxy.lags.entityMs = 2500;
     const r = await create("p1");
     // The role's policies and the user's policy attachment met a NoSuchEntity first.
     expect(injected("NoSuchEntity")).toEqual(
@@ -103,7 +103,7 @@ describe.skipIf(!hasMoto)("ECS pools while AWS is eventually consistent", { time
   it("rotation waits until the new key works before it deletes the old one", async () => {
     await create("p1");
     const old = await blockKey("p1");
-    sim.proxy.lags.keyMs = 1000;
+    sim.proxy.lags.keyMs = 2500;
     const r = await wp(["rotate-credentials", "p1", "--yes"]);
     expect(r.code, r.stderr).toBe(0);
     const now = await blockKey("p1");

@@ -45,7 +45,7 @@ export interface Lags {
 
 export const NO_LAGS: Lags = { keyMs: 0, roleMs: 0, entityMs: 0 };
 /** Short lags as in the tests' "realistic" mode. */
-export const TEST_LAGS: Lags = { keyMs: 1200, roleMs: 1000, entityMs: 600 };
+export const TEST_LAGS: Lags = { keyMs: 1500, roleMs: 1500, entityMs: 1200 };
 
 export interface ProxiedRequest {
   service: string;
