@@ -20,7 +20,7 @@ describe.skipIf(!hasMoto)("the AWS proxy in front of moto", () => {
     );
 
   it("a new access key is refused with InvalidClientTokenId for a while, then works", async () => {
-    sim.proxy.lags.keyMs = 60_000;
+    sim.proxy.lags.keyMs = 600_000;
     const { m, c } = await iamClient();
     await c.send(new m.CreateUserCommand({ UserName: "u" }));
     const key = (await c.send(new m.CreateAccessKeyCommand({ UserName: "u" }))).AccessKey;
@@ -37,7 +37,7 @@ describe.skipIf(!hasMoto)("the AWS proxy in front of moto", () => {
   });
 
   it("IAM answers NoSuchEntity right after a create (read-after-write), then shows the entity", async () => {
-    sim.proxy.lags.entityMs = 60_000;
+    sim.proxy.lags.entityMs = 600_000;
     const { m, c } = await iamClient();
     await c.send(new m.CreateUserCommand({ UserName: "u" }));
     expect(await code(c.send(new m.GetUserCommand({ UserName: "u" })))).toMatch(/^NoSuchEntity/);
@@ -47,7 +47,7 @@ describe.skipIf(!hasMoto)("the AWS proxy in front of moto", () => {
   });
 
   it("ECS cannot assume a new role for a while (ClientException on RunTask)", async () => {
-    sim.proxy.lags.roleMs = 60_000;
+    sim.proxy.lags.roleMs = 600_000;
     const { m, c } = await iamClient();
     const trust = JSON.stringify({
       Version: "2012-10-17",

@@ -41,9 +41,9 @@ describe.skipIf(!hasMoto)("ECS pools while AWS is eventually consistent", { time
   it("provisioning waits out IAM's NoSuchEntity right after its creates, saying what and why", async () => {
     sim.proxy.lags.entityMs = 2500;
     const r = await create("p1");
-    // The role's policies and the user's policy attachment met a NoSuchEntity first.
+    // The role's policies, the policy's attachment and the new user's key all met a NoSuchEntity first.
     expect(injected("NoSuchEntity")).toEqual(
-      expect.arrayContaining(["AttachRolePolicy", "PutRolePolicy", "AttachUserPolicy"]),
+      expect.arrayContaining(["AttachRolePolicy", "PutRolePolicy", "AttachUserPolicy", "CreateAccessKey"]),
     );
     expect(r.stderr).toMatch(
       /Waiting for IAM to show IAM role PrefectEcsTaskExecutionRole \(IAM is eventually consistent/,
@@ -69,8 +69,8 @@ describe.skipIf(!hasMoto)("ECS pools while AWS is eventually consistent", { time
   it("verify right after create waits for the new key to work and for ECS to assume the new role", async () => {
     await create("p1");
     // As if create had just ended: the key and the role are brand new to AWS.
-    sim.proxy.lags.keyMs = 60_000;
-    sim.proxy.lags.roleMs = 60_000;
+    sim.proxy.lags.keyMs = 600_000;
+    sim.proxy.lags.roleMs = 600_000;
     const key = await blockKey("p1");
     // Each lag ends 800 ms after AWS first refused (whatever the machine's speed).
     const started = Date.now();
@@ -90,7 +90,7 @@ describe.skipIf(!hasMoto)("ECS pools while AWS is eventually consistent", { time
 
   it("status right after create waits for the new key instead of calling it drift", async () => {
     await create("p1");
-    sim.proxy.lags.keyMs = 60_000;
+    sim.proxy.lags.keyMs = 600_000;
     setTimeout(() => {
       sim.proxy.lags.keyMs = 0;
     }, 1000);

@@ -231,7 +231,8 @@ export async function startAwsProxy(target: string, motoUrl = target): Promise<A
         ? errorReply(r, 400, "UnrecognizedClientException", "The security token included in the request is invalid.")
         : errorReply(r, 403, "InvalidClientTokenId", "The security token included in the request is invalid.");
     }
-    if (r.service === "iam" && !r.action.startsWith("Create")) {
+    // Every IAM call naming a young entity but the one creating it (CreateUser again answers EntityAlreadyExists).
+    if (r.service === "iam" && !["CreateUser", "CreateRole", "CreatePolicy"].includes(r.action)) {
       const user = r.params.UserName;
       const role = r.params.RoleName;
       const policy = r.params.PolicyArn;

@@ -36,7 +36,7 @@ describe.skipIf(!hasMoto)("the life of an ECS push pool while AWS lags", () => {
     expect(s1.stdout).toContain("Healthy.");
 
     // As if right after create: the key and the role are new to AWS again.
-    Object.assign(sim.proxy.lags, { keyMs: 60_000, roleMs: 60_000 });
+    Object.assign(sim.proxy.lags, { keyMs: 600_000, roleMs: 600_000 });
     const ending = setInterval(() => {
       const seen = (code: string) => sim.proxy.injected.some((i) => i.code === code);
       if (seen("InvalidClientTokenId")) setTimeout(() => Object.assign(sim.proxy.lags, { keyMs: 0 }), 500);
