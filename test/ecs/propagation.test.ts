@@ -66,6 +66,26 @@ describe.skipIf(!hasMoto)("ECS pools while AWS is eventually consistent", { time
     expect(r.stderr).toMatch(/AWS iam:CreateRole: throttled \(Throttling\); trying again in/);
   });
 
+  it("429 and 503 on a call that may be repeated are retried; a 503 on a create is not repeated blindly", async () => {
+    let n = 0;
+    sim.proxy.throttle = (r) =>
+      r.action === "DescribeClusters" && n++ < 2
+        ? "TooManyRequestsException"
+        : r.action === "DescribeRepositories" && n++ < 4
+          ? "ServiceUnavailable"
+          : r.action === "CreateCluster"
+            ? "ServiceUnavailable"
+            : false;
+    const failed = await wp(["create", "p1", "--type", "ecs:push", "--provision-infra", "--yes"]);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/AWS ecs:DescribeClusters: throttled \(TooManyRequestsException\); trying again in/);
+    expect(failed.stderr).toMatch(/AWS ecr:DescribeRepositories: answered ServiceUnavailable; trying again in/);
+    // The create's outcome is unknown after a 503: asked once, then reported; the re-run converges.
+    expect(sim.proxy.requests.filter((q) => q.action === "CreateCluster")).toHaveLength(1);
+    sim.proxy.throttle = undefined;
+    await create("p1");
+  });
+
   it("verify right after create waits for the new key to work and for ECS to assume the new role", async () => {
     await create("p1");
     // As if create had just ended: the key and the role are brand new to AWS.

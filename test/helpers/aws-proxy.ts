@@ -70,7 +70,11 @@ export interface AwsProxy {
   lags: Lags;
   /** Items per page of IAM lists and EC2 describes (0: moto's whole list). */
   pageSize: number;
-  throttle?: ((r: ProxiedRequest) => boolean) | undefined;
+  /**
+   * When it answers true, the request gets the service's throttling error; a code answers that code
+   * instead ("TooManyRequestsException" 429, "ServiceUnavailable" 503).
+   */
+  throttle?: ((r: ProxiedRequest) => boolean | "TooManyRequestsException" | "ServiceUnavailable") | undefined;
   /** When true for a request, answered with the (non-transient) error code InjectedFailure instead of forwarding. */
   fail?: ((r: ProxiedRequest) => boolean) | undefined;
   dropAnswer?: ((r: ProxiedRequest) => boolean) | undefined;
@@ -224,7 +228,10 @@ export async function startAwsProxy(target: string, motoUrl = target): Promise<A
 
   /** An answer the proxy makes up, or undefined to forward to moto. */
   function inject(r: ProxiedRequest): Reply | undefined {
-    if (proxy.throttle?.(r)) return throttled(r);
+    const busy = proxy.throttle?.(r);
+    if (busy === "TooManyRequestsException") return errorReply(r, 429, busy, "Too Many Requests");
+    if (busy === "ServiceUnavailable") return errorReply(r, 503, busy, "Service is unavailable, please try again.");
+    if (busy) return throttled(r);
     if (proxy.fail?.(r)) return errorReply(r, 400, "InjectedFailure", "injected by the test");
     if (young(newKeys, r.keyId, proxy.lags.keyMs)) {
       return r.json
