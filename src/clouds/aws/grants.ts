@@ -149,7 +149,9 @@ export function readNeeds(s: Scope): Need[] {
     ...on(a.policy, "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:ListPolicyTags"),
     ...on(a.cluster, "ecs:DescribeClusters", "ecs:ListTagsForResource"),
     ...on(a.repository, "ecr:DescribeRepositories", "ecr:ListTagsForResource", "ecr:ListImages"),
+    // The preflight simulates the caller: an IAM user, or the role of an assumed-role session (read for its path).
     ...on(a.user.replace(/user\/.*/, "user/*"), "iam:SimulatePrincipalPolicy"),
+    ...on(a.role.replace(/role\/.*/, "role/*"), "iam:SimulatePrincipalPolicy", "iam:GetRole"),
   ];
 }
 
@@ -184,7 +186,8 @@ function sid(resource: string, a: ReturnType<typeof arns>): string {
     "*": "NoResourceLevelPermissions",
   };
   if (fixed[resource]) return fixed[resource];
-  if (resource.endsWith(":user/*")) return "SimulateCallerPolicies";
+  if (resource.endsWith(":user/*")) return "SimulateCallerUserPolicies";
+  if (resource.endsWith(":role/*")) return "SimulateCallerRolePolicies";
   const type = /:ec2:[^:]*:[^:]*:([^/]+)\//.exec(resource)?.[1] ?? "Resource";
   return `Ec2${type === "*" ? "AnyType" : type.replace(/(^|-)(\w)/g, (_m, _d, c: string) => c.toUpperCase())}`;
 }
