@@ -14,10 +14,59 @@ type Deletes =
 
 export function ec2Api(m: typeof Ec2, cfg: ClientConfig, k: Calls = calls()): Ec2Api {
   const c = new m.EC2Client(cfg);
-  return { ...ec2ApiReads(m, c, k), ...ec2ApiDeletes(m, c, k) };
+  return { ...ec2ApiReads(m, c, k), ...ec2ApiRoutes(m, c, k), ...ec2ApiDeletes(m, c, k) };
 }
 
-function ec2ApiReads(m: typeof Ec2, c: Ec2.EC2Client, k: Calls): Omit<Ec2Api, Deletes> {
+type Routes =
+  | "describeRouteTables"
+  | "createRouteTable"
+  | "createRoute"
+  | "associateRouteTable"
+  | "describeSecurityGroups"
+  | "createSecurityGroup";
+
+/** Route tables and security groups. */
+function ec2ApiRoutes(m: typeof Ec2, c: Ec2.EC2Client, k: Calls): Pick<Ec2Api, Routes> {
+  return {
+    describeRouteTables: (Filters) =>
+      pages(async (NextToken) => {
+        const out = await k.call("ec2:DescribeRouteTables", () =>
+          c.send(new m.DescribeRouteTablesCommand({ Filters, NextToken })),
+        );
+        return { items: out.RouteTables, next: out.NextToken };
+      }),
+    createRouteTable: async (input) =>
+      must(
+        (await k.call("ec2:CreateRouteTable", () => c.send(new m.CreateRouteTableCommand(input)))).RouteTable
+          ?.RouteTableId,
+        "route table id",
+      ),
+    createRoute: async (RouteTableId, DestinationCidrBlock, GatewayId) => {
+      await k.call("ec2:CreateRoute", () =>
+        c.send(new m.CreateRouteCommand({ RouteTableId, DestinationCidrBlock, GatewayId })),
+      );
+    },
+    associateRouteTable: async (RouteTableId, SubnetId) => {
+      await k.call("ec2:AssociateRouteTable", () =>
+        c.send(new m.AssociateRouteTableCommand({ RouteTableId, SubnetId })),
+      );
+    },
+    describeSecurityGroups: (Filters) =>
+      pages(async (NextToken) => {
+        const out = await k.call("ec2:DescribeSecurityGroups", () =>
+          c.send(new m.DescribeSecurityGroupsCommand({ Filters, NextToken })),
+        );
+        return { items: out.SecurityGroups, next: out.NextToken };
+      }),
+    createSecurityGroup: async (input) =>
+      must(
+        (await k.call("ec2:CreateSecurityGroup", () => c.send(new m.CreateSecurityGroupCommand(input)))).GroupId,
+        "security group id",
+      ),
+  };
+}
+
+function ec2ApiReads(m: typeof Ec2, c: Ec2.EC2Client, k: Calls): Omit<Ec2Api, Deletes | Routes> {
   return {
     describeVpcs: (Filters) =>
       pages(async (NextToken) => {
@@ -62,41 +111,6 @@ function ec2ApiReads(m: typeof Ec2, c: Ec2.EC2Client, k: Calls): Omit<Ec2Api, De
       must(
         (await k.call("ec2:CreateSubnet", () => c.send(new m.CreateSubnetCommand(input)))).Subnet?.SubnetId,
         "subnet id",
-      ),
-    describeRouteTables: (Filters) =>
-      pages(async (NextToken) => {
-        const out = await k.call("ec2:DescribeRouteTables", () =>
-          c.send(new m.DescribeRouteTablesCommand({ Filters, NextToken })),
-        );
-        return { items: out.RouteTables, next: out.NextToken };
-      }),
-    createRouteTable: async (input) =>
-      must(
-        (await k.call("ec2:CreateRouteTable", () => c.send(new m.CreateRouteTableCommand(input)))).RouteTable
-          ?.RouteTableId,
-        "route table id",
-      ),
-    createRoute: async (RouteTableId, DestinationCidrBlock, GatewayId) => {
-      await k.call("ec2:CreateRoute", () =>
-        c.send(new m.CreateRouteCommand({ RouteTableId, DestinationCidrBlock, GatewayId })),
-      );
-    },
-    associateRouteTable: async (RouteTableId, SubnetId) => {
-      await k.call("ec2:AssociateRouteTable", () =>
-        c.send(new m.AssociateRouteTableCommand({ RouteTableId, SubnetId })),
-      );
-    },
-    describeSecurityGroups: (Filters) =>
-      pages(async (NextToken) => {
-        const out = await k.call("ec2:DescribeSecurityGroups", () =>
-          c.send(new m.DescribeSecurityGroupsCommand({ Filters, NextToken })),
-        );
-        return { items: out.SecurityGroups, next: out.NextToken };
-      }),
-    createSecurityGroup: async (input) =>
-      must(
-        (await k.call("ec2:CreateSecurityGroup", () => c.send(new m.CreateSecurityGroupCommand(input)))).GroupId,
-        "security group id",
       ),
   };
 }
