@@ -367,7 +367,7 @@ export async function startAwsProxy(target: string, motoUrl = target): Promise<A
       const later = nextPage(r);
       if (later) return reply(res, later, r.action, false);
       if (r.action === "SimulatePrincipalPolicy") {
-        void simulate(motoUrl, r).then(
+        void simulate(motoUrl, r, proxy.pageSize).then(
           (a) => reply(res, a, r.action, false),
           (err: unknown) => reply(res, errorReply(r, 500, "ServiceFailure", String(err)), r.action, false),
         );
@@ -501,7 +501,7 @@ async function keyUser(motoUrl: string, keyId: string): Promise<string | null> {
   }
 }
 
-async function simulate(motoUrl: string, r: ProxiedRequest): Promise<Reply> {
+async function simulate(motoUrl: string, r: ProxiedRequest, pageSize: number): Promise<Reply> {
   const source = r.params.PolicySourceArn ?? "";
   const account = source.split(":")[4] ?? "123456789012";
   const caller = await keyUser(motoUrl, r.keyId);
@@ -531,8 +531,8 @@ async function simulate(motoUrl: string, r: ProxiedRequest): Promise<Reply> {
       return `<member><EvalActionName>${a}</EvalActionName><EvalResourceName>${escapeXml(res)}</EvalResourceName><EvalDecision>${d}</EvalDecision><MatchedStatements/><MissingContextValues/></member>`;
     }),
   );
-  // Pages of at most MaxItems (default 100), as IAM answers.
-  const max = Number(r.params.MaxItems ?? 100);
+  // Pages of at most MaxItems (default 100), as IAM answers; smaller when the proxy pages.
+  const max = Math.min(Number(r.params.MaxItems ?? 100), pageSize > 0 ? pageSize : 100);
   const from = Number(r.params.Marker ?? 0);
   const slice = results.slice(from, from + max);
   const more = from + max < results.length;
