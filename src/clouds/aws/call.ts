@@ -1,4 +1,5 @@
 /** Error mapping and call helpers shared by the AWS adapters (aws-*.ts). */
+import { retryTransient, type Transient } from "../../engine/wait.js";
 import { AuthError, CloudError } from "../../errors.js";
 
 const AUTH_CODES = new Set([
@@ -16,9 +17,20 @@ const AUTH_HINT =
   "Configure AWS credentials as for the AWS CLI: `aws configure` / `aws sso login`, AWS_PROFILE or --aws-profile, " +
   "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.";
 
+/** AWS refused the credentials; `code` is AWS's (InvalidClientTokenId, ExpiredToken, …). */
+export class AwsAuthError extends AuthError {
+  constructor(
+    message: string,
+    readonly code: string,
+    hint?: string,
+  ) {
+    super(message, hint);
+  }
+}
+
 /** The AWS error code of an SDK error (`err.name`, or a network code such as ECONNREFUSED). */
 export function awsErrorCode(err: unknown): string | undefined {
-  if (err instanceof CloudError) return err.code;
+  if (err instanceof CloudError || err instanceof AwsAuthError) return err.code;
   if (typeof err !== "object" || err === null) return undefined;
   const { name, code } = err as { name?: unknown; code?: unknown };
   if (typeof code === "string" && /^E[A-Z]+$/.test(code)) return code;
@@ -34,7 +46,8 @@ export function toCloudError(op: string, err: unknown): Error {
   const e = err as { $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
   if (code === "SyntaxError" && (e.$metadata?.httpStatusCode === 403 || e.$response?.statusCode === 403))
     code = "AccessDenied";
-  if (AUTH_CODES.has(code)) return new AuthError(`AWS rejected the request ${op}: ${message} (${code}).`, AUTH_HINT);
+  if (AUTH_CODES.has(code))
+    return new AwsAuthError(`AWS rejected the request ${op}: ${message} (${code}).`, code, AUTH_HINT);
   if (DENIED_CODES.has(code)) {
     return new CloudError(
       `AWS denied ${op}: ${message}`,
@@ -45,23 +58,89 @@ export function toCloudError(op: string, err: unknown): Error {
   return new CloudError(`AWS ${op} failed: ${message} (${code})`, code);
 }
 
-export async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toCloudError(op, err);
-  }
+/**
+ * AWS's throttling answers: the request was refused before it did anything, so any call may be
+ * retried (https://docs.aws.amazon.com/general/latest/gr/api-retries.html,
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html).
+ */
+const THROTTLED = new Set([
+  "Throttling",
+  "ThrottlingException",
+  "ThrottledException",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "SlowDown",
+  "PriorRequestNotComplete",
+]);
+/** Answers that leave unknown whether the call acted (a dropped connection, a 5xx). */
+const UNKNOWN_OUTCOME = new Set([
+  "ServiceUnavailable",
+  "ServiceUnavailableException",
+  "InternalFailure",
+  "InternalError",
+  "ServerException",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "TimeoutError",
+]);
+/** Calls that may be repeated when their outcome is unknown: reads, and writes whose repeat changes nothing. */
+const REPEATABLE = /^[a-z0-9-]+:(Get|List|Describe|Simulate|Delete|Detach|Attach|Put|Tag|Untag|Deregister|Stop)/;
+
+/** Whether an SDK failure is worth another try of `op`, and after how long the service asked. */
+export function transientAws(op: string, err: unknown): Transient | undefined {
+  const code = awsErrorCode(err) ?? "";
+  const e = err as { $metadata?: { httpStatusCode?: number }; $response?: { headers?: Record<string, string> } };
+  const status = e?.$metadata?.httpStatusCode;
+  const after = e?.$response?.headers?.["retry-after"];
+  const retryAfterMs = after && Number.isFinite(Number(after)) ? Number(after) * 1000 : undefined;
+  if (THROTTLED.has(code) || status === 429) return { reason: `throttled (${code || status})`, retryAfterMs };
+  const unknown = UNKNOWN_OUTCOME.has(code) || status === 503 || (status === undefined && /^E[A-Z]+$/.test(code));
+  if (unknown && REPEATABLE.test(op)) return { reason: `answered ${code || status}`, retryAfterMs };
+  return undefined;
 }
 
-/** Like `call`, but the listed codes mean "not there" and give null. */
-export async function find<T>(op: string, missing: string[], fn: () => Promise<T>): Promise<T | null> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (missing.includes(awsErrorCode(err) ?? "")) return null;
-    throw toCloudError(op, err);
-  }
+export interface Calls {
+  /** Runs one SDK call: throttling (and, for repeatable calls, 503s and dropped connections) retried with backoff; failures as wp errors. */
+  call<T>(op: string, fn: () => Promise<T>): Promise<T>;
+  /** Like `call`, but the listed codes mean "not there" and give null. */
+  find<T>(op: string, missing: string[], fn: () => Promise<T>): Promise<T | null>;
 }
+
+/** `call` and `find` whose retries say so on `note` (the progress line). */
+export function calls(note?: (m: string) => void): Calls {
+  const retried = <T>(op: string, fn: () => Promise<T>) =>
+    retryTransient(fn, {
+      transient: (err) => transientAws(op, err),
+      what: `AWS ${op}`,
+      attempts: 6,
+      ...(note ? { note } : {}),
+    });
+  return {
+    async call(op, fn) {
+      try {
+        return await retried(op, fn);
+      } catch (err) {
+        throw toCloudError(op, err);
+      }
+    },
+    async find(op, missing, fn) {
+      try {
+        return await retried(op, fn);
+      } catch (err) {
+        if (missing.includes(awsErrorCode(err) ?? "")) return null;
+        throw toCloudError(op, err);
+      }
+    },
+  };
+}
+
+const quiet = calls();
+export const call: Calls["call"] = quiet.call;
+export const find: Calls["find"] = quiet.find;
 
 /** Collects every page of a paginated call. */
 export async function pages<T>(

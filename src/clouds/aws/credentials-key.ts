@@ -5,12 +5,14 @@
  * deleted), which both `provision-infra` (repairing the block) and `rotate-credentials` run.
  */
 import type { CredentialSpec } from "../../engine/credential.js";
+import { type Attempt, waitUntil } from "../../engine/wait.js";
 import { CloudError, UsageError, WpError } from "../../errors.js";
 import type { PrefectApi } from "../../prefect/api.js";
 import { shellQuote, wpCommand } from "../../ui/io.js";
 import { keysHeldElsewhere } from "./key-holders.js";
 import { BLOCK_TYPE, type EcsContext, gone, MAX_ACCESS_KEYS, NO_SUCH } from "./names.js";
-import { awsErrorCode, resolveAws } from "./sdk.js";
+import { afterCreate, IAM_CONSISTENCY, isNew, KEY_NOT_YET, KEY_WAIT_MS } from "./propagation.js";
+import { awsErrorCode, type Identity, resolveAws } from "./sdk.js";
 
 export interface AccessKey {
   id: string;
@@ -25,8 +27,17 @@ export async function blockKey(prefect: PrefectApi, blockId: string) {
   return { data, keyId: str("aws_access_key_id"), secret: str("aws_secret_access_key") };
 }
 
-/** null when the key authenticates as `userArn`; else what is wrong. */
-export async function authenticatesAs(e: EcsContext, key: AccessKey, userArn: string): Promise<string | null> {
+/**
+ * null when the key authenticates as `userArn`; else what is wrong. With `wait`, a key AWS still
+ * refuses as unknown (InvalidClientTokenId: new keys take a few seconds to work everywhere) is tried
+ * again until it works or `wait.ms` passes.
+ */
+export async function authenticatesAs(
+  e: EcsContext,
+  key: AccessKey,
+  userArn: string,
+  wait?: { note: (m: string) => void; ms: number; signal?: AbortSignal | undefined },
+): Promise<string | null> {
   const s = await e.aws();
   try {
     const as = await resolveAws({
@@ -35,7 +46,22 @@ export async function authenticatesAs(e: EcsContext, key: AccessKey, userArn: st
       endpoint: e.endpoint,
       credentials: { accessKeyId: key.id, secretAccessKey: key.secretAccessKey },
     });
-    const who = await as.identity();
+    const who = await waitUntil({
+      what: `the new access key ${key.id} to work`,
+      why: "AWS refuses a new access key (InvalidClientTokenId) for a few seconds after it is made",
+      timeoutMs: wait?.ms ?? 0,
+      note: wait?.note ?? (() => {}),
+      signal: wait?.signal,
+      hint: `AWS still refuses it; see ${IAM_CONSISTENCY}.`,
+      async attempt(): Promise<Attempt<Identity>> {
+        try {
+          return { done: true, value: await as.identity() };
+        } catch (err) {
+          if (wait && KEY_NOT_YET.has(awsErrorCode(err) ?? "")) return { done: false, reason: awsErrorCode(err) ?? "" };
+          throw err;
+        }
+      },
+    });
     return who.arn === userArn ? null : `authenticates as ${who.arn}, not as ${userArn}`;
   } catch (err) {
     return `does not authenticate (${err instanceof Error ? err.message : String(err)})`;
@@ -51,8 +77,11 @@ export interface KeyState {
   detail?: string;
 }
 
-/** The block's key: held, on the user, Active, and authenticating as the user. */
-export async function readKey(e: EcsContext, blockId: string): Promise<KeyState> {
+/**
+ * The block's key: held, on the user, Active, and authenticating as the user. A key made in the last
+ * minutes that AWS still refuses as unknown is waited for (`note`: the progress line), not reported.
+ */
+export async function readKey(e: EcsContext, blockId: string, note?: (m: string) => void): Promise<KeyState> {
   const user = e.names.iamUser;
   const iam = await (await e.aws()).iam();
   const [key, found] = await Promise.all([blockKey(e.prefect, blockId), iam.getUser(user)]);
@@ -63,13 +92,19 @@ export async function readKey(e: EcsContext, blockId: string): Promise<KeyState>
   if (!listed)
     return { problem: `access key ${key.keyId} not found on IAM user ${user} (deleted in the cloud?)`, repair };
   if (listed.Status !== "Active") return { problem: `access key ${key.keyId} is ${listed.Status}`, repair };
-  const problem = await authenticatesAs(e, { id: key.keyId, secretAccessKey: key.secret }, found.Arn);
+  const wait = note && isNew(listed.CreateDate) ? { note, ms: KEY_WAIT_MS } : undefined;
+  const problem = await authenticatesAs(e, { id: key.keyId, secretAccessKey: key.secret }, found.Arn, wait);
   if (problem) return { problem: `access key ${key.keyId} ${problem}`, repair };
   return { repair, detail: `access key ${key.keyId} active; sts:GetCallerIdentity as ${found.Arn}` };
 }
 
 /** The user's access keys as the guard sees them; the ids that Prefect's AWS blocks hold are never deleted. */
-export function keySpec(e: EcsContext, accountId: string, tooMany: () => Error): CredentialSpec<AccessKey> {
+export function keySpec(
+  e: EcsContext,
+  accountId: string,
+  tooMany: () => Error,
+  note: (m: string) => void = () => {},
+): CredentialSpec<AccessKey> {
   const user = e.names.iamUser;
   const iam = async () => (await e.aws()).iam();
   return {
@@ -77,7 +112,9 @@ export function keySpec(e: EcsContext, accountId: string, tooMany: () => Error):
     noun: "access key",
     owner: `IAM user ${user}`,
     async mint() {
-      const key = await (await iam()).createAccessKey(user).catch((err: unknown) => {
+      const api = await iam();
+      // A user made moments ago can still be NoSuchEntity to IAM (then no key was made: safe to repeat).
+      const key = await afterCreate(`IAM user ${user}`, note, () => api.createAccessKey(user)).catch((err: unknown) => {
         throw awsErrorCode(err) === "LimitExceeded" ? tooMany() : err;
       });
       return { id: key.accessKeyId, secretAccessKey: key.secretAccessKey };
@@ -145,9 +182,14 @@ export async function remintIntoBlock(
   const userArn = found?.Arn;
   if (!userArn)
     throw new WpError(`IAM user ${user} does not exist.`, `Run \`${wpCommand("provision-infra", e.pool)}\` first.`);
-  const [oldOnUser, held] = await Promise.all([roomForKey(e, oldId), keysHeldElsewhere(e)]);
-  const spec = keySpec(e, (await s.identity()).accountId, tooMany);
+  const spec = keySpec(e, (await s.identity()).accountId, tooMany, note);
+  // What interrupted runs left (a key minted without its block, an old key not yet deleted) goes
+  // first, so that it never counts against AWS's two keys.
   await e.guard.recover(spec, note);
+  const [oldOnUser, held] = await Promise.all([roomForKey(e, oldId), keysHeldElsewhere(e)]);
+  // The block's old key is retired by the guard: journaled with the mint, deleted once the block holds
+  // the new key (which by then works), or by the next run if this one is stopped in between.
+  const retire = oldId && oldOnUser && !held.has(oldId) ? [oldId] : [];
   const newId = await e.guard.mintInto(
     spec,
     async (k) => {
@@ -157,11 +199,8 @@ export async function remintIntoBlock(
         aws_secret_access_key: k.secretAccessKey,
         region_name: typeof data.region_name === "string" && data.region_name ? data.region_name : s.region,
       });
-      let problem: string | null = "not checked";
-      for (let i = 0; i < 10 && problem; i++) {
-        problem = await authenticatesAs(e, k, userArn);
-        if (problem) await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** i, 4000)));
-      }
+      // The old key stays until the new one works (AWS refuses a new key for a few seconds).
+      const problem = await authenticatesAs(e, k, userArn, { note, ms: KEY_WAIT_MS });
       if (problem) {
         await e.prefect.updateBlockDocument(blockId, data);
         throw new CloudError(`The new access key ${k.id} ${problem}; the block keeps the old key.`);
@@ -169,12 +208,11 @@ export async function remintIntoBlock(
       return k.id;
     },
     note,
+    retire,
   );
-  const deleteOld = oldId && oldOnUser && !held.has(oldId);
-  if (deleteOld) await iam.deleteAccessKey(user, oldId).catch(gone(NO_SUCH));
   return {
     newId,
-    ...(deleteOld ? { oldId } : {}),
+    ...(retire[0] ? { oldId: retire[0] } : {}),
     checked: `sts:GetCallerIdentity with the new key answered ${userArn}`,
   };
 }

@@ -8,6 +8,7 @@
  * would be needed. Deleted with its key (unless another block holds it).
  */
 
+import { orphansNote } from "../../engine/credential.js";
 import { credentialStep } from "../../engine/credential-step.js";
 import { blockRefOf, ignoreNotFound } from "../../engine/lifecycle-types.js";
 import type { Resource } from "../../engine/resource.js";
@@ -61,6 +62,13 @@ async function missingBlock(e: EcsContext, ctx: StepContext): Promise<StepState>
   return { action: "create", detail, id: ref };
 }
 
+/** Read mode (status): keys interrupted runs left on the user, which the next provision-infra or rotation deletes. */
+async function leftovers(e: EcsContext): Promise<StepState> {
+  const { orphans } = await keyUse(e, false);
+  if (orphans.length === 0) return { action: "exists" };
+  return { action: "update", detail: orphansNote("access key", orphans), repair: "provision-infra" };
+}
+
 export function credentialsStep(e: EcsContext): Resource {
   const base = credentialStep({
     id: "prefect.aws-credentials",
@@ -75,7 +83,7 @@ export function credentialsStep(e: EcsContext): Resource {
     limit: MAX_ACCESS_KEYS,
     tooMany: () => tooManyKeys(e),
     use: (_ctx, blockMissing) => keyUse(e, blockMissing),
-    spec: async () => keySpec(e, await accountOf(e), () => tooManyKeys(e)),
+    spec: async (ctx) => keySpec(e, await accountOf(e), () => tooManyKeys(e), ctx.note),
     blockData: async (key) => ({
       aws_access_key_id: key.id,
       aws_secret_access_key: key.secretAccessKey,
@@ -93,11 +101,13 @@ export function credentialsStep(e: EcsContext): Resource {
         if (!doc) return missingBlock(e, ctx);
         ctx.outputs.set("blockDocumentId", doc.id);
       }
-      const state = e.mode === "read" ? { action: "exists" as const } : await base.check(ctx);
+      const state = e.mode === "read" ? await leftovers(e) : await base.check(ctx);
       const id = ctx.outputs.get("blockDocumentId");
       if (state.action === "create" || typeof id !== "string") return state;
-      const key = await readKey(e, id);
+      const key = await readKey(e, id, ctx.note);
       broken.delete(id);
+      // A leftover key (an interrupted mint or rotation) is drift; any run for the pool deletes it.
+      if (!key.problem && state.action === "update") return { ...state, id };
       if (!key.problem) return { ...state, id, ...(key.detail ? { detail: key.detail } : {}) };
       broken.add(id);
       // Provisioning refuses before anything is created when the user has no room for the new key.

@@ -2,73 +2,75 @@
 import type * as Ecr from "@aws-sdk/client-ecr";
 import type * as Ecs from "@aws-sdk/client-ecs";
 import { CloudError } from "../../errors.js";
-import { call, find, must } from "./call.js";
+import { type Calls, calls, must, pages } from "./call.js";
 import type { ClientConfig, EcrApi, EcsApi } from "./sdk.js";
 
-export function ecsApi(m: typeof Ecs, cfg: ClientConfig): EcsApi {
+export function ecsApi(m: typeof Ecs, cfg: ClientConfig, k: Calls = calls()): EcsApi {
   const c = new m.ECSClient(cfg);
   return {
     describeClusters: async (clusters) =>
-      (await call("ecs:DescribeClusters", () => c.send(new m.DescribeClustersCommand({ clusters })))).clusters ?? [],
+      (await k.call("ecs:DescribeClusters", () => c.send(new m.DescribeClustersCommand({ clusters })))).clusters ?? [],
     createCluster: async (input) =>
-      must((await call("ecs:CreateCluster", () => c.send(new m.CreateClusterCommand(input)))).cluster, "cluster"),
+      must((await k.call("ecs:CreateCluster", () => c.send(new m.CreateClusterCommand(input)))).cluster, "cluster"),
     registerTaskDefinition: async (input) =>
       must(
-        (await call("ecs:RegisterTaskDefinition", () => c.send(new m.RegisterTaskDefinitionCommand(input))))
+        (await k.call("ecs:RegisterTaskDefinition", () => c.send(new m.RegisterTaskDefinitionCommand(input))))
           .taskDefinition,
         "task definition",
       ),
     deregisterTaskDefinition: async (taskDefinition) => {
-      await call("ecs:DeregisterTaskDefinition", () =>
+      await k.call("ecs:DeregisterTaskDefinition", () =>
         c.send(new m.DeregisterTaskDefinitionCommand({ taskDefinition })),
       );
     },
     runTask: async (input) => {
-      const out = await call("ecs:RunTask", () => c.send(new m.RunTaskCommand(input)));
+      const out = await k.call("ecs:RunTask", () => c.send(new m.RunTaskCommand(input)));
       return { tasks: out.tasks ?? [], failures: out.failures ?? [] };
     },
     describeTasks: async (cluster, tasks) =>
-      (await call("ecs:DescribeTasks", () => c.send(new m.DescribeTasksCommand({ cluster, tasks })))).tasks ?? [],
+      (await k.call("ecs:DescribeTasks", () => c.send(new m.DescribeTasksCommand({ cluster, tasks })))).tasks ?? [],
     stopTask: async (cluster, task, reason) => {
-      await call("ecs:StopTask", () => c.send(new m.StopTaskCommand({ cluster, task, reason })));
+      await k.call("ecs:StopTask", () => c.send(new m.StopTaskCommand({ cluster, task, reason })));
     },
-    listTaskDefinitions: async (familyPrefix) =>
-      (
-        await call("ecs:ListTaskDefinitions", () =>
-          c.send(new m.ListTaskDefinitionsCommand({ familyPrefix, status: "ACTIVE" })),
-        )
-      ).taskDefinitionArns ?? [],
-    listTasks: async (cluster, startedBy) =>
-      (
-        await find("ecs:ListTasks", ["ClusterNotFoundException"], () =>
-          c.send(new m.ListTasksCommand({ cluster, startedBy })),
-        )
-      )?.taskArns ?? [],
+    listTaskDefinitions: (familyPrefix) =>
+      pages(async (nextToken) => {
+        const out = await k.call("ecs:ListTaskDefinitions", () =>
+          c.send(new m.ListTaskDefinitionsCommand({ familyPrefix, status: "ACTIVE", nextToken })),
+        );
+        return { items: out.taskDefinitionArns, next: out.nextToken };
+      }),
+    listTasks: (cluster, startedBy) =>
+      pages(async (nextToken) => {
+        const out = await k.find("ecs:ListTasks", ["ClusterNotFoundException"], () =>
+          c.send(new m.ListTasksCommand({ cluster, startedBy, nextToken })),
+        );
+        return { items: out?.taskArns, next: out?.nextToken };
+      }),
     deleteCluster: async (cluster) => {
-      await call("ecs:DeleteCluster", () => c.send(new m.DeleteClusterCommand({ cluster })));
+      await k.call("ecs:DeleteCluster", () => c.send(new m.DeleteClusterCommand({ cluster })));
     },
     listTags: async (resourceArn) =>
-      (await call("ecs:ListTagsForResource", () => c.send(new m.ListTagsForResourceCommand({ resourceArn })))).tags ??
+      (await k.call("ecs:ListTagsForResource", () => c.send(new m.ListTagsForResourceCommand({ resourceArn })))).tags ??
       [],
   };
 }
 
-export function ecrApi(m: typeof Ecr, cfg: ClientConfig): EcrApi {
+export function ecrApi(m: typeof Ecr, cfg: ClientConfig, k: Calls = calls()): EcrApi {
   const c = new m.ECRClient(cfg);
   return {
     describeRepository: async (name) => {
-      const out = await find("ecr:DescribeRepositories", ["RepositoryNotFoundException"], () =>
+      const out = await k.find("ecr:DescribeRepositories", ["RepositoryNotFoundException"], () =>
         c.send(new m.DescribeRepositoriesCommand({ repositoryNames: [name] })),
       );
       return out?.repositories?.[0] ?? null;
     },
     createRepository: async (input) =>
       must(
-        (await call("ecr:CreateRepository", () => c.send(new m.CreateRepositoryCommand(input)))).repository,
+        (await k.call("ecr:CreateRepository", () => c.send(new m.CreateRepositoryCommand(input)))).repository,
         "repository",
       ),
     authorizationToken: async () => {
-      const out = await call("ecr:GetAuthorizationToken", () => c.send(new m.GetAuthorizationTokenCommand({})));
+      const out = await k.call("ecr:GetAuthorizationToken", () => c.send(new m.GetAuthorizationTokenCommand({})));
       const data = must(out.authorizationData?.[0], "authorization data");
       const decoded = Buffer.from(must(data.authorizationToken, "authorization token"), "base64").toString("utf8");
       const colon = decoded.indexOf(":");
@@ -79,15 +81,20 @@ export function ecrApi(m: typeof Ecr, cfg: ClientConfig): EcrApi {
         proxyEndpoint: must(data.proxyEndpoint, "registry endpoint"),
       };
     },
-    imageCount: async (repositoryName) => {
-      const out = await call("ecr:ListImages", () => c.send(new m.ListImagesCommand({ repositoryName })));
-      return out.imageIds?.length ?? 0;
-    },
+    imageCount: async (repositoryName) =>
+      (
+        await pages(async (nextToken) => {
+          const out = await k.call("ecr:ListImages", () =>
+            c.send(new m.ListImagesCommand({ repositoryName, nextToken })),
+          );
+          return { items: out.imageIds, next: out.nextToken };
+        })
+      ).length,
     deleteRepository: async (repositoryName, force) => {
-      await call("ecr:DeleteRepository", () => c.send(new m.DeleteRepositoryCommand({ repositoryName, force })));
+      await k.call("ecr:DeleteRepository", () => c.send(new m.DeleteRepositoryCommand({ repositoryName, force })));
     },
     listTags: async (resourceArn) =>
-      (await call("ecr:ListTagsForResource", () => c.send(new m.ListTagsForResourceCommand({ resourceArn })))).tags ??
+      (await k.call("ecr:ListTagsForResource", () => c.send(new m.ListTagsForResourceCommand({ resourceArn })))).tags ??
       [],
   };
 }

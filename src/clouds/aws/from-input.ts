@@ -38,6 +38,7 @@ export async function createEcsProvisionerFromInput(input: ProviderInput): Promi
     env: input.env,
     guard: input.guard,
     warn: input.note,
+    progress: input.note,
     ...(input.debug ? { debug: input.debug } : {}),
     ...(region ? { region } : {}),
     ...(profile ? { profile } : {}),

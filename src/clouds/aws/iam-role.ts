@@ -19,6 +19,7 @@ import {
   wpTagged,
 } from "./names.js";
 import { EXECUTION_LOG_ACTIONS, EXECUTION_LOGS_DOCUMENT, EXECUTION_ROLE_TRUST, missingActions } from "./policy.js";
+import { afterCreate, untilFound } from "./propagation.js";
 import type { IamApi } from "./sdk.js";
 
 const EXISTS = ["EntityAlreadyExists", "EntityAlreadyExistsException"];
@@ -70,14 +71,23 @@ export function executionRoleStep(e: EcsContext): Resource {
           }),
         EXISTS,
       );
-      const arn = role?.Arn;
-      if (!arn) throw new CloudError(`IAM role ${name} vanished while it was being set up.`, "NoSuchEntity");
-      // A role this run created has no policies yet.
-      const gaps = created ? [ATTACH_GAP, LOGS_GAP] : await roleGaps(iam, name);
-      await settled([
-        gaps.includes(ATTACH_GAP) && iam.attachRolePolicy(name, EXECUTION_ROLE_POLICY_ARN),
-        gaps.includes(LOGS_GAP) && iam.putRolePolicy(name, EXECUTION_ROLE_LOGS_POLICY, EXECUTION_LOGS_DOCUMENT),
-      ]);
+      // "Already exists" but not readable yet: IAM's reads lag its writes.
+      const arn = (role ?? (await untilFound(`IAM role ${name}`, ctx.note, () => iam.getRole(name)))).Arn;
+      if (!arn) throw new CloudError(`IAM role ${name} has no ARN.`, "NoSuchEntity");
+      // A role this run created has no policies yet (and IAM may not show it for a few seconds).
+      const what = `IAM role ${name}`;
+      const gaps = created ? [ATTACH_GAP, LOGS_GAP] : await afterCreate(what, ctx.note, () => roleGaps(iam, name));
+      // Both writes are idempotent: repeated together until IAM shows the role.
+      await afterCreate(
+        what,
+        ctx.note,
+        () =>
+          settled([
+            gaps.includes(ATTACH_GAP) && iam.attachRolePolicy(name, EXECUTION_ROLE_POLICY_ARN),
+            gaps.includes(LOGS_GAP) && iam.putRolePolicy(name, EXECUTION_ROLE_LOGS_POLICY, EXECUTION_LOGS_DOCUMENT),
+          ]),
+        ctx.signal,
+      );
       ctx.outputs.set("executionRoleArn", arn);
       return { action: created ? "create" : gaps.length > 0 ? "update" : "exists", id: arn };
     },

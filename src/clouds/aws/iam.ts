@@ -11,6 +11,7 @@ import { CloudError } from "../../errors.js";
 import { keyHolders, keysHeldElsewhere, userKeys } from "./key-holders.js";
 import { createdOrNull, type EcsContext, gone, NO_SUCH, outputString, readOrCreate, tags, wpTagged } from "./names.js";
 import { ecsPolicyDocument, mergeEcsPolicy, missingEcsPolicyParts } from "./policy.js";
+import { afterCreate, untilFound } from "./propagation.js";
 import type { IamApi } from "./sdk.js";
 import { awsErrorCode } from "./sdk.js";
 
@@ -28,15 +29,17 @@ export function iamUserStep(e: EcsContext): Resource {
       const user = await (await (await e.aws()).iam()).getUser(name);
       return user ? { action: "exists", ...(user.Arn ? { id: user.Arn } : {}) } : { action: "create" };
     },
-    async apply(_ctx, state) {
+    async apply(ctx, state) {
       const iam = await (await e.aws()).iam();
-      const { value: user, created } = await readOrCreate(
+      const { value, created } = await readOrCreate(
         state,
         () => iam.getUser(name),
         () => iam.createUser({ UserName: name, Tags: tags(e.pool) }),
         EXISTS,
       );
-      return { action: created ? "create" : "exists", ...(user?.Arn ? { id: user.Arn } : {}) };
+      // "Already exists" but not readable yet: IAM's reads lag its writes.
+      const user = value ?? (await untilFound(`IAM user ${name}`, ctx.note, () => iam.getUser(name)));
+      return { action: created ? "create" : "exists", ...(user.Arn ? { id: user.Arn } : {}) };
     },
     async teardownFacts(ctx) {
       const user = await (await iamOf()).getUser(name);
@@ -126,18 +129,23 @@ export function iamPolicyStep(e: EcsContext): Resource {
           () => iam.createPolicy({ PolicyName: name, PolicyDocument: ecsPolicyDocument(role), Tags: tags(e.pool) }),
           EXISTS,
         );
-        if (created?.Arn) {
-          // A new policy has our document; it only needs attaching.
-          await iam.attachUserPolicy(user, created.Arn);
-          return { action: "create", id: created.Arn };
+        const arn = created?.Arn;
+        if (arn) {
+          // A new policy has our document; it only needs attaching (the user may be new too).
+          await afterCreate(`IAM policy ${name} and user ${user}`, ctx.note, () => iam.attachUserPolicy(user, arn));
+          return { action: "create", id: arn };
         }
-        s = await policyStatus(e, iam, role);
+        // "Already exists" but not listed yet: IAM's reads lag its writes.
+        s = await untilFound(`IAM policy ${name}`, ctx.note, async () => {
+          const found = await policyStatus(e, iam, role);
+          return found.arn ? found : null;
+        });
       }
       const arn = s.arn;
       if (!arn) throw new CloudError(`IAM policy ${name} was not found after creating it.`, "NoSuchEntity");
       const fixes = [
         s.missing.length > 0 && newDefaultVersion(iam, arn, role),
-        !s.attached && iam.attachUserPolicy(user, arn),
+        !s.attached && afterCreate(`IAM user ${user}`, ctx.note, () => iam.attachUserPolicy(user, arn)),
       ];
       await settled(fixes);
       return { action: fixes.some(Boolean) ? "update" : "exists", id: arn };

@@ -50,6 +50,8 @@ export interface EcsProvisionerOptions {
   warn?: (line: string) => void;
   /** Where the SDK's error records go (--debug). */
   debug?: (line: string) => void;
+  /** The progress line: retries of throttled calls say so here. */
+  progress?: (line: string) => void;
   /** The credential guard (default: one over $WP_HOME of `env`). */
   guard?: CredentialGuard;
 }
@@ -78,6 +80,7 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisione
         endpoint: opts.endpoint,
         warn: opts.warn,
         debug: opts.debug,
+        progress: opts.progress,
       });
       return session;
     },
@@ -116,6 +119,7 @@ export function createEcsProvisioner(opts: EcsProvisionerOptions): EcsProvisione
         repositoryStep(e),
         dockerLoginStep(e),
       ].map(seeded),
+    preflight: async (plan) => (await import("./preflight.js")).ecsPreflight(e, plan),
     jobTemplate: ecsJobTemplate,
     nextSteps: (outputs) => ecsNextSteps(opts.poolName, names.repository, outputs),
   };

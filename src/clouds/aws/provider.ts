@@ -49,6 +49,7 @@ export const ecsProvider: Provider = {
     return { ...(cluster ? { cluster } : {}), ...(role ? { role } : {}) };
   },
   verify: async (input, o) => (await import("./verify.js")).verifyEcs(input, o),
+  permissions: async (input) => (await import("./print-permissions.js")).ecsPermissions(input),
   options: [
     {
       flags: "--region <region>",

@@ -9,7 +9,7 @@ import type * as Ecr from "@aws-sdk/client-ecr";
 import type * as Ecs from "@aws-sdk/client-ecs";
 import type * as Iam from "@aws-sdk/client-iam";
 import { UsageError } from "../../errors.js";
-import { call, must } from "./call.js";
+import { calls, must } from "./call.js";
 import { checkProfile, checkRegion } from "./config.js";
 
 export { awsErrorCode, toCloudError } from "./call.js";
@@ -28,6 +28,8 @@ export interface AwsOptions {
   warn?: ((line: string) => void) | undefined;
   /** Where the SDK's error records go (`--debug` only; the failure itself reaches wp as the thrown error). */
   debug?: ((line: string) => void) | undefined;
+  /** The progress line: says when a call is retried (throttling) and why. */
+  progress?: ((line: string) => void) | undefined;
   /** Static credentials (a block's key) instead of the SDK's default chain; never logged. */
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
@@ -68,6 +70,8 @@ export interface IamApi {
   deleteRolePolicy(role: string, policyName: string): Promise<void>;
   listRolePolicies(role: string): Promise<string[]>;
   deleteRole(role: string): Promise<void>;
+  /** iam:SimulatePrincipalPolicy: each action's decision ("allowed", "implicitDeny", "explicitDeny") on `resource`, all pages. */
+  simulate(source: string, actions: string[], resource: string): Promise<Array<{ action: string; decision: string }>>;
 }
 
 export interface Ec2Api {
@@ -191,39 +195,47 @@ export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
   const region = await resolveRegion(o.credentials ? { ...o, profile: undefined } : o);
   const resolved = region;
   const logger = sdkLogger(o.warn, o.debug);
+  // wp retries itself (call.ts): throttling always, unknown outcomes only for calls that may be repeated —
+  // the SDK's own retry would repeat a CreateAccessKey whose answer was lost, making a second key.
   const config = (service: string) => {
     const endpoint = o.endpoint ?? endpointFromEnv(o.env, service);
-    return { region: resolved, ...profile, ...(endpoint ? { endpoint } : {}), logger };
+    return { region: resolved, ...profile, ...(endpoint ? { endpoint } : {}), logger, maxAttempts: 1 };
   };
+  const k = calls(o.progress);
+  // Memoised answers; a failure is not kept, so a later call asks again (a new key starts to work).
   const once = <T>(make: () => Promise<T>) => {
     let p: Promise<T> | undefined;
     return () => {
-      p ??= make();
+      p ??= make().catch((err: unknown) => {
+        p = undefined;
+        throw err;
+      });
       return p;
     };
   };
   const identity = once(async () => {
     const m = await import("@aws-sdk/client-sts");
     const c = new m.STSClient(config("sts"));
-    const out = await call("sts:GetCallerIdentity", () => c.send(new m.GetCallerIdentityCommand({})));
+    const out = await k.call("sts:GetCallerIdentity", () => c.send(new m.GetCallerIdentityCommand({})));
     return { accountId: must(out.Account, "account id"), arn: must(out.Arn, "caller ARN") };
   });
   return {
     region: resolved,
     ...(o.profile ? { profile: o.profile } : {}),
     identity,
-    iam: once(async () => (await import("./iam-api.js")).iamApi(await import("@aws-sdk/client-iam"), config("iam"))),
-    ec2: once(async () => (await import("./ec2-api.js")).ec2Api(await import("@aws-sdk/client-ec2"), config("ec2"))),
+    iam: once(async () => (await import("./iam-api.js")).iamApi(await import("@aws-sdk/client-iam"), config("iam"), k)),
+    ec2: once(async () => (await import("./ec2-api.js")).ec2Api(await import("@aws-sdk/client-ec2"), config("ec2"), k)),
     ecs: once(async () =>
-      (await import("./ecs-ecr-api.js")).ecsApi(await import("@aws-sdk/client-ecs"), config("ecs")),
+      (await import("./ecs-ecr-api.js")).ecsApi(await import("@aws-sdk/client-ecs"), config("ecs"), k),
     ),
     ecr: once(async () =>
-      (await import("./ecs-ecr-api.js")).ecrApi(await import("@aws-sdk/client-ecr"), config("ecr")),
+      (await import("./ecs-ecr-api.js")).ecrApi(await import("@aws-sdk/client-ecr"), config("ecr"), k),
     ),
     logs: once(async () =>
       (await import("./logs-api.js")).logsApi(
         await import("@aws-sdk/client-cloudwatch-logs"),
         config("cloudwatch-logs"),
+        k,
       ),
     ),
     vpcQuota: once(async () => {
@@ -241,7 +253,13 @@ export async function resolveAws(o: AwsOptions): Promise<AwsSession> {
 /** Service Quotas code of "VPCs per Region". */
 const VPC_QUOTA_CODE = "L-F678F1CE";
 
-export type ClientConfig = { region: string; profile?: string; endpoint?: string; logger: SdkLogger };
+export type ClientConfig = {
+  region: string;
+  profile?: string;
+  endpoint?: string;
+  logger: SdkLogger;
+  maxAttempts: number;
+};
 
 interface SdkLogger {
   debug(...content: unknown[]): void;

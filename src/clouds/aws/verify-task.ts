@@ -15,6 +15,7 @@ import {
 import { CloudError } from "../../errors.js";
 import type { AwsSession, EcsApi } from "./sdk.js";
 import { TASK_DEFINITION_KIND, TASK_KIND, VERIFY_STARTER } from "./verify-leftover.js";
+import { withNewRole } from "./verify-wait.js";
 
 /** Runs one call as the block's identity; a refusal names the IAM action. */
 export type As = <T>(action: string, fn: () => Promise<T>) => Promise<T>;
@@ -92,17 +93,21 @@ async function register(r: TaskRun, ecs: EcsApi, family: string): Promise<string
 
 async function start(r: TaskRun, ecs: EcsApi, taskDefinition: string): Promise<{ taskArn: string; status: string }> {
   const { subnets, group } = r.network;
-  const run = await r.as("ecs:RunTask", () =>
-    ecs.runTask({
-      cluster: r.cluster,
-      taskDefinition,
-      launchType: "FARGATE",
-      count: 1,
-      networkConfiguration: {
-        awsvpcConfiguration: { subnets, ...(group ? { securityGroups: [group] } : {}), assignPublicIp: "ENABLED" },
-      },
-      startedBy: VERIFY_STARTER,
-    }),
+  // Right after `create`, ECS may not be able to assume the new execution role yet: waited for.
+  const role = stringDefault(r.input.pool, "execution_role_arn");
+  const run = await withNewRole(r.input, role, r.o.progress, () =>
+    r.as("ecs:RunTask", () =>
+      ecs.runTask({
+        cluster: r.cluster,
+        taskDefinition,
+        launchType: "FARGATE",
+        count: 1,
+        networkConfiguration: {
+          awsvpcConfiguration: { subnets, ...(group ? { securityGroups: [group] } : {}), assignPublicIp: "ENABLED" },
+        },
+        startedBy: VERIFY_STARTER,
+      }),
+    ),
   );
   const task = run.tasks[0];
   if (!task?.taskArn) {

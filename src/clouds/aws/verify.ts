@@ -21,6 +21,7 @@ import { wpCommand } from "../../ui/io.js";
 import { BLOCK_TYPE } from "./names.js";
 import { type AwsSession, awsErrorCode, resolveAws } from "./sdk.js";
 import { type As, runVerifyTask, type TaskNetwork } from "./verify-task.js";
+import { withNewKey } from "./verify-wait.js";
 
 export const VERIFY_IMAGE = "public.ecr.aws/docker/library/busybox:stable";
 const DENIED = new Set(["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"]);
@@ -99,7 +100,10 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
   const started = Date.now();
   const report = newReport(pool.name, o, { cluster, image, noun: "task" });
   const as = callsAs(report, keyId, pool.name);
-  report.identity = (await as("sts:GetCallerIdentity", () => session.identity())).arn;
+  // Right after `create` the block's key may be too new to work yet: waited for, not reported.
+  report.identity = (
+    await withNewKey(input, keyId, o.progress, () => as("sts:GetCallerIdentity", () => session.identity()))
+  ).arn;
   const network = await taskNetwork(input, session, as);
   report.subnets = network.subnets;
   const logs = await logPlan(session, input, as);
