@@ -66,6 +66,8 @@ async function scenario(name, extra) {
       const requests = sim.state.log.length;
       const mutating = sim.mutations().length;
       log(`${name} ${label}: ${wallMs} ms, ${requests} Azure requests (${mutating} mutating)`);
+      if (process.env.WP_BENCH_TRACE === "1")
+        for (const r of sim.state.log) log(`  ${JSON.stringify(r).slice(0, 400)}`);
       return { wallMs, requests, mutating };
     };
     const create = await summary("create");

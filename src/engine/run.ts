@@ -275,7 +275,8 @@ export async function checkPhases(
   concurrency: number,
 ): Promise<Map<string, StepState>> {
   const states = new Map<string, StepState>();
-  for (const phase of phases) for (const [k, v] of await planSteps(phase, ctx, concurrency)) states.set(k, v);
+  const pass: StepContext = { ...ctx, reads: new Map() };
+  for (const phase of phases) for (const [k, v] of await planSteps(phase, pass, concurrency)) states.set(k, v);
   return states;
 }
 

@@ -41,6 +41,22 @@ export interface StepContext {
   /** Progress lines for long steps (stderr; never secrets). */
   note(message: string): void;
   signal?: AbortSignal;
+  /**
+   * One check pass's shared reads (see `sharedRead`): two resources that read the same thing in one plan
+   * (a user, a role) ask the cloud once. Fresh for every pass, absent in apply, so nothing stale is reused.
+   */
+  reads?: Map<string, Promise<unknown>>;
+}
+
+/** `read()` once per check pass for `key`; outside a check pass (apply, rotation, verify) always read. */
+export function sharedRead<T>(ctx: StepContext | undefined, key: string, read: () => Promise<T>): Promise<T> {
+  if (!ctx?.reads) return read();
+  let p = ctx.reads.get(key) as Promise<T> | undefined;
+  if (!p) {
+    p = read();
+    ctx.reads.set(key, p);
+  }
+  return p;
 }
 
 export interface Step {

@@ -4,11 +4,14 @@
  * (through the CredentialGuard; the new key is checked by authenticating with it, and the old key
  * deleted), which both `provision-infra` (repairing the block) and `rotate-credentials` run.
  */
+
 import type { CredentialSpec } from "../../engine/credential.js";
+import type { StepContext } from "../../engine/types.js";
 import { type Attempt, waitUntil } from "../../engine/wait.js";
 import { CloudError, UsageError, WpError } from "../../errors.js";
 import type { PrefectApi } from "../../prefect/api.js";
 import { shellQuote, wpCommand } from "../../ui/io.js";
+import { readUser } from "./iam.js";
 import { keysHeldElsewhere } from "./key-holders.js";
 import { BLOCK_TYPE, type EcsContext, gone, MAX_ACCESS_KEYS, NO_SUCH } from "./names.js";
 import { afterCreate, IAM_CONSISTENCY, isNew, KEY_NOT_YET, KEY_WAIT_MS } from "./propagation.js";
@@ -81,10 +84,15 @@ export interface KeyState {
  * The block's key: held, on the user, Active, and authenticating as the user. A key made in the last
  * minutes that AWS still refuses as unknown is waited for (`note`: the progress line), not reported.
  */
-export async function readKey(e: EcsContext, blockId: string, note?: (m: string) => void): Promise<KeyState> {
+export async function readKey(
+  e: EcsContext,
+  blockId: string,
+  note?: (m: string) => void,
+  ctx?: StepContext,
+): Promise<KeyState> {
   const user = e.names.iamUser;
   const iam = await (await e.aws()).iam();
-  const [key, found] = await Promise.all([blockKey(e.prefect, blockId), iam.getUser(user)]);
+  const [key, found] = await Promise.all([blockKey(e.prefect, blockId), readUser(e, ctx)]);
   const repair = found?.Arn ? "rotate-credentials" : "provision-infra";
   if (!key.keyId || !key.secret) return { problem: "the block holds no access key", repair };
   if (!found?.Arn) return { problem: `IAM user ${user} does not exist`, repair };

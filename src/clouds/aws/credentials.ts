@@ -104,7 +104,7 @@ export function credentialsStep(e: EcsContext): Resource {
       const state = e.mode === "read" ? await leftovers(e) : await base.check(ctx);
       const id = ctx.outputs.get("blockDocumentId");
       if (state.action === "create" || typeof id !== "string") return state;
-      const key = await readKey(e, id, ctx.note);
+      const key = await readKey(e, id, ctx.note, ctx);
       broken.delete(id);
       // A leftover key (an interrupted mint or rotation) is drift; any run for the pool deletes it.
       if (!key.problem && state.action === "update") return { ...state, id };

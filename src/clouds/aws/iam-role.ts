@@ -6,6 +6,7 @@
 
 import type { Resource } from "../../engine/resource.js";
 import { settled } from "../../engine/settled.js";
+import { sharedRead } from "../../engine/types.js";
 import { CloudError } from "../../errors.js";
 import {
   type EcsContext,
@@ -49,7 +50,7 @@ export function executionRoleStep(e: EcsContext): Resource {
     templateVariable: "execution_role_arn",
     async check(ctx) {
       const iam = await iamOf();
-      const role = await iam.getRole(name);
+      const role = await sharedRead(ctx, `iam:GetRole:${name}`, () => iam.getRole(name));
       if (!role?.Arn) return { action: "create", detail: "ECS task execution role" };
       ctx.outputs.set("executionRoleArn", role.Arn);
       const gaps = await roleGaps(iam, name);

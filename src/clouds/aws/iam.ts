@@ -6,7 +6,7 @@
 
 import type { Resource } from "../../engine/resource.js";
 import { settled } from "../../engine/settled.js";
-import type { StepContext, StepState } from "../../engine/types.js";
+import { type StepContext, type StepState, sharedRead } from "../../engine/types.js";
 import { CloudError } from "../../errors.js";
 import { keyHolders, keysHeldElsewhere, userKeys } from "./key-holders.js";
 import { createdOrNull, type EcsContext, gone, NO_SUCH, outputString, readOrCreate, tags, wpTagged } from "./names.js";
@@ -25,8 +25,8 @@ export function iamUserStep(e: EcsContext): Resource {
     resource: "IAM user",
     name,
     target: "aws",
-    async check() {
-      const user = await (await (await e.aws()).iam()).getUser(name);
+    async check(ctx) {
+      const user = await readUser(e, ctx);
       return user ? { action: "exists", ...(user.Arn ? { id: user.Arn } : {}) } : { action: "create" };
     },
     async apply(ctx, state) {
@@ -62,8 +62,11 @@ export function iamUserStep(e: EcsContext): Resource {
  * The role ARN the PassRole statement names: the real one (read from IAM, as a role may have a
  * path), else, for a role wp is about to create (path "/"), the one IAM will assign.
  */
-async function currentRoleArn(e: EcsContext, iam: IamApi): Promise<string> {
-  const [role, { accountId, arn: caller }] = await settled([iam.getRole(e.names.role), (await e.aws()).identity()]);
+async function currentRoleArn(e: EcsContext, iam: IamApi, ctx?: StepContext): Promise<string> {
+  const [role, { accountId, arn: caller }] = await settled([
+    sharedRead(ctx, `iam:GetRole:${e.names.role}`, () => iam.getRole(e.names.role)),
+    (await e.aws()).identity(),
+  ]);
   if (role?.Arn) return role.Arn;
   const partition = caller.split(":")[1] || "aws";
   return `arn:${partition}:iam::${accountId}:role/${e.names.role}`;
@@ -111,10 +114,10 @@ export function iamPolicyStep(e: EcsContext): Resource {
     name,
     target: "aws",
     after: ["aws.execution-role", "aws.iam-user"],
-    async check(): Promise<StepState> {
+    async check(ctx): Promise<StepState> {
       const iam = await (await e.aws()).iam();
-      // Checks run concurrently: read the role's ARN here rather than wait for the role step's check.
-      const s = await policyStatus(e, iam, currentRoleArn(e, iam));
+      // Checks run concurrently: read the role's ARN here (one read with the role step's) rather than wait for it.
+      const s = await policyStatus(e, iam, currentRoleArn(e, iam, ctx));
       if (!s.arn) return { action: "create", detail: `attached to user ${user}` };
       const gaps = [...(s.missing.length ? [`missing ${s.missing.join(", ")}`] : [])];
       if (!s.attached) gaps.push(`attach to user ${user}`);
@@ -186,3 +189,9 @@ async function newDefaultVersion(iam: IamApi, arn: string, role: string): Promis
 }
 
 const versionNo = (v: { VersionId?: string | undefined }): number => Number(v.VersionId?.replace(/^v/, "") ?? 0);
+
+/** The pool's IAM user, read once per check pass (the user step and the block's key both need it). */
+export async function readUser(e: EcsContext, ctx?: StepContext) {
+  const iam = await (await e.aws()).iam();
+  return sharedRead(ctx, `iam:GetUser:${e.names.iamUser}`, () => iam.getUser(e.names.iamUser));
+}

@@ -21,7 +21,7 @@ import { iamPolicyStep, iamUserStep } from "./iam.js";
 import { executionRoleStep } from "./iam-role.js";
 import { defaultNames, type EcsContext, type EcsNames, outputString } from "./names.js";
 import { type AwsSession, type Env, resolveAws } from "./sdk.js";
-import { findVpc, vpcStep } from "./vpc.js";
+import { findVpcForPlan, vpcStep } from "./vpc.js";
 
 export type { EcsNames } from "./names.js";
 
@@ -143,7 +143,7 @@ async function ecsTargets(e: EcsContext): Promise<Target[]> {
   // Who the caller is, and the quotas that would stop the run half-way, before anything is
   // created; all read-only, so together. A credentials error is reported as the identity's.
   // (A derived block name that is another pool's block is refused by the engine before this.)
-  const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpc(e)]);
+  const [{ accountId }] = await settled([identity, checkKeyQuota(e), findVpcForPlan(e)]);
   return [
     {
       key: "aws",

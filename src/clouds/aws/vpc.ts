@@ -18,6 +18,16 @@ type Found =
   | { kind: "named"; vpc: Vpc }
   | { kind: "none"; cidr: string; count: number };
 
+/** The preflight's read (targets), handed to the VPC step's first check so the plan reads VPCs once. */
+const preflightRead = new WeakMap<EcsContext, Promise<Found>>();
+
+/** `findVpc` for the preflight; the VPC step's next check uses its answer instead of reading again. */
+export function findVpcForPlan(e: EcsContext): Promise<Found> {
+  const found = findVpc(e);
+  preflightRead.set(e, found);
+  return found;
+}
+
 /** Read-only: which VPC the pool will use. Throws (provision mode) when a new VPC would exceed the regional quota. */
 export async function findVpc(e: EcsContext): Promise<Found> {
   const session = await e.aws();
@@ -61,7 +71,9 @@ export function vpcStep(e: EcsContext): Resource {
     templateVariable: "vpc_id",
     async check(ctx): Promise<StepState> {
       seen = undefined;
-      const found = await findVpc(e);
+      const pending = preflightRead.get(e);
+      preflightRead.delete(e);
+      const found = await (pending ?? findVpc(e));
       seen = { found };
       if (found.kind === "none") {
         const detail = `CIDR ${found.cidr}, internet gateway, 3 subnets, security group`;
