@@ -128,36 +128,7 @@ export async function ensureNetwork(
     return igwId;
   })();
 
-  const subnets = (async (): Promise<string[]> => {
-    const ids = [...n.subnets.values()].filter((x): x is string => !!x);
-    if (!missing.length) return ids;
-    const [vpcId, az] = await settled([vpcReady, zones]);
-    note("Setting up subnets");
-    if (az.length === 0) throw new CloudError(`No availability zones are available in ${vpcId}'s region.`);
-    const all = subnetCidrs(cidr);
-    const made = await settled(
-      missing.map((c) => {
-        const i = all.indexOf(c);
-        // Fewer than three zones (rare regions/local zones): wrap around rather than fail.
-        const zone = az[i % az.length];
-        return ec2
-          .createSubnet({
-            VpcId: vpcId,
-            CidrBlock: c,
-            ...(zone ? { AvailabilityZone: zone } : {}),
-            TagSpecifications: tagSpec("subnet", e, `${vpcName}-${i + 1}`),
-          })
-          .catch((err: unknown) => {
-            // There already (an earlier or concurrent run): its id is looked up below.
-            if (awsErrorCode(err) === "InvalidSubnet.Conflict") return undefined;
-            throw err;
-          });
-      }),
-    );
-    if (made.every((id) => id)) return [...ids, ...made.filter((id): id is string => !!id)];
-    const found = await ec2.describeSubnets([{ Name: "vpc-id", Values: [vpcId] }]);
-    return all.flatMap((c) => found.find((s) => s.CidrBlock === c)?.SubnetId ?? []);
-  })();
+  const subnets = ensureSubnets(ec2, { vpcReady, zones, cidr, missing, n, e, note });
 
   const routeTable = (async () =>
     n.routeTableId ??
@@ -184,23 +155,72 @@ export async function ensureNetwork(
     );
   })();
 
-  const securityGroup = (async () => {
-    if (n.securityGroupId) return;
-    const vpcId = await vpcReady;
-    note("Setting up security group");
-    // No rules are added: AWS defaults are no inbound and all outbound, which is what Prefect wants.
-    await createOrExisting(
-      () =>
-        ec2.createSecurityGroup({
-          GroupName: e.names.securityGroup,
-          Description: SECURITY_GROUP_DESCRIPTION,
-          VpcId: vpcId,
-          TagSpecifications: tagSpec("security-group", e, e.names.securityGroup),
-        }),
-      ["InvalidGroup.Duplicate"],
-    );
-  })();
+  const securityGroup = n.securityGroupId ? Promise.resolve() : createSecurityGroup(ec2, vpcReady, e, note);
 
   // Every promise is awaited, so a failure leaves no request running and no rejection unhandled.
   await settled([vpcReady, zones, unattached, gateway, subnets, routeTable, route, associations, securityGroup]);
+}
+
+/** The subnets `missing` names (one per zone, wrapping round when the region has fewer); all the VPC's subnet ids. */
+async function ensureSubnets(
+  ec2: Ec2Api,
+  o: {
+    vpcReady: Promise<string>;
+    zones: Promise<string[]>;
+    cidr: string;
+    missing: string[];
+    n: Network;
+    e: EcsContext;
+    note: (m: string) => void;
+  },
+): Promise<string[]> {
+  const ids = [...o.n.subnets.values()].filter((x): x is string => !!x);
+  if (!o.missing.length) return ids;
+  const [vpcId, az] = await settled([o.vpcReady, o.zones]);
+  o.note("Setting up subnets");
+  if (az.length === 0) throw new CloudError(`No availability zones are available in ${vpcId}'s region.`);
+  const all = subnetCidrs(o.cidr);
+  const made = await settled(
+    o.missing.map((c) => {
+      const i = all.indexOf(c);
+      // Fewer than three zones (rare regions/local zones): wrap around rather than fail.
+      const zone = az[i % az.length];
+      return ec2
+        .createSubnet({
+          VpcId: vpcId,
+          CidrBlock: c,
+          ...(zone ? { AvailabilityZone: zone } : {}),
+          TagSpecifications: tagSpec("subnet", o.e, `${o.e.names.vpc}-${i + 1}`),
+        })
+        .catch((err: unknown) => {
+          // There already (an earlier or concurrent run): its id is looked up below.
+          if (awsErrorCode(err) === "InvalidSubnet.Conflict") return undefined;
+          throw err;
+        });
+    }),
+  );
+  if (made.every((id) => id)) return [...ids, ...made.filter((id): id is string => !!id)];
+  const found = await ec2.describeSubnets([{ Name: "vpc-id", Values: [vpcId] }]);
+  return all.flatMap((c) => found.find((s) => s.CidrBlock === c)?.SubnetId ?? []);
+}
+
+/** The pool's security group, without rules: AWS's defaults (no inbound, all outbound) are what Prefect wants. */
+async function createSecurityGroup(
+  ec2: Ec2Api,
+  vpcReady: Promise<string>,
+  e: EcsContext,
+  note: (m: string) => void,
+): Promise<void> {
+  const vpcId = await vpcReady;
+  note("Setting up security group");
+  await createOrExisting(
+    () =>
+      ec2.createSecurityGroup({
+        GroupName: e.names.securityGroup,
+        Description: SECURITY_GROUP_DESCRIPTION,
+        VpcId: vpcId,
+        TagSpecifications: tagSpec("security-group", e, e.names.securityGroup),
+      }),
+    ["InvalidGroup.Duplicate"],
+  );
 }
