@@ -3,8 +3,9 @@
 // (dist/help-80.txt, help-100.txt): served without loading the CLI. Everything else loads the bundle.
 // Node 22.1+ caches the compiled bundle on disk (as npm does); Node 20 has no enableCompileCache and skips it.
 const argv = process.argv;
-const columns = process.stdout.isTTY ? process.stdout.columns : 80;
-if (argv.length === 3 && (argv[2] === "--help" || argv[2] === "-h") && (columns === 80 || columns >= 100)) {
+const helpAsked = argv.length === 3 && (argv[2] === "--help" || argv[2] === "-h");
+const columns = helpAsked && process.stdout.isTTY ? process.stdout.columns : 80;
+if (helpAsked && (columns === 80 || columns >= 100)) {
   const fs = process.getBuiltinModule("node:fs");
   let text;
   try {

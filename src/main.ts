@@ -3,19 +3,15 @@
  * Nothing below bin.ts sets the process exit code.
  */
 import { type Argument, Command, CommanderError, Help, Option } from "commander";
-import {
-  blockGroup,
-  type CommandGroup,
-  commands,
-  exportGroup,
-  serverCommand,
-  storageGroup,
-} from "./commands/registry.js";
+import { type CommandGroup, entries } from "./commands/registry.js";
 import type { CommandSpec } from "./commands/spec.js";
 import type { Ctx, GlobalOptions } from "./context.js";
 import { AbortError, ApiError, AuthError, CloudError, errorLine, UsageError, WpError } from "./errors.js";
 import type { PrefectApi } from "./prefect/api.js";
-import type { Env, Settings } from "./prefect/settings.js";
+// Static: nearly every command reads the settings and connects (each module loaded apart cost ~0.5 ms);
+// the transports behind `connect` (HTTP, the embedded API and SQLite, zod) still load on first use.
+import { connect } from "./prefect/client.js";
+import { type Env, loadSettings, type Settings } from "./prefect/settings.js";
 import { colorEnabled, type IO, jsonText, palette, safeText } from "./ui/io.js";
 import type { Prompter } from "./ui/prompts.js";
 import { WP_VERSION } from "./version.js";
@@ -66,22 +62,17 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
       await spec.run(ctx, args as string[], opts);
     };
 
-  const group = program
-    .command("work-pool")
-    .alias("work-pools")
-    .description("the same commands, for scripts written for `prefect work-pool`");
-  // The group's copies are built only when the command line names it: half the start-up's command building.
-  const grouped = argv.some((a) => a === "work-pool" || a === "work-pools");
-  for (const spec of commands) {
-    addCommand(program, spec, run);
-    if (grouped) addCommand(group, spec, run);
+  // Only the command the line names is loaded and built (building all thirty took ~10 ms of `wp ls`, and
+  // loading their modules more). Help, `wp help X` and a typo (whose suggestion needs every name) take them all.
+  const word = commandWord(argv);
+  const named = entries.filter((e) => word !== undefined && e.names.includes(word));
+  const versionOnly =
+    word === undefined && argv.some((a) => VERSION_FLAGS.has(a)) && !argv.some((a) => HELP_FLAGS.has(a));
+  const wanted = named.length > 0 ? named : versionOnly ? [] : entries;
+  for (const node of await Promise.all(wanted.map((e) => e.load()))) {
+    if ("run" in node) addCommand(program, node, run);
+    else addGroup(program, node, run);
   }
-  addGroup(program, blockGroup, run);
-  addGroup(program, storageGroup, run);
-  addGroup(program, exportGroup, run);
-  addGroup(group, storageGroup, run);
-  const server = program.command("server").description("serve wp's embedded Prefect-compatible API over HTTP");
-  addCommand(server, serverCommand, run);
 
   // `wp -v` prints the version as Prefect's CLI does; `-v` after a command is that command's (`ls -v`).
   const args = argv.length === 1 && argv[0] === "-v" ? ["--version"] : argv;
@@ -97,6 +88,20 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
   } finally {
     ctx?.close();
   }
+}
+
+const VERSION_FLAGS = new Set(["-V", "--version", "-v"]);
+const HELP_FLAGS = new Set(["-h", "--help"]);
+
+/** The command a line names: its first word that is not a global option or `--profile`'s value. */
+function commandWord(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? "";
+    if (a === "--") return undefined;
+    if (a === "--profile") i += 1;
+    else if (!a.startsWith("-")) return a;
+  }
+  return undefined;
 }
 
 /** Set on the program before any subcommand is added, so every subcommand inherits it. */
@@ -236,6 +241,7 @@ function addGroup(
   run: (spec: CommandSpec) => (...a: unknown[]) => Promise<void>,
 ): void {
   const cmd = parent.command(g.name).description(g.summary);
+  for (const alias of g.aliases ?? []) cmd.alias(alias);
   for (const c of g.commands) {
     if ("run" in c) addCommand(cmd, c, run);
     else addGroup(cmd, c, run);
@@ -275,7 +281,7 @@ function createContext(deps: Deps, global: GlobalOptions): Ctx {
   const ci = env.CI !== undefined && env.CI !== "" && env.CI !== "false" && env.CI !== "0";
   const promptSetting = env.PREFECT_CLI_PROMPT?.toLowerCase();
   const interactive =
-    io.stdinIsTTY && io.stderr.isTTY && !ci && !global.noPrompt && promptSetting !== "false" && promptSetting !== "0";
+    !ci && !global.noPrompt && promptSetting !== "false" && promptSetting !== "0" && io.stderr.isTTY && io.stdinIsTTY;
   let settings: Promise<Settings> | undefined;
   let api: Promise<PrefectApi & { close(): void }> | undefined;
   let prompter: Promise<Prompter> | undefined = deps.prompter ? Promise.resolve(deps.prompter) : undefined;
@@ -310,14 +316,11 @@ function createContext(deps: Deps, global: GlobalOptions): Ctx {
       if (global.debug) io.stderr.write(`${err.dim(`[debug] ${safeText(text)}`)}\n`);
     },
     settings: () => {
-      settings ??= import("./prefect/settings.js").then((m) => m.loadSettings(env, global.profile));
+      settings ??= Promise.resolve().then(() => loadSettings(env, global.profile));
       return settings;
     },
     prefect: () => {
-      api ??= (async () => {
-        const { connect } = await import("./prefect/client.js");
-        return connect(await ctx.settings(), { env, debug: ctx.debug });
-      })();
+      api ??= (async () => connect(await ctx.settings(), { env, debug: ctx.debug }))();
       return api;
     },
     close: () => {

@@ -22,8 +22,8 @@ export const exportTerraform = defineCommand({
   ],
   examples: [
     "wp export terraform my-ecs-pool",
-    "wp export terraform pool-a pool-b --dir infra/prefect && cd infra/prefect && terraform init && terraform plan",
-    "wp export terraform my-ecs-pool --dir infra --force -o json | jq '.resources[].address'",
+    "wp export terraform pool-a pool-b --dir infra && terraform -chdir=infra plan",
+    "wp export terraform my-ecs-pool -o json | jq '.resources'",
   ],
   async run(ctx, names, opts) {
     const json = wantsJson(opts);

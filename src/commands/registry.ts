@@ -1,83 +1,64 @@
-/** Every command, in help order. Importing this loads no SDK, no SQLite and no HTTP code. */
-
-import blockCreate from "./block-create.js";
-import blockDelete from "./block-delete.js";
-import blockInspect from "./block-inspect.js";
-import blockLs from "./block-ls.js";
-import { clearConcurrencyLimit, setConcurrencyLimit } from "./concurrency-limit.js";
-import create from "./create.js";
-import del from "./delete.js";
-import deprovision from "./deprovision.js";
-import { exportTerraform } from "./export.js";
-import getDefaultBaseJobTemplate from "./get-default-base-job-template.js";
-import inspect from "./inspect.js";
-import ls from "./ls.js";
-import { pause, resume } from "./pause.js";
-import preview from "./preview.js";
-import provisionInfra from "./provision-infra.js";
-import rotateCredentials from "./rotate-credentials.js";
-import server from "./server.js";
-import slots from "./slots.js";
+/**
+ * Every command, in help order, each loaded only when the command line names it: `wp ls` compiles and runs
+ * the ls module, not thirty (help, `wp help X` and a mistyped name load them all). A name here is checked
+ * against the module's own name and aliases by a test.
+ */
 import type { CommandSpec } from "./spec.js";
-import status from "./status.js";
-import { configureAzure, configureGcs, configureS3 } from "./storage-configure.js";
-import storageInspect from "./storage-inspect.js";
-import update from "./update.js";
-import verify from "./verify.js";
-
-export const commands: CommandSpec[] = [
-  create,
-  ls,
-  inspect,
-  update,
-  pause,
-  resume,
-  del,
-  setConcurrencyLimit,
-  clearConcurrencyLimit,
-  getDefaultBaseJobTemplate,
-  preview,
-  slots,
-  provisionInfra,
-  status,
-  verify,
-  deprovision,
-  rotateCredentials,
-];
-
-export const serverCommand = server;
 
 /** A command with subcommands (`wp block create`, `wp storage configure s3`). */
 export interface CommandGroup {
   name: string;
+  aliases?: string[];
   summary: string;
   commands: Array<CommandSpec | CommandGroup>;
 }
 
-/** `wp block …`: named as Prefect's `prefect block` commands. */
-export const blockGroup: CommandGroup = {
-  name: "block",
-  summary: "create, list, inspect and delete credentials and storage blocks (TYPE/NAME)",
-  commands: [blockCreate, blockLs, blockInspect, blockDelete],
-};
+export type CommandNode = CommandSpec | CommandGroup;
 
-/** `wp storage …` (also `wp work-pool storage …`): Prefect's `work-pool storage` commands. */
-export const storageGroup: CommandGroup = {
-  name: "storage",
-  summary: "a work pool's storage for bundles and results (inspect, configure s3|gcs|azure-blob-storage)",
-  commands: [
-    storageInspect,
-    {
-      name: "configure",
-      summary: "store a work pool's bundles and results in S3, GCS or Azure Blob Storage",
-      commands: [configureS3, configureGcs, configureAzure],
-    },
-  ],
-};
+/** A top-level word of the command line and the module behind it. */
+export interface Entry {
+  names: string[];
+  load(): Promise<CommandNode>;
+}
 
-/** `wp export terraform NAME…`: what wp provisioned, as Terraform with import blocks. */
-export const exportGroup: CommandGroup = {
-  name: "export",
-  summary: "write what wp provisioned for pools as Terraform (terraform NAME…), with import blocks",
-  commands: [exportTerraform],
-};
+const entry = (names: string[], load: () => Promise<CommandNode>): Entry => ({ names, load });
+
+/** The work-pool commands (also under `wp work-pool`, as `prefect work-pool` names them). */
+const poolCommands: Entry[] = [
+  entry(["create"], async () => (await import("./create.js")).default),
+  entry(["ls", "list"], async () => (await import("./ls.js")).default),
+  entry(["inspect"], async () => (await import("./inspect.js")).default),
+  entry(["update"], async () => (await import("./update.js")).default),
+  entry(["pause"], async () => (await import("./pause.js")).pause),
+  entry(["resume"], async () => (await import("./pause.js")).resume),
+  entry(["delete", "rm"], async () => (await import("./delete.js")).default),
+  entry(["set-concurrency-limit"], async () => (await import("./concurrency-limit.js")).setConcurrencyLimit),
+  entry(["clear-concurrency-limit"], async () => (await import("./concurrency-limit.js")).clearConcurrencyLimit),
+  entry(["get-default-base-job-template"], async () => (await import("./get-default-base-job-template.js")).default),
+  entry(["preview"], async () => (await import("./preview.js")).default),
+  entry(["slots"], async () => (await import("./slots.js")).default),
+  entry(["provision-infra", "provision-infrastructure"], async () => (await import("./provision-infra.js")).default),
+  entry(["status"], async () => (await import("./status.js")).default),
+  entry(["verify"], async () => (await import("./verify.js")).default),
+  entry(["deprovision"], async () => (await import("./deprovision.js")).default),
+  entry(["rotate-credentials"], async () => (await import("./rotate-credentials.js")).default),
+];
+
+const storage = entry(["storage"], async () => (await import("./groups.js")).storageGroup);
+
+export const entries: Entry[] = [
+  entry(["work-pool", "work-pools"], async () => ({
+    name: "work-pool",
+    aliases: ["work-pools"],
+    summary: "the same commands, for scripts written for `prefect work-pool`",
+    commands: await Promise.all([...poolCommands, storage].map((e) => e.load())),
+  })),
+  ...poolCommands,
+  entry(["block"], async () => (await import("./groups.js")).blockGroup),
+  storage,
+  entry(["export"], async () => (await import("./groups.js")).exportGroup),
+  entry(["server"], async () => (await import("./groups.js")).serverGroup),
+];
+
+/** Every top-level command and group, loaded (help, and the tests that walk them all). */
+export const loadAll = (): Promise<CommandNode[]> => Promise.all(entries.map((e) => e.load()));

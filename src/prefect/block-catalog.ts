@@ -7,7 +7,7 @@ import { WpError } from "../errors.js";
 import type { PrefectApi } from "./api.js";
 import { parseLossless } from "./checksum.js";
 import type { BlockType, BlockTypeCreate } from "./types.js";
-import { WP_BLOCK_TYPES } from "./wp-blocks.js";
+import { wpBlockTypes } from "./wp-blocks.js";
 
 /** One entry of data/block-types.json: a block type as Prefect creates it, with its schema. */
 export type BundledBlockType = BlockTypeCreate & {
@@ -35,7 +35,7 @@ export function bundledBlockTypes(): BundledBlockType[] {
 
 /** Registers the block type and its schema when missing; returns the block type. */
 export async function registerBlockType(api: PrefectApi, slug: string): Promise<BlockType> {
-  const bundled = [...bundledBlockTypes(), ...WP_BLOCK_TYPES].find((t) => t.slug === slug);
+  const bundled = [...bundledBlockTypes(), ...wpBlockTypes()].find((t) => t.slug === slug);
   if (!bundled) throw new WpError(`wp has no bundled definition of block type '${slug}'.`);
   const { block_schema: schema, ...meta } = bundled;
   const type = (await api.readBlockType(slug)) ?? (await api.createBlockType(meta));

@@ -5,7 +5,7 @@
  * JSON.parse turns `5.0` into `5`, which Python would dump as `5.0`; `parseLossless` keeps float literals as
  * `PyFloat` (a Number subclass, so plain JSON.stringify still writes them as numbers).
  */
-import { createHash } from "node:crypto";
+import { crypto } from "../builtin.js";
 
 /** A JSON number written with a fraction or exponent (a Python float). */
 export class PyFloat extends Number {}
@@ -212,5 +212,5 @@ export function blockSchemaChecksum(fields: Record<string, unknown>): string {
     else delete forChecksum.definitions;
   }
   const text = pythonJsonDumps([[forChecksum], {}]);
-  return `sha256:${createHash("sha256").update(text, "utf8").digest("hex")}`;
+  return `sha256:${crypto().createHash("sha256").update(text, "utf8").digest("hex")}`;
 }

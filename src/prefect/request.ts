@@ -11,10 +11,7 @@
 import type * as Http from "node:http";
 import type { IncomingMessage } from "node:http";
 import type * as Https from "node:https";
-
-// Not `import … from "node:http"`: on Node 24 an ESM import of node:http reads every export, and one of
-// them is a getter that loads undici — the very cost this module avoids. getBuiltinModule reads none.
-const builtin = <T>(name: string) => process.getBuiltinModule(name) as T;
+import { builtin } from "../builtin.js";
 
 export interface RequestInit {
   method: string;

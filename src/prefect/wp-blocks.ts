@@ -37,14 +37,21 @@ const fields = {
   block_schema_references: {},
 };
 
-export const WP_BLOCK_TYPES: BundledBlockType[] = [
-  {
-    name: "wp Provisioning Record",
-    slug: RECORD_BLOCK_TYPE,
-    logo_url: null,
-    documentation_url: null,
-    description: "What wp provisioned for a work pool (written by `wp create --provision-infra`, read by `wp status`).",
-    code_example: null,
-    block_schema: { checksum: blockSchemaChecksum(fields), fields, capabilities: [], version: "non-versioned" },
-  },
-];
+let types: BundledBlockType[] | undefined;
+
+/** wp's own block types, with their schema checksums (computed on first use: hashing costs `wp ls` node:crypto). */
+export function wpBlockTypes(): BundledBlockType[] {
+  types ??= [
+    {
+      name: "wp Provisioning Record",
+      slug: RECORD_BLOCK_TYPE,
+      logo_url: null,
+      documentation_url: null,
+      description:
+        "What wp provisioned for a work pool (written by `wp create --provision-infra`, read by `wp status`).",
+      code_example: null,
+      block_schema: { checksum: blockSchemaChecksum(fields), fields, capabilities: [], version: "non-versioned" },
+    },
+  ];
+  return types;
+}

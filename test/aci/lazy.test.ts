@@ -44,12 +44,18 @@ describe("Azure is loaded lazily", () => {
   it("wp create --help and wp ls import no @azure package and no ACI provisioner code", () => {
     for (const args of [["create", "--help"], ["ls"]]) {
       const urls = loaded(args);
-      expect(urls.includes("src/clouds/azure/provider.ts"), `${args}: the declaration loads`).toBe(true);
       expect(
         urls.filter((u) => u.includes("@azure") || /\/clouds\/azure\/(sdk|arm|graph|index|steps|context)\.ts/.test(u)),
         args.join(" "),
       ).toEqual([]);
     }
+    expect(loaded(["create", "--help"]).includes("src/clouds/azure/provider.ts"), "the declaration loads").toBe(true);
+  });
+
+  it("wp ls loads its own command module and no other, nor any cloud's declaration", () => {
+    const urls = loaded(["ls"]);
+    expect(urls).toContain("src/commands/ls.ts");
+    expect(urls.filter((u) => /^src\/(commands\/(?!ls\.ts|spec\.ts|registry\.ts)|clouds\/)/.test(u))).toEqual([]);
   });
 
   it("wp create --help lists the Azure flags", () => {

@@ -6,11 +6,15 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commands } from "../../src/commands/registry.js";
+import { entries, loadAll } from "../../src/commands/registry.js";
+import type { CommandSpec } from "../../src/commands/spec.js";
 import type { IO } from "../../src/ui/io.js";
 import { createProgress } from "../../src/ui/progress.js";
 import { renderScreen } from "../helpers/pty.js";
 import { makeHome, runCli } from "../helpers/run-cli.js";
+
+/** The top-level commands (the groups aside): the work-pool commands. */
+const commands = (await loadAll()).filter((n): n is CommandSpec => "run" in n);
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting there are no raw control characters
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
@@ -88,6 +92,15 @@ describe("suggested commands are shell-quoted", () => {
     const r = await runCli(["create", "modal pool", "-t", "modal:push", "--provision-infra", "--yes"], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("run `wp provision-infra 'modal pool'`");
+  });
+});
+
+describe("the registry", () => {
+  it("names each command as its module does, so `wp NAME` loads the right one", async () => {
+    for (const e of entries) {
+      const node = await e.load();
+      expect(e.names, node.name).toEqual([node.name, ...(node.aliases ?? [])]);
+    }
   });
 });
 
@@ -241,5 +254,24 @@ describe("a closed stdout ends wp quietly", () => {
     });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
+  });
+
+  it("a non-blocking pipe with a slow reader gets every byte (stdout is written straight to the descriptor)", () => {
+    const env = { PATH: process.env.PATH, ...home.env };
+    const whole = spawnSync("node", ["bin/wp.js", "ls", "-o", "json"], { env, encoding: "utf8" }).stdout;
+    expect(whole.length).toBeGreaterThan(96 * 1024);
+    // O_NONBLOCK set on the pipe (as a parent Node process can leave it), and a reader that starts late:
+    // wp's writes meet EAGAIN once the pipe's 64 KiB are full.
+    const nonBlocking =
+      "import fcntl, os; fcntl.fcntl(1, fcntl.F_SETFL, fcntl.fcntl(1, fcntl.F_GETFL) | os.O_NONBLOCK); " +
+      "os.execvp('node', ['node', 'bin/wp.js', 'ls', '-o', 'json'])";
+    const r = spawnSync("bash", ["-c", `set -o pipefail; python3 -c "${nonBlocking}" | (sleep 0.5; cat)`], {
+      env,
+      encoding: "utf8",
+      maxBuffer: 64 << 20,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(whole);
   });
 });

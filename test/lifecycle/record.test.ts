@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { StepOutcome } from "../../src/engine/engine.js";
 import { mergeRecord, recordName } from "../../src/engine/record.js";
 import { blockSchemaChecksum } from "../../src/prefect/checksum.js";
-import { WP_BLOCK_TYPES } from "../../src/prefect/wp-blocks.js";
+import { wpBlockTypes } from "../../src/prefect/wp-blocks.js";
 
 const out = (id: string, status: StepOutcome["status"], resourceId?: string): StepOutcome => ({
   id,
@@ -67,7 +67,7 @@ describe("provisioning record", () => {
   });
 
   it("wp's block type carries Prefect's checksum of its schema", () => {
-    const t = WP_BLOCK_TYPES[0];
+    const t = wpBlockTypes()[0];
     expect(t?.slug).toBe("wp-provisioning-record");
     expect(t?.block_schema.checksum).toBe(blockSchemaChecksum(t?.block_schema.fields ?? {}));
     expect(t?.block_schema.fields.secret_fields).toEqual([]);

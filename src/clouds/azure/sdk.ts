@@ -93,7 +93,9 @@ const AUTH_HINT =
 /** Access token for `resource` (an endpoint), as an AuthError when the credential cannot get one. */
 export async function tokenFor(auth: AzureAuth, resource: string): Promise<string> {
   try {
-    const t = await auth.credential.getToken(`${resource}/.default`);
+    // As the Azure SDK clients ask (continuous access evaluation on): @azure/identity keeps one token cache
+    // per CAE setting, and a second one cost every run its own metadata and token requests.
+    const t = await auth.credential.getToken(`${resource}/.default`, { enableCae: true });
     if (!t?.token) throw new Error("no token");
     return t.token;
   } catch (err) {

@@ -1,5 +1,5 @@
 /** Block type and block schema routes of the embedded API, and the inserts the bundled registration reuses. */
-import { randomUUID } from "node:crypto";
+import { crypto } from "../../builtin.js";
 import { blockSchemaChecksum, stringifyLossless } from "../checksum.js";
 import type { Checks } from "./model.js";
 import { type Db, now, type Store } from "./store.js";
@@ -65,7 +65,7 @@ export function toBlockSchema(db: Db, row: SchemaRow): Json {
 export function insertType(db: Db, t: Json, isProtected = false): BlockTypeRow {
   const ts = now();
   const row: BlockTypeRow = {
-    id: randomUUID(),
+    id: crypto().randomUUID(),
     name: String(t.name),
     slug: String(t.slug),
     logo_url: typeof t.logo_url === "string" ? t.logo_url : null,
@@ -91,7 +91,7 @@ export function insertSchema(
 ): SchemaRow {
   const ts = now();
   const row: SchemaRow = {
-    id: randomUUID(),
+    id: crypto().randomUUID(),
     checksum: s.checksum,
     version: s.version,
     fields: stringifyLossless(s.fields),

@@ -12,7 +12,7 @@
  * same sweep runs on the first lease request at least 15 s after the previous one, so a lapsed lease frees its slot
  * between its expiry and 15 s after it, as on Prefect's server.
  */
-import { randomUUID } from "node:crypto";
+import { crypto } from "../../builtin.js";
 import { type Db, now, type Store } from "./store.js";
 import { detail, type Json, noContent, ok, type Result } from "./validate.js";
 
@@ -93,7 +93,7 @@ export function createLimit(store: Store, body: Json): Result {
     if (store.db.prepare("SELECT 1 FROM concurrency_limit WHERE name = ?").get(body.name)) return detail(409, CONFLICT);
     const t = now();
     const row: LimitRow = {
-      id: randomUUID(),
+      id: crypto().randomUUID(),
       name: String(body.name),
       active: body.active === false ? 0 : 1,
       limit: Number(body.limit),
@@ -167,7 +167,7 @@ export function incrementWithLease(store: Store, body: Json): Result {
     if (active.some((l) => l.active_slots + slots > l.limit)) return locked(db, active, slots, t);
     const bump = db.prepare("UPDATE concurrency_limit SET active_slots = active_slots + ?, updated = ? WHERE id = ?");
     for (const l of active) bump.run(slots, t, l.id);
-    const id = randomUUID();
+    const id = crypto().randomUUID();
     const at = clock();
     db.prepare(
       "INSERT INTO concurrency_lease (id, resource_ids, slots, holder, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?)",

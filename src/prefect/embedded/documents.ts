@@ -1,5 +1,5 @@
 /** Block document routes of the embedded API. `data` is stored AES-256-GCM encrypted (see store.ts). */
-import { randomUUID } from "node:crypto";
+import { crypto } from "../../builtin.js";
 import { schemaById, toBlockSchema, toBlockType, typeById, typeBySlug } from "./catalog.js";
 import type { Checks } from "./model.js";
 import { mergeData, obfuscate } from "./secrets.js";
@@ -109,7 +109,7 @@ const INTEGRITY =
 
 export function createDocument(store: Store, b: Json): Result {
   const anonymous = b.is_anonymous === true;
-  const name = typeof b.name === "string" ? b.name : `anonymous-${randomUUID()}`;
+  const name = typeof b.name === "string" ? b.name : `anonymous-${crypto().randomUUID()}`;
   const data = isObject(b.data) ? b.data : {};
   const schemaId = String(b.block_schema_id);
   const typeId = String(b.block_type_id);
@@ -124,7 +124,7 @@ export function createDocument(store: Store, b: Json): Result {
     }
     if (!refsExist(store, data)) return detail(409, INTEGRITY);
     const ts = now();
-    const id = randomUUID();
+    const id = crypto().randomUUID();
     db.prepare(
       `INSERT INTO block_document (id, name, data, block_schema_id, block_type_id, is_anonymous, created, updated)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -1,5 +1,5 @@
 /** Work pool routes of the embedded API (Prefect's `api/workers.py` behaviour for create/read/update/delete). */
-import { randomUUID } from "node:crypto";
+import { crypto } from "../../builtin.js";
 import { baseJobTemplateError } from "../template.js";
 import { checkVariableDefaults } from "./defaults.js";
 import type { Checks } from "./model.js";
@@ -84,8 +84,8 @@ export function createPool(store: Store, b: Json): Result {
     if (badDefaults) return badDefaults;
     if (readRow(db, name)) return detail(409, "A work pool with this name already exists.");
     const ts = now();
-    const id = randomUUID();
-    const queueId = randomUUID();
+    const id = crypto().randomUUID();
+    const queueId = crypto().randomUUID();
     const paused = b.is_paused === true;
     const type = typeof b.type === "string" ? b.type : AGENT_TYPE;
     db.prepare(
@@ -158,10 +158,17 @@ export function deletePool(store: Store, name: string): Result {
 
 export function filterPools(store: Store, b: Json, limit: number): Result {
   const offset = typeof b.offset === "number" ? b.offset : 0;
-  const rows = (store.db.prepare("SELECT * FROM work_pool ORDER BY name").all() as PoolRow[]).filter((r) =>
-    matches(b.work_pools, (f) => (f === "id" || f === "name" || f === "type" ? r[f] : undefined)),
-  );
-  return ok(rows.slice(offset, offset + limit).map(toResponse));
+  // The filter reads three short columns; only the page's rows are read whole (a template is kilobytes, and
+  // a client paging through 200 pools would otherwise read every template once per page).
+  const keys = store.db.prepare("SELECT id, name, type FROM work_pool ORDER BY name").all() as PoolRow[];
+  const page = keys
+    .filter((r) => matches(b.work_pools, (f) => (f === "id" || f === "name" || f === "type" ? r[f] : undefined)))
+    .slice(offset, offset + limit);
+  if (page.length === 0) return ok([]);
+  const rows = store.db
+    .prepare(`SELECT * FROM work_pool WHERE id IN (${page.map(() => "?").join(",")}) ORDER BY name`)
+    .all(...page.map((r) => r.id)) as PoolRow[];
+  return ok(rows.map(toResponse));
 }
 
 export function scheduledRuns(store: Store, name: string): Result {

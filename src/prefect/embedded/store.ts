@@ -2,10 +2,11 @@
  * The embedded API's SQLite store (`${home}/wp.db`, WAL, every write in a BEGIN IMMEDIATE transaction so concurrent
  * wp processes serialise instead of losing writes) and the AES-256-GCM key for block document data at rest.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+
 import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import { crypto } from "../../builtin.js";
 import { WpError } from "../../errors.js";
 import { sqliteAddon } from "./sqlite-addon.js";
 
@@ -97,8 +98,8 @@ export function openStore(home: string): Store {
     db,
     write,
     seal(value, aad) {
-      const iv = randomBytes(12);
-      const cipher = createCipheriv("aes-256-gcm", key, iv);
+      const iv = crypto().randomBytes(12);
+      const cipher = crypto().createCipheriv("aes-256-gcm", key, iv);
       cipher.setAAD(Buffer.from(aad, "utf8"));
       const body = Buffer.concat([cipher.update(JSON.stringify(value), "utf8"), cipher.final()]);
       return Buffer.concat([iv, cipher.getAuthTag(), body]);
@@ -117,7 +118,7 @@ export function openStore(home: string): Store {
 }
 
 function decrypt(key: Buffer, blob: Buffer, aad: string): Buffer {
-  const decipher = createDecipheriv("aes-256-gcm", key, blob.subarray(0, 12));
+  const decipher = crypto().createDecipheriv("aes-256-gcm", key, blob.subarray(0, 12));
   decipher.setAAD(Buffer.from(aad, "utf8"));
   decipher.setAuthTag(blob.subarray(12, 28));
   return Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]);
@@ -237,9 +238,9 @@ function readKey(path: string, dbPath: string): Buffer | null {
 }
 
 function createKey(path: string, dbPath: string): Buffer {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const tmp = `${path}.${process.pid}.${crypto().randomBytes(6).toString("hex")}.tmp`;
   try {
-    writeFileSync(tmp, randomBytes(32), { flag: "wx", mode: 0o600 });
+    writeFileSync(tmp, crypto().randomBytes(32), { flag: "wx", mode: 0o600 });
     try {
       linkSync(tmp, path);
     } catch (err) {

@@ -3,7 +3,7 @@
  * answers them: create 201 (a taken name is an IntegrityError, answered 409 as for every model), read, update and
  * delete by name (404 "Variable not found."; update and delete 204). wp keeps the holder of a lock here.
  */
-import { randomUUID } from "node:crypto";
+import { crypto } from "../../builtin.js";
 import { CONFLICT } from "./concurrency.js";
 import { now, type Store } from "./store.js";
 import { detail, type Json, noContent, ok, type Result } from "./validate.js";
@@ -36,7 +36,7 @@ export function createVariable(store: Store, body: Json): Result {
     if (byName(store, String(body.name))) return detail(409, CONFLICT);
     const t = now();
     const row: VariableRow = {
-      id: randomUUID(),
+      id: crypto().randomUUID(),
       name: String(body.name),
       value: JSON.stringify(body.value ?? null),
       tags: JSON.stringify(body.tags ?? []),
