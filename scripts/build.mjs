@@ -109,6 +109,8 @@ const lazyChildProcessPlugin = {
  * and each file costs Node's ESM loader about 1 ms. Reached from every entry point, they share one chunk.
  * (They are loaded before any lazy chunk is, so the extra import loads nothing more.)
  */
+const binEntry = join(root, "src/bin.ts");
+
 function corePlugin(core, lazy) {
   return {
     name: "wp-core",
@@ -121,7 +123,8 @@ function corePlugin(core, lazy) {
       }));
       b.onLoad({ filter: /\/src\/.*\.ts$/ }, async (args) => {
         const r = await srcLoad(args);
-        return lazy.has(args.path) ? { ...r, contents: `${r.contents}\nimport "wp-core";\n` } : r;
+        // And from the entry itself, so "wp-core" (its wrappers of commander's CommonJS) is in that chunk too.
+        return lazy.has(args.path) || args.path === binEntry ? { ...r, contents: `${r.contents}\nimport "wp-core";\n` } : r;
       });
     },
   };
