@@ -203,6 +203,8 @@ describe("AWS out of reach", () => {
       const r = await runCli(argv, { env });
       expect(r.code).toBe(1);
       expect(r.stderr).not.toContain("AWS SDK:");
+      // A refused connection never reached AWS: not retried (it used to be, for 15 s).
+      expect(r.stderr).not.toContain("trying again");
       expect(
         r.stderr
           .trim()

@@ -82,7 +82,6 @@ const UNKNOWN_OUTCOME = new Set([
   "InternalError",
   "ServerException",
   "ECONNRESET",
-  "ECONNREFUSED",
   "EPIPE",
   "ETIMEDOUT",
   "TimeoutError",
@@ -98,6 +97,9 @@ export function transientAws(op: string, err: unknown): Transient | undefined {
   const after = e?.$response?.headers?.["retry-after"];
   const retryAfterMs = after && Number.isFinite(Number(after)) ? Number(after) * 1000 : undefined;
   if (THROTTLED.has(code) || status === 429) return { reason: `throttled (${code || status})`, retryAfterMs };
+  // Nothing listening, or no such host: the request never left, and a wrong endpoint or proxy is not fixed by
+  // waiting (it cost 15 s of retries before the error).
+  if (code === "ECONNREFUSED" || code === "ENOTFOUND") return undefined;
   const unknown = UNKNOWN_OUTCOME.has(code) || status === 503 || (status === undefined && /^E[A-Z]+$/.test(code));
   if (unknown && REPEATABLE.test(op)) return { reason: `answered ${code || status}`, retryAfterMs };
   return undefined;

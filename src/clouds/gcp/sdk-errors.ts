@@ -26,7 +26,8 @@ export class GcpError extends CloudError {
 }
 
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
-const DROPPED = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "NETWORK"]);
+// Not ECONNREFUSED: nothing listening is a wrong endpoint or proxy, which waiting does not fix.
+const DROPPED = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "UND_ERR_SOCKET", "NETWORK"]);
 
 /**
  * A Google answer worth another try: 429/500/502/503/504 (with its Retry-After), or a dropped
