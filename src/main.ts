@@ -15,15 +15,6 @@ import { type Env, loadSettings, type Settings } from "./prefect/settings.js";
 import { colorEnabled, type IO, jsonText, palette, safeText } from "./ui/io.js";
 import type { Prompter } from "./ui/prompts.js";
 import { WP_VERSION } from "./version.js";
-// In the start-up chunk, though main uses none of them: what `wp ls` and most commands load next (the
-// embedded API's shared parts among them). A chunk of its own costs Node's ESM loader ~0.5-1 ms per file.
-import "./commands/spec.js";
-import "./context.js";
-import "./data.js";
-import "./prefect/block-catalog.js";
-import "./prefect/embedded/jsonschema.js";
-import "./prefect/template.js";
-import "./ui/table.js";
 
 export interface Deps {
   io: IO;
