@@ -46,6 +46,8 @@ async function run(label, args, env, sim) {
   const requests = sim.log.filter((r) => r.path !== "/token").length;
   const summary = { wallMs, requests, mutating: sim.mutations().length };
   log(`${label}: ${wallMs} ms, ${requests} Google requests (${summary.mutating} mutating)`);
+  if (process.env.WP_BENCH_TRACE === "1")
+    for (const r of sim.log.filter((x) => x.path !== "/token")) log(`  ${r.method} ${r.path}`.slice(0, 200));
   return summary;
 }
 
