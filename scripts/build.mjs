@@ -143,7 +143,9 @@ function corePlugin(core, lazy) {
       b.onLoad({ filter: /\/src\/.*\.ts$/ }, async (args) => {
         const r = await srcLoad(args);
         // And from the entry itself, so "wp-core" (its wrappers of commander's CommonJS) is in that chunk too.
-        return lazy.has(args.path) || args.path === binEntry ? { ...r, contents: `${r.contents}\nimport "wp-core";\n` } : r;
+        return lazy.has(args.path) || args.path === binEntry
+          ? { ...r, contents: `${r.contents}\nimport "wp-core";\n` }
+          : r;
       });
     },
   };
