@@ -75,7 +75,13 @@ export class CredentialGuard {
     this.dir = join(o.home, "pending");
   }
 
-  private entries(scope: string): Entry[] {
+  /** Whether this machine's journal holds an entry whose scope starts with `prefix` (a cloud's, e.g. "azure:"): nothing to finish otherwise, and no request made to find out. */
+  pending(prefix: string): boolean {
+    return this.entries((scope) => scope.startsWith(prefix)).length > 0;
+  }
+
+  private entries(scope: string | ((scope: string) => boolean)): Entry[] {
+    const wanted = typeof scope === "string" ? (s: string) => s === scope : scope;
     let names: string[];
     try {
       names = readdirSync(this.dir).filter((n) => n.endsWith(".json"));
@@ -86,7 +92,7 @@ export class CredentialGuard {
     for (const name of names) {
       try {
         const e = JSON.parse(readFileSync(join(this.dir, name), "utf8")) as Omit<Entry, "file">;
-        if (e.scope === scope) out.push({ ...e, file: name });
+        if (wanted(e.scope)) out.push({ ...e, file: name });
       } catch {
         // A torn write (killed while writing the entry): it never reached the mint.
         rmSync(join(this.dir, name), { force: true });

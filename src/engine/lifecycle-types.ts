@@ -86,6 +86,12 @@ export interface Lifecycle {
   /** What cannot be known without a record, said plainly (empty when a record exists). */
   unknowns(): string[];
   rotate(): Promise<RotateResult>;
+  /**
+   * Finishes or undoes what an interrupted mint or rotation of the block's credential left (the credential
+   * guard's `recover`, with the spec rotation uses): a new credential no block holds, an old one the block no
+   * longer holds. Rotation and provisioning do it first; `wp verify` through this.
+   */
+  finishCredentials?(): Promise<void>;
   /** Deletes a temporary resource an interrupted `wp verify` left (idempotent: already gone is success). */
   removeLeftover?(leftover: Leftover): Promise<void>;
 }

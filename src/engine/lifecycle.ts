@@ -12,6 +12,7 @@ import type { PrefectApi } from "../prefect/api.js";
 import type { WorkPool } from "../prefect/types.js";
 import { pyRepr, wpCommand } from "../ui/io.js";
 import { CredentialGuard } from "./credential.js";
+import { messageOf } from "./engine.js";
 import { blockRefOf, type Lifecycle, type LifecycleInput, type StatusItem } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
 import { type Provider, withRecordedFlags } from "./provider.js";
@@ -252,8 +253,25 @@ export async function verifyPool(
         .join(", ")} pools; ${pyRepr(l.pool.type)} pools run on a service wp cannot start work on.`,
       `Use \`${wpCommand("status", name)}\` to check the pool's block.`,
     );
-  if (!o.dryRun) await removeLeftovers(l);
+  if (!o.dryRun) {
+    await removeLeftovers(l);
+    await finishCredentials(l);
+  }
   return verify(l.input, o);
+}
+
+/**
+ * What an interrupted rotation or mint left is finished by verify too (status only names it). A failure here
+ * does not stop the verify: it is said, and the next rotate-credentials, provision-infra or verify retries it.
+ */
+export async function finishCredentials(l: Loaded): Promise<void> {
+  await l.lifecycle.finishCredentials?.().catch((err: unknown) => {
+    if (err instanceof AbortError) throw err;
+    l.input.note(
+      `Could not finish what an interrupted run left of the block's credential (${messageOf(err)}); ` +
+        `\`${wpCommand("rotate-credentials", l.pool.name)}\` retries it.`,
+    );
+  });
 }
 
 /** What interrupted verifies left, as status items (`wp verify` or `wp deprovision` removes them). */

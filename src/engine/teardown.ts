@@ -11,7 +11,7 @@ import { wpHome } from "../home.js";
 import type { PrefectApi } from "../prefect/api.js";
 import { KEY_ALIASES, updateProfile } from "../prefect/settings.js";
 import { messageOf } from "./engine.js";
-import { type LoadedPool, loadPool, notFound, type ProviderLookup, readPool } from "./lifecycle.js";
+import { finishCredentials, type LoadedPool, loadPool, notFound, type ProviderLookup, readPool } from "./lifecycle.js";
 import { ignoreNotFound, type TeardownItem } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
 import { type ProvisioningRecord, type StoredRecord, writeRecord } from "./record.js";
@@ -159,6 +159,8 @@ export async function deprovision(
     waiting: (m) => ctx.info(m),
   });
   try {
+    // An interrupted rotation's old credential goes first (a kept IAM user or app would keep it otherwise).
+    await finishCredentials(l);
     items = await makePlan(ctx, api, l, o);
     report.plan = items.map(planned);
     await runTeardown(ctx, api, l, items, report, o.json);

@@ -56,6 +56,32 @@ describe("client secrets left by an interrupted rotation", () => {
     expect((await wp(["status", "r"])).code).toBe(0);
   });
 
+  it("a rotation whose old secret could not be deleted is finished by the next wp verify", async () => {
+    const made = await wp(["create", "v", "--type", TYPE, "--provision-infra", "--yes", "--subscription", SUB]);
+    expect(made.code, made.stderr).toBe(0);
+    const app = ctx.sim.state.applications[0];
+    if (!app) throw new Error("no app");
+    const old = app.secrets[0]?.keyId;
+    ctx.sim.faults.fail = (req) =>
+      req.method === "POST" && req.path.endsWith("/removePassword") && JSON.stringify(req.body).includes(old ?? "-")
+        ? { status: 500, code: "InternalServerError" }
+        : undefined;
+    const rotated = await wp(["rotate-credentials", "v", "--yes"]);
+    expect(app.secrets.map((x) => x.keyId)).toContain(old);
+    expect(app.secrets).toHaveLength(2);
+    ctx.sim.faults.fail = undefined;
+    expect(rotated.stderr).toContain("next wp run");
+
+    expect((await wp(["verify", "v", "--dry-run"])).code).toBe(0);
+    expect(app.secrets).toHaveLength(2);
+    const verified = await wp(["verify", "v"]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stderr).toContain(`Deleted client secret ${old}`);
+    expect(app.secrets.map((x) => x.keyId)).not.toContain(old);
+    expect(app.secrets).toHaveLength(1);
+    expect((await wp(["status", "v"])).code).toBe(0);
+  });
+
   it("another pool's secrets and secrets made by hand are never leftovers", async () => {
     const made = await wp(["create", "r", "--type", TYPE, "--provision-infra", "--yes", "--subscription", SUB]);
     expect(made.code, made.stderr).toBe(0);

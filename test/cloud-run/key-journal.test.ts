@@ -82,4 +82,27 @@ describe("Cloud Run keys across lost answers and interrupted rotations", () => {
     expect(keyIds()).toEqual([after]);
     expect(JSON.parse((await wp(["status", "old", "-o", "json"])).stdout).healthy).toBe(true);
   });
+
+  it("wp verify finishes such a rotation too (dry run: nothing deleted)", async () => {
+    expect((await create("ver")).code).toBe(0);
+    const before = await blockKeyId("ver");
+    fx.sim.fail({
+      match: (q) => q.method === "DELETE" && q.path.endsWith(`/keys/${before}`),
+      status: 500,
+      rpc: "INTERNAL",
+      message: "Internal error encountered.",
+      times: 4,
+    });
+    expect((await wp(["rotate-credentials", "ver", "--yes"])).code).toBe(0);
+    const after = await blockKeyId("ver");
+    expect(keyIds().sort()).toEqual([before, after].sort());
+
+    expect((await wp(["verify", "ver", "--dry-run"])).code).toBe(0);
+    expect(keyIds().sort()).toEqual([before, after].sort());
+    const v = await runCli(["verify", "ver"], { env: { ...fx.env, WP_VERIFY_POLL_MS: "5" } });
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr).toContain(`Deleted service-account key ${before}`);
+    expect(keyIds()).toEqual([after]);
+    expect(JSON.parse((await wp(["status", "ver", "-o", "json"])).stdout).healthy).toBe(true);
+  });
 });

@@ -94,4 +94,40 @@ describe.skipIf(!hasMoto)("ECS access keys through lost answers and interruption
     expect(await userKeys()).toEqual([held]);
     expect((await wp(["status", "p1"])).code).toBe(0);
   });
+
+  it("a rotation whose old key could not be deleted is finished by the next wp verify (not by its dry run)", async () => {
+    expect((await create("p1")).code).toBe(0);
+    const old = await blockKey("p1");
+    sim.proxy.fail = (r) => r.action === "DeleteAccessKey";
+    const rotated = await wp(["rotate-credentials", "p1", "--yes"]);
+    sim.proxy.fail = undefined;
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const now = await blockKey("p1");
+    expect(await userKeys()).toEqual([old, now].sort());
+
+    expect((await wp(["verify", "p1", "--dry-run"])).code).toBe(0);
+    expect(await userKeys()).toEqual([old, now].sort());
+    const v = await runCli(["verify", "p1"], { env: { ...env, WP_VERIFY_POLL_MS: "10" } });
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr).toContain(`Deleted access key ${old}`);
+    expect(await userKeys()).toEqual([now]);
+    expect((await wp(["status", "p1"])).code).toBe(0);
+  });
+
+  it("deprovision finishes it too, where the IAM user stays (wp adopted it)", async () => {
+    const m = await import("@aws-sdk/client-iam");
+    const iam = new m.IAMClient({ region: "us-east-1", endpoint: sim.moto.url });
+    await iam.send(new m.CreateUserCommand({ UserName: "prefect-ecs-user" }));
+    expect((await create("p1")).code).toBe(0);
+    const old = await blockKey("p1");
+    sim.proxy.fail = (r) => r.action === "DeleteAccessKey";
+    expect((await wp(["rotate-credentials", "p1", "--yes"])).code).toBe(0);
+    sim.proxy.fail = undefined;
+    expect(await userKeys()).toContain(old);
+    const gone = await wp(["deprovision", "p1", "--yes"]);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.stderr).toContain(`Deleted access key ${old}`);
+    expect(await userKeys()).toEqual([]);
+    await iam.send(new m.DeleteUserCommand({ UserName: "prefect-ecs-user" }));
+  });
 });

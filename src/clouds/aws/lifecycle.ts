@@ -9,13 +9,15 @@ import type { Leftover } from "../../engine/verify-journal.js";
 import { WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
 import { tooManyKeys } from "./credentials.js";
-import { remintIntoBlock } from "./credentials-key.js";
+import { keySpec, remintIntoBlock } from "./credentials-key.js";
 import type { EcsProvisioner } from "./index.js";
 import { BLOCK_TYPE, MANAGER, TAG_MANAGER } from "./names.js";
 import { removeVerifyLeftover } from "./verify-leftover.js";
 
 export function ecsLifecycle(input: LifecycleInput): Lifecycle {
   const e = (input.provisioner as EcsProvisioner).ecs;
+  // The block the template references is the one rotated, whatever its name.
+  const blockContext = () => ({ ...e, names: { ...e.names, block: input.block?.name ?? e.names.block } });
   const scope = async () => {
     const s = await e.aws();
     return `AWS account ${(await s.identity()).accountId}, region ${s.region}`;
@@ -39,10 +41,18 @@ export function ecsLifecycle(input: LifecycleInput): Lifecycle {
           `Work pool '${input.pool.name}' references no AWS credentials block to rotate.`,
           `Run \`${wpCommand("provision-infra", input.pool.name)}\`.`,
         );
-      // The block the template references is the one rotated, whatever its name.
-      const ctx = { ...e, names: { ...e.names, block: block.name ?? e.names.block } };
+      const ctx = blockContext();
       const r = await remintIntoBlock(ctx, block.id, input.note, () => tooManyKeys(ctx));
       return { block: block.name ?? block.id, ...r };
+    },
+    async finishCredentials() {
+      if (!e.guard.pending("aws:")) return;
+      const ctx = blockContext();
+      const accountId = (await (await ctx.aws()).identity()).accountId;
+      await ctx.guard.recover(
+        keySpec(ctx, accountId, () => tooManyKeys(ctx), input.note),
+        input.note,
+      );
     },
     removeLeftover: (leftover: Leftover) => removeVerifyLeftover(input.env, leftover),
   };

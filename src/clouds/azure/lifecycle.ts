@@ -10,7 +10,7 @@ import { WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
 import { BLOCK_TYPE, findApp, MANAGER, TAG_MANAGER, TAG_POOL } from "./context.js";
 import type { AciProvisioner } from "./index.js";
-import { reMint } from "./secret.js";
+import { reMint, secretSpec } from "./secret.js";
 import { deleteContainerGroup } from "./verify.js";
 
 export function aciLifecycle(input: LifecycleInput): Lifecycle {
@@ -55,6 +55,15 @@ export function aciLifecycle(input: LifecycleInput): Lifecycle {
         ...(removed.length ? { oldId: removed.join(", ") } : {}),
         checked: `an Entra ID token was issued for ${app.appId} with the new secret`,
       };
+    },
+    async finishCredentials() {
+      if (!e.guard.pending("azure:")) return;
+      const app = await findApp(e);
+      if (!app) return;
+      const data = (input.block?.data ?? {}) as Record<string, unknown>;
+      const tenantId =
+        (typeof data.tenant_id === "string" && data.tenant_id) || (await e.azure()).subscription.tenantId;
+      await e.guard.recover(secretSpec(e, tenantId, app), input.note);
     },
     removeLeftover: (leftover: Leftover) => deleteContainerGroup(e, leftover),
   };

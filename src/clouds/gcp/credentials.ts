@@ -119,6 +119,14 @@ async function applyBlock(
 }
 
 /** `wp rotate-credentials`: a new key into the pool's block, the old one deleted. */
+/** What interrupted runs left of the block's service account's keys (the guard's recover, as rotation does it first). */
+export async function finishKeys(c: GcpContext, block: { id: string } | null, note: (m: string) => void) {
+  if (!c.guard.pending("gcp:")) return;
+  const full = block ? await c.prefect.readBlockDocumentById(block.id, true) : null;
+  const email = keyOf((full?.data ?? {}) as Record<string, unknown>).email ?? serviceAccountEmail(c);
+  await c.guard.recover(keySpec(c, note, email), note);
+}
+
 export async function rotateKey(c: GcpContext, block: { id: string; name?: string | null }, note: (m: string) => void) {
   const full = await c.prefect.readBlockDocumentById(block.id, true);
   const data = { ...((full?.data ?? {}) as Record<string, unknown>) };

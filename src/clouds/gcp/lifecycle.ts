@@ -8,7 +8,7 @@
 import type { Lifecycle, LifecycleInput, RotateResult } from "../../engine/lifecycle-types.js";
 import { WpError } from "../../errors.js";
 import { wpCommand } from "../../ui/io.js";
-import { rotateKey } from "./credentials.js";
+import { finishKeys, rotateKey } from "./credentials.js";
 import { gcpContextOf } from "./index.js";
 import { BLOCK_TYPE, LABEL_MANAGER, MANAGER } from "./names.js";
 import { removeVerifyJob } from "./verify.js";
@@ -34,6 +34,7 @@ export function cloudRunLifecycle(input: LifecycleInput): Lifecycle {
         );
       return rotateKey(c, input.block, input.note);
     },
+    finishCredentials: () => finishKeys(c, input.block, input.note),
     removeLeftover: (leftover) => removeVerifyJob(input, c, leftover),
   };
 }
