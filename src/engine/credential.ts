@@ -15,6 +15,8 @@ import { randomUUID } from "node:crypto";
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import type { Ctx } from "../context.js";
+import { wpHome } from "../home.js";
 import { critical, interruptSignal } from "../interrupt.js";
 import { processAlive } from "./lock.js";
 
@@ -66,6 +68,15 @@ export interface CredentialGuardOptions {
   pauseAt?: string | undefined;
   /** Where the test hook announces itself (stderr). */
   announce?: (line: string) => void;
+}
+
+/** A command's guard: the journal under $WP_HOME, and the WP_TEST_PAUSE_AT hook announced on stderr. */
+export function commandGuard(ctx: Pick<Ctx, "env" | "io">): CredentialGuard {
+  return new CredentialGuard({
+    home: wpHome(ctx.env),
+    pauseAt: ctx.env.WP_TEST_PAUSE_AT,
+    announce: (line) => ctx.io.stderr.write(line),
+  });
 }
 
 export class CredentialGuard {

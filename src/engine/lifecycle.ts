@@ -11,7 +11,7 @@ import { wpHome } from "../home.js";
 import type { PrefectApi } from "../prefect/api.js";
 import type { WorkPool } from "../prefect/types.js";
 import { pyRepr, wpCommand } from "../ui/io.js";
-import { CredentialGuard } from "./credential.js";
+import { commandGuard } from "./credential.js";
 import { messageOf } from "./engine.js";
 import { blockRefOf, type Lifecycle, type LifecycleInput, type StatusItem } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
@@ -84,7 +84,7 @@ async function load(
     if (id) block = await api.readBlockDocumentById(id);
   }
   const note = (m: string) => ctx.info(ctx.color.err.dim(m));
-  const guard = new CredentialGuard({ home: wpHome(ctx.env) });
+  const guard = commandGuard(ctx);
   const names = poolNames(provider, pool, record);
   // A pool without recorded names uses the block its template references.
   if (!record?.record.names.block && block?.name) names.block = block.name;

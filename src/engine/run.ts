@@ -12,7 +12,7 @@ import { KEY_ALIASES, updateProfile } from "../prefect/settings.js";
 import type { JobTemplate, WorkPool } from "../prefect/types.js";
 import { pyRepr } from "../ui/io.js";
 import { applyProgress } from "./apply-progress.js";
-import { CredentialGuard } from "./credential.js";
+import { commandGuard } from "./credential.js";
 import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } from "./engine.js";
 import { blockRefOf } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
@@ -157,11 +157,7 @@ async function startRun(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise
     prompts: ctx.prompts,
     note,
     ...(ctx.global.debug ? { debug: (line: string) => ctx.info(ctx.color.err.dim(line)) } : {}),
-    guard: new CredentialGuard({
-      home: wpHome(ctx.env),
-      pauseAt: ctx.env.WP_TEST_PAUSE_AT,
-      announce: (line) => ctx.io.stderr.write(line),
-    }),
+    guard: commandGuard(ctx),
   });
   const written: { pool: WorkPool | null } = { pool: null };
   const phases = poolPhases(o.provider, provisioner, { ...o, written });

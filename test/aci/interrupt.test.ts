@@ -115,4 +115,50 @@ describe("the client secret survives interruption", () => {
       }
     });
   }
+
+  describe("a rotation stopped before the old secret is deleted (after the block holds the new one)", () => {
+    const rotate = () => wpProcess(["rotate-credentials", "r", "--yes"], { ...env, WP_TEST_PAUSE_AT: "before-retire" });
+
+    it("SIGINT: the run finishes the rotation (the old secret is deleted), exits 130", async () => {
+      expect((await create("r").exit).code).toBe(0);
+      const [old] = (await secretsAndBlock("r")).keys;
+      const run = rotate();
+      await run.waitFor("wp-test: paused at before-retire");
+      run.child.kill("SIGINT");
+      expect((await run.exit).code, run.stderr()).toBe(130);
+      const after = await secretsAndBlock("r");
+      expect(after.keys).toHaveLength(1);
+      expect(after.keys).not.toContain(old);
+      expect(after.texts).toEqual([after.held]);
+    });
+
+    it("SIGKILL: status names the old secret as drift; the next wp verify deletes it", async () => {
+      expect((await create("r").exit).code).toBe(0);
+      const [old] = (await secretsAndBlock("r")).keys;
+      const run = rotate();
+      await run.waitFor("wp-test: paused at before-retire");
+      run.child.kill("SIGKILL");
+      expect((await run.exit).signal).toBe("SIGKILL");
+      const left = await secretsAndBlock("r");
+      expect(left.keys).toHaveLength(2);
+      expect(left.keys).toContain(old);
+      expect(left.texts).toContain(left.held);
+
+      const status = wpProcess(["status", "r", "-o", "json"], env);
+      expect((await status.exit).code).toBe(1);
+      const item = JSON.parse(status.stdout()).resources.find(
+        (i: { resource: string }) => i.resource === "Credentials block",
+      );
+      expect(item.state).toBe("drift");
+      expect(item.detail).toContain(old);
+
+      const verify = wpProcess(["verify", "r"], { ...env, WP_VERIFY_POLL_MS: "10" });
+      expect((await verify.exit).code, verify.stderr()).toBe(0);
+      expect(verify.stderr()).toContain(`Deleted client secret ${old}`);
+      const done = await secretsAndBlock("r");
+      expect(done.keys).toHaveLength(1);
+      expect(done.texts).toEqual([done.held]);
+      expect((await wpProcess(["status", "r"], env).exit).code).toBe(0);
+    });
+  });
 });
