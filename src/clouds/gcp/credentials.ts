@@ -118,7 +118,6 @@ async function applyBlock(
   return { action: state.action === "create" ? "create" : "update", id: doc.id };
 }
 
-/** `wp rotate-credentials`: a new key into the pool's block, the old one deleted. */
 /** What interrupted runs left of the block's service account's keys (the guard's recover, as rotation does it first). */
 export async function finishKeys(c: GcpContext, block: { id: string } | null, note: (m: string) => void) {
   if (!c.guard.pending("gcp:")) return;
@@ -127,6 +126,7 @@ export async function finishKeys(c: GcpContext, block: { id: string } | null, no
   await c.guard.recover(keySpec(c, note, email), note);
 }
 
+/** `wp rotate-credentials`: a new key into the pool's block, the old one deleted. */
 export async function rotateKey(c: GcpContext, block: { id: string; name?: string | null }, note: (m: string) => void) {
   const full = await c.prefect.readBlockDocumentById(block.id, true);
   const data = { ...((full?.data ?? {}) as Record<string, unknown>) };
