@@ -101,13 +101,16 @@ export class CredentialGuard {
     }
     const out: Entry[] = [];
     for (const name of names) {
+      let e: Omit<Entry, "file">;
       try {
-        const e = JSON.parse(readFileSync(join(this.dir, name), "utf8")) as Omit<Entry, "file">;
-        if (wanted(e.scope)) out.push({ ...e, file: name });
+        e = JSON.parse(readFileSync(join(this.dir, name), "utf8")) as Omit<Entry, "file">;
       } catch {
         // A torn write (killed while writing the entry): it never reached the mint.
         rmSync(join(this.dir, name), { force: true });
+        continue;
       }
+      // The folder also holds verify's journal (verify-journal.ts), whose entries have no scope.
+      if (typeof e.scope === "string" && wanted(e.scope)) out.push({ ...e, file: name });
     }
     return out;
   }

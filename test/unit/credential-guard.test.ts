@@ -3,7 +3,7 @@
  * once the block holds the new one, or by the next run when the rotation stopped in between; a mint
  * whose answer was lost leaves no credential behind.
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -103,5 +103,19 @@ describe("credential guard", () => {
     expect(w.keys.map((k) => k.id)).toEqual(["old-1"]);
     expect(readdirSync(join(home, "pending"))).toEqual([]);
     expect(notes.some((m) => m.includes("new-1") && m.includes("answer never arrived"))).toBe(true);
+  });
+
+  it("pending(prefix) answers from the journal alone, and leaves verify's entries in the same folder alone", async () => {
+    const w = world({ failRevoke: true });
+    const { home, g } = guard();
+    const verifyEntry = join(home, "pending", "verify-1.json");
+    mkdirSync(join(home, "pending"), { recursive: true });
+    writeFileSync(verifyEntry, JSON.stringify({ pool: "p", kind: "Cloud Run job", name: "wp-verify-p" }));
+    expect(g.pending("test:")).toBe(false);
+    expect(existsSync(verifyEntry)).toBe(true);
+    await g.mintInto(w.spec, async (k) => (w.block.id = k.id), note, ["old-1"]);
+    expect(g.pending("test:")).toBe(true);
+    expect(g.pending("aws:")).toBe(false);
+    expect(existsSync(verifyEntry)).toBe(true);
   });
 });
