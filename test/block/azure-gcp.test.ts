@@ -119,6 +119,32 @@ describe("gcp-credentials from a service account key file (Google simulator)", (
     for (const out of [a.stdout, a.stderr, b.stdout, b.stderr, JSON.stringify(block)]) expect(out).not.toContain(body);
   });
 
+  it("rotating a pool's key keeps the old key while another block holds the same key file", async () => {
+    const keyText = await makeKey();
+    const file = join(fx.home.dir, "shared.json");
+    writeFileSync(file, keyText, { mode: 0o600 });
+    const wp = (argv: string[]) => runCli(argv, { env: fx.env });
+    for (const name of ["one", "two"])
+      expect((await wp(["block", "create", "gcp-credentials", name, "--key-file", file, "--yes"])).code).toBe(0);
+    expect((await wp(["create", "p1", "--type", "cloud-run:push", "--credentials-block", "one"])).code).toBe(0);
+    const { client_email: email, private_key_id: oldId } = JSON.parse(keyText) as Record<string, string>;
+    const keyIds = async () => {
+      const url = `${fx.sim.url.replace(/\/+$/, "")}/v1/projects/${PROJECT}/serviceAccounts/${email}/keys`;
+      const res = await fetch(url, { headers: { authorization: "Bearer user-token" } });
+      return ((await res.json()) as { keys?: { name: string }[] }).keys?.map((k) => k.name.split("/").pop()) ?? [];
+    };
+    const r = await wp(["rotate-credentials", "p1", "--yes", "-o", "json"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`Kept the old key ${oldId}: another Prefect block holds it.`);
+    expect(JSON.parse(r.stdout).oldId).toBeUndefined();
+    expect(await keyIds()).toContain(oldId);
+    // Rotated again, the pool's block holds a key no other block holds: that one is deleted.
+    const again = JSON.parse((await wp(["rotate-credentials", "p1", "--yes", "-o", "json"])).stdout);
+    expect(again.oldId).toBe(JSON.parse(r.stdout).newId);
+    expect(await keyIds()).toEqual(expect.arrayContaining([oldId, again.newId]));
+    expect(await keyIds()).not.toContain(again.oldId);
+  });
+
   it("a key Google refuses writes nothing (exit 4); bad files are exit 2", async () => {
     const keyText = await makeKey();
     const key = JSON.parse(keyText);

@@ -13,7 +13,7 @@ import { ignoreNotFound, type RotateResult } from "../../engine/lifecycle-types.
 import type { Resource } from "../../engine/resource.js";
 import type { StepContext, StepResult, StepState } from "../../engine/types.js";
 import { CloudError } from "../../errors.js";
-import { keyHealth, keyName, keyOf, keySpec, keyUse, replaceKey, type SaKey, tooManyKeys } from "./key.js";
+import { heldKeys, keyHealth, keyName, keyOf, keySpec, keyUse, replaceKey, type SaKey, tooManyKeys } from "./key.js";
 import { BLOCK_TYPE, type GcpContext, MAX_KEYS, serviceAccountEmail } from "./names.js";
 import { keyAccepted } from "./waits.js";
 
@@ -70,7 +70,9 @@ export function credentialsStep(c: GcpContext): Resource {
       if (!id) return;
       const doc = await ctx.prefect.readBlockDocumentById(id, true);
       const key = keyOf(doc?.data);
-      if (key.keyId && key.email) await (await c.gcp()).deleteKey(keyName(c, key.email, key.keyId));
+      // The key goes with its block, unless another block holds the same key file.
+      if (key.keyId && key.email && !(await heldKeys(c, id)).has(key.keyId))
+        await (await c.gcp()).deleteKey(keyName(c, key.email, key.keyId));
       await ctx.prefect.deleteBlockDocument(id).catch(ignoreNotFound);
     },
   };

@@ -100,19 +100,20 @@ export function keySpec(
         created: k.validAfterTime ? new Date(k.validAfterTime) : undefined,
       }));
     },
-    async held() {
-      // service_account_info is secret: the list obfuscates it, so each block is read with secrets.
-      const docs = await c.prefect.listBlockDocuments(BLOCK_TYPE);
-      const ids = new Set<string>();
-      for (const d of docs) {
-        if (!d.name) continue;
-        const full = await c.prefect.readBlockDocument(BLOCK_TYPE, d.name, true);
-        const id = keyOf(full?.data).keyId;
-        if (id) ids.add(id);
-      }
-      return ids;
-    },
+    held: () => heldKeys(c),
   };
+}
+
+/** Ids of the keys Prefect GCP blocks hold, but for the block whose id is `except`. */
+export async function heldKeys(c: GcpContext, except?: string): Promise<Set<string>> {
+  // service_account_info is secret: the list obfuscates it, so each block is read with secrets.
+  const ids = new Set<string>();
+  for (const d of await c.prefect.listBlockDocuments(BLOCK_TYPE)) {
+    if (!d.name || d.id === except) continue;
+    const id = keyOf((await c.prefect.readBlockDocument(BLOCK_TYPE, d.name, true))?.data).keyId;
+    if (id) ids.add(id);
+  }
+  return ids;
 }
 
 /** Keys the service account holds, not counting the orphans of interrupted runs (deleted first). */
@@ -186,9 +187,12 @@ export async function replaceKey(
   const gcp = await c.gcp();
   const spec = keySpec(c, note, email);
   await c.guard.recover(spec, note);
-  const keys = await gcp.listKeys(email);
+  const [keys, heldElsewhere] = await Promise.all([gcp.listKeys(email), heldKeys(c, block.id)]);
   const oldListed = Boolean(old.keyId) && keys.some((k) => keyIdOf(k.name) === old.keyId);
   if (keys.length >= MAX_KEYS) throw tooManyKeys(c, email);
+  // A key another block holds too (the same key file stored twice) is that block's as well: kept.
+  const retire = old.keyId && oldListed && !heldElsewhere.has(old.keyId) ? [old.keyId] : [];
+  if (old.keyId && heldElsewhere.has(old.keyId)) note(`Kept the old key ${old.keyId}: another Prefect block holds it.`);
   const newId = await c.guard.mintInto(
     spec,
     async (k) => {
@@ -208,8 +212,8 @@ export async function replaceKey(
     note,
     // The old key is journaled with the mint and deleted once the block holds the new one; a run
     // stopped in between leaves it to the next run for this pool (and `wp status` names it).
-    old.keyId && oldListed ? [old.keyId] : [],
+    retire,
   );
-  const gone = old.keyId && oldListed && !(await gcp.listKeys(email)).some((k) => keyIdOf(k.name) === old.keyId);
-  return { newId, email, ...(gone && old.keyId ? { oldId: old.keyId } : {}) };
+  const gone = retire[0] && !(await gcp.listKeys(email)).some((k) => keyIdOf(k.name) === retire[0]);
+  return { newId, email, ...(gone && retire[0] ? { oldId: retire[0] } : {}) };
 }
