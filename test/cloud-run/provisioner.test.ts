@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { dockerAuthState } from "../../src/clouds/gcp/docker.js";
+import { dockerAuthState, forgetDockerAuth } from "../../src/clouds/gcp/docker.js";
 import { cloudRunJobTemplate, createCloudRunProvisioner } from "../../src/clouds/gcp/index.js";
 import { GcpError, resolveGcp, toGcpError } from "../../src/clouds/gcp/sdk.js";
 import { missingRoles, withMember } from "../../src/clouds/gcp/steps.js";
@@ -206,6 +206,23 @@ describe("Docker access to Artifact Registry", () => {
         found: true,
         detail: "credential helper gcloud",
       });
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it("forgetting the registry removes the gcloud helper entry wp wrote and keeps the rest of config.json", async () => {
+    const s = scratch();
+    try {
+      const config = join(s.dir, "config.json");
+      const other = { "europe-west1-docker.pkg.dev": "gcloud" };
+      writeFileSync(config, JSON.stringify({ credHelpers: { "us-central1-docker.pkg.dev": "gcloud", ...other } }));
+      const o = { env: { DOCKER_CONFIG: s.dir, PATH: s.dir } };
+      await forgetDockerAuth("us-central1-docker.pkg.dev", o);
+      expect(JSON.parse(readFileSync(config, "utf8"))).toEqual({ credHelpers: other });
+      await forgetDockerAuth("europe-west1-docker.pkg.dev", o);
+      expect(JSON.parse(readFileSync(config, "utf8"))).toEqual({});
+      expect((await dockerAuthState("europe-west1-docker.pkg.dev", o)).found).toBe(false);
     } finally {
       s.cleanup();
     }

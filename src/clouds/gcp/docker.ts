@@ -9,6 +9,7 @@ import {
   type DockerOptions,
   dockerConfigPath,
   dockerLogin,
+  forgetLogin,
   readDockerConfig,
   storedLogin,
   writeDockerConfig,
@@ -68,4 +69,19 @@ export async function storeDockerAuth(
     o,
   );
   return `${result.note} The access token lasts about an hour; run the same command again to renew it.`;
+}
+
+/**
+ * Forgets Docker's access to `registry` for a repository wp deleted: the gcloud helper entry wp
+ * wrote (the helper stores nothing to erase), else the stored login.
+ */
+export async function forgetDockerAuth(registry: string, o: DockerOptions): Promise<void> {
+  const path = dockerConfigPath(o.env);
+  const config = await readDockerConfig(path);
+  const helper = config.credHelpers?.[registry];
+  if (!helper || !GOOGLE_HELPERS.includes(helper)) return forgetLogin(registry, o);
+  const { [registry]: _gone, ...rest } = config.credHelpers ?? {};
+  if (Object.keys(rest).length) config.credHelpers = rest;
+  else delete config.credHelpers;
+  await writeDockerConfig(path, config);
 }

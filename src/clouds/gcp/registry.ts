@@ -10,8 +10,8 @@ import { type Resource, type TeardownContext, usersOf } from "../../engine/resou
 import type { StepContext, StepState } from "../../engine/types.js";
 import { CloudError, UsageError } from "../../errors.js";
 import { pyRepr } from "../../ui/io.js";
-import { dockerConfigPath, forgetLogin } from "../docker.js";
-import { dockerAuthState, storeDockerAuth } from "./docker.js";
+import { dockerConfigPath } from "../docker.js";
+import { dockerAuthState, forgetDockerAuth, storeDockerAuth } from "./docker.js";
 import {
   dockerNamespace,
   type GcpContext,
@@ -158,7 +158,7 @@ export function dockerLoginStep(c: GcpContext): Resource {
       return { tagged: true, users: hostUsers(c, ctx) };
     },
     async delete(ctx) {
-      await forgetLogin(registry, c.docker);
+      await forgetDockerAuth(registry, c.docker);
       await ctx.forgetDockerNamespace(dockerNamespace(c));
     },
   };
