@@ -298,7 +298,7 @@ describe("Azure simulator", () => {
     expect(r.status).toBe(0);
   });
 
-  it("`npm run sim:azure -- --port N` prints export lines, then serves", async () => {
+  it("`npm run sim:azure -- --port N` prints export lines and `# ready` last, then serves", async () => {
     const child = spawn(process.execPath, [join("test", "sim", "azure", "cli.mjs"), "--port", "0"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -306,12 +306,13 @@ describe("Azure simulator", () => {
     await new Promise<void>((resolve) =>
       child.stdout.on("data", (d) => {
         out += String(d);
-        if (out.includes("NODE_EXTRA_CA_CERTS")) resolve();
+        if (out.includes("# ready")) resolve();
       }),
     );
     const vars = Object.fromEntries(
       [...out.matchAll(/^export (\w+)='([^']*)'$/gm)].map((m) => [m[1] ?? "", m[2] ?? ""]),
     );
+    expect(out.trimEnd().split("\n").pop()).toMatch(/^# ready: Azure simulator on https:\/\/127\.0\.0\.1:\d+/);
     expect(Object.keys(vars)).toEqual(
       expect.arrayContaining([
         "AZURE_AUTHORITY_HOST",

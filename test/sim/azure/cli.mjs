@@ -25,7 +25,12 @@ const sim = await startAzureSim({
 });
 process.stdout.on("error", () => {});
 const quote = (/** @type {string} */ v) => `'${v.replace(/'/g, "'\\''")}'`;
-for (const [k, v] of Object.entries(sim.env)) process.stdout.write(`export ${k}=${quote(v)}\n`);
+// One write, ending with `# ready`: a script that redirects this to a file waits for that line.
+process.stdout.write(
+  `${Object.entries(sim.env)
+    .map(([k, v]) => `export ${k}=${quote(v)}\n`)
+    .join("")}# ready: Azure simulator on ${sim.url}\n`,
+);
 process.stderr.write(
   `Azure simulator on ${sim.url} (subscription ${sim.state.subscriptions[0]?.subscriptionId})` +
     `${sim.faults.lags.role ? `, realistic (real-length lags: ${JSON.stringify(sim.faults.lags)})` : ""}` +
