@@ -6,13 +6,17 @@ import { pyRepr, safeText } from "../ui/io.js";
 
 const MARK = { ok: "✓", drift: "!", missing: "✗", "not checked": "?" } as const;
 
+const SOURCE_LINE: Record<StatusReport["source"], string> = {
+  record: "Provisioning record updated %s.",
+  inferred: "No provisioning record: resources inferred from the job template, names and tags.",
+  "own-credentials": "Bound to a credentials block wp did not make (no provisioning record): wp made nothing for it.",
+};
+
 export function renderStatus(ctx: Ctx, r: StatusReport): string {
   const c = ctx.color.out;
   const lines = [
     `Work pool ${pyRepr(r.workPool)} (${safeText(r.type)}) — ${safeText(r.target)}`,
-    r.source === "record"
-      ? `Provisioning record updated ${safeText(r.recordUpdated ?? "?")}.`
-      : "No provisioning record: resources inferred from the job template, names and tags.",
+    SOURCE_LINE[r.source].replace("%s", safeText(r.recordUpdated ?? "?")),
     ...r.unknowns.map((u) => c.dim(`  note: ${safeText(u)}`)),
   ];
   for (const i of r.resources) {

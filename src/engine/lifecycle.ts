@@ -6,7 +6,7 @@
  */
 
 import type { Ctx } from "../context.js";
-import { AbortError, UsageError, WpError } from "../errors.js";
+import { AbortError, AuthError, UsageError, WpError } from "../errors.js";
 import { wpHome } from "../home.js";
 import type { PrefectApi } from "../prefect/api.js";
 import type { WorkPool } from "../prefect/types.js";
@@ -35,6 +35,11 @@ interface Loaded {
   input: LifecycleInput;
   blockRef?: string;
   variable: string;
+  /**
+   * Bound to credentials of the user's own (`--credentials-block`): no record, and the template's block is not
+   * the one provisioning names for the pool. wp made nothing for it: only the block's credential is checked.
+   */
+  ownCredentials: boolean;
 }
 
 /** The providers that serve pool types (the commands pass the clouds' registry). */
@@ -86,6 +91,7 @@ async function load(
   const note = (m: string) => ctx.info(ctx.color.err.dim(m));
   const guard = commandGuard(ctx);
   const names = poolNames(provider, pool, record);
+  const ownCredentials = !record && Boolean(block?.name) && block?.name !== names.block;
   // A pool without recorded names uses the block its template references.
   if (!record?.record.names.block && block?.name) names.block = block.name;
   const provisioner = await provider.load({
@@ -126,6 +132,7 @@ async function load(
     input,
     ...(ref ? { blockRef: ref } : {}),
     variable,
+    ownCredentials,
   };
 }
 
@@ -137,8 +144,11 @@ export interface StatusReport {
   workPool: string;
   type: string;
   target: string;
-  /** record: what was provisioned is known from the pool's record; inferred: from the template, names and tags. */
-  source: "record" | "inferred";
+  /**
+   * record: what was provisioned is known from the pool's record; inferred: from the template, names and tags;
+   * own-credentials: bound to a block of the user's own, for which wp made nothing.
+   */
+  source: "record" | "inferred" | "own-credentials";
   recordUpdated?: string;
   unknowns: string[];
   resources: StatusItem[];
@@ -154,18 +164,48 @@ export async function poolStatus(
 ): Promise<StatusReport> {
   const l = await load(ctx, api, find, name, flags);
   if (!l || l.poolMissing) throw notFound(name);
-  const items = await resourceStatus(l);
+  const items = l.ownCredentials ? await ownCredentialStatus(ctx, l) : await resourceStatus(l);
   items.push(...(await verifyLeftovers(l)));
   return {
     workPool: name,
     type: l.pool.type,
     target: await l.lifecycle.target(),
-    source: l.record ? "record" : "inferred",
+    source: l.ownCredentials ? "own-credentials" : l.record ? "record" : "inferred",
     ...(l.record?.record.updated ? { recordUpdated: l.record.record.updated } : {}),
-    unknowns: l.lifecycle.unknowns(),
+    unknowns: l.ownCredentials ? [] : l.lifecycle.unknowns(),
     resources: items,
     healthy: items.every((i) => i.state === "ok" || i.state === "not checked"),
   };
+}
+
+/**
+ * A pool bound to a block of the user's own: wp made no resource for it, so the pool and whether the block's
+ * credential still authenticates (as `wp block create` checks it) are all there is to report.
+ */
+async function ownCredentialStatus(ctx: Ctx, l: Loaded): Promise<StatusItem[]> {
+  const block = l.input.block;
+  const blockName = block?.name ?? "";
+  const pool: StatusItem = { resource: "Work pool", name: l.pool.name, id: l.pool.id, state: "ok" };
+  const item = { resource: "Credentials block", name: blockName, ...(block ? { id: block.id } : {}) };
+  if (!block || !l.provider.blockIdentity)
+    return [pool, { ...item, state: "not checked", detail: `wp cannot check ${l.provider.blockType} credentials` }];
+  const full = await l.input.api.readBlockDocumentById(block.id, true);
+  try {
+    const who = await l.provider.blockIdentity((full?.data ?? {}) as Record<string, unknown>, ctx.env);
+    return [pool, { ...item, state: "ok", detail: `bound with --credentials-block; authenticates as ${who}` }];
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err;
+    const fix = wpCommand("block", "create", l.provider.blockType, blockName, "--overwrite");
+    return [
+      pool,
+      {
+        ...item,
+        state: "drift",
+        detail: `${err.message.replace(/\.$/, "")} (a credential wp did not make)`,
+        fix: `make a new credential where this one was made, then ${fix}`,
+      },
+    ];
+  }
 }
 
 /** Reads every resource of the pool with the same modules provisioning applies (resource.ts). */
@@ -210,6 +250,13 @@ export async function rotateCredentials(
     throw new WpError(
       `Work pool ${pyRepr(name)} references no credentials block (the template's ${l.variable}).`,
       `Run \`${wpCommand("provision-infra", name)}\` to create one.`,
+    );
+  }
+  if (l.ownCredentials) {
+    const block = l.input.block.name ?? l.input.block.id;
+    throw new UsageError(
+      `Work pool ${pyRepr(name)} uses block ${pyRepr(block)}, which wp did not make; wp rotates only the credentials it made.`,
+      `Make a new credential where this one was made, then \`${wpCommand("block", "create", l.provider.blockType, block, "--overwrite")}\`.`,
     );
   }
   if (!ctx.global.yes) {

@@ -122,6 +122,11 @@ export interface Provider {
   namesFromTemplate?(pool: WorkPool): Record<string, string>;
   /** The job template variable that references the credentials block. */
   blockVariable: string;
+  /**
+   * Who a credentials block's data signs in as (as `wp block create` checks it); throws an AuthError when it does
+   * not authenticate. Absent: the cloud's credential cannot be checked.
+   */
+  blockIdentity?(data: Record<string, unknown>, env: Env): Promise<string>;
   /** The pool's life after provisioning (status, teardown, rotation); loaded when used. */
   lifecycle(input: LifecycleInput): Promise<Lifecycle>;
   /**

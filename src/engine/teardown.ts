@@ -14,7 +14,7 @@ import { messageOf } from "./engine.js";
 import { finishCredentials, type LoadedPool, loadPool, notFound, type ProviderLookup, readPool } from "./lifecycle.js";
 import { ignoreNotFound, type TeardownItem } from "./lifecycle-types.js";
 import { acquireLocks } from "./lock.js";
-import { type ProvisioningRecord, type StoredRecord, writeRecord } from "./record.js";
+import { type ProvisioningRecord, recordName, type StoredRecord, writeRecord } from "./record.js";
 import { type TeardownContext, teardownPlan } from "./resource.js";
 import { checkPhases } from "./run.js";
 
@@ -58,7 +58,11 @@ function ownedAndKept(l: LoadedPool, items: TeardownItem[]): TeardownItem[] {
 
 /** The provider's part of the plan: the walk over its resources (resource.ts). */
 async function resourcesPlan(ctx: Ctx, l: LoadedPool, force: boolean): Promise<TeardownItem[]> {
-  const { phases, ctx: read } = await readPool(l);
+  const { phases: all, ctx: read } = await readPool(l);
+  // A pool bound to the user's own block: wp made nothing for it; the block alone is read (and kept: adopted).
+  const phases = l.ownCredentials
+    ? all.map((p, i) => (i === 1 ? p.filter((r) => r.templateVariable === l.provider.blockVariable) : p))
+    : all;
   const resources = phases[1] ?? [];
   const states = await checkPhases(phases, read, 8);
   const base: Omit<TeardownContext, "entry"> = {
@@ -97,12 +101,13 @@ async function makePlan(ctx: Ctx, api: PrefectApi, l: LoadedPool, o: Deprovision
     ? `still owns ${kept.map((k) => `${k.resource} ${k.name}`).join(", ")} (kept); run deprovision again to finish`
     : "";
   const record = l.record;
-  if (!record) items.push({ step: "wp.record", resource: "Provisioning record", name, action: "gone" });
-  else if (kept.length)
+  if (!record) {
+    if (!l.ownCredentials) items.push({ step: "wp.record", resource: "Provisioning record", name, action: "gone" });
+  } else if (kept.length)
     items.push({
       step: "wp.record",
       resource: "Provisioning record",
-      name: `block ${record.record.work_pool}`,
+      name: recordName(record.record.work_pool),
       id: record.id,
       action: "keep",
       reason: keptWhy,
@@ -111,7 +116,7 @@ async function makePlan(ctx: Ctx, api: PrefectApi, l: LoadedPool, o: Deprovision
     items.push({
       step: "wp.record",
       resource: "Provisioning record",
-      name: `block ${record.record.work_pool}`,
+      name: recordName(record.record.work_pool),
       id: record.id,
       action: "delete",
       run: () => api.deleteBlockDocument(record.id).catch(ignoreNotFound),

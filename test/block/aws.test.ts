@@ -81,6 +81,13 @@ describe.runIf(run)("aws-credentials from the user's own keys (moto)", () => {
     expect(block.data.region_name).toBe("us-east-2");
     expect(block.data.aws_secret_access_key).toBe("********");
     for (const out of [a.stdout, a.stderr, b.stdout, b.stderr]) expect(out).not.toContain(key.secret);
+    // wp made nothing for this pool: status checks the key (not wp's default user, role or cluster).
+    const status = await wp(["status", "ecs-pool", "-o", "json"]);
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout);
+    expect(report.source).toBe("own-credentials");
+    expect(report.resources).toHaveLength(2);
+    expect(report.resources[1].detail).toContain("user/alice");
   });
 
   it("a key that does not authenticate writes nothing (exit 4)", async () => {

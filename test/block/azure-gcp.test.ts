@@ -46,6 +46,23 @@ describe("azure-container-instance-credentials from a client secret (Azure simul
     for (const out of [a.stdout, a.stderr, b.stdout, b.stderr]) expect(out).not.toContain(secret);
   });
 
+  it("a pool bound to its own client secret: status checks the secret only; rotation is refused", async () => {
+    expect((await wp(["block", "create", "azure-container-instance-credentials", "my-aci", "--yes"])).code).toBe(0);
+    const create = ["create", "aci", "--type", "azure-container-instance:push", "--credentials-block", "my-aci"];
+    expect((await wp([...create, "--set", `subscription_id=${SUB}`, "--set", "resource_group_name=my-rg"])).code).toBe(
+      0,
+    );
+    const ok = await wp(["status", "aci"]);
+    expect(ok.stdout).toContain("Bound to a credentials block wp did not make");
+    expect(ok.stdout).toContain(`authenticates as client ${ctx.env.AZURE_CLIENT_ID}`);
+    expect(ok.code).toBe(0);
+    const rotate = await wp(["rotate-credentials", "aci", "--yes", "-o", "json"]);
+    expect(rotate.code).toBe(2);
+    expect(JSON.parse(rotate.stdout).error.hint).toContain(
+      "wp block create azure-container-instance-credentials my-aci --overwrite",
+    );
+  });
+
   it("a wrong secret writes nothing (exit 4); a missing one without a terminal is exit 2", async () => {
     const wrong = await wp(["block", "create", "azure-container-instance-credentials", "x", "--yes"], {
       env: { AZURE_CLIENT_SECRET: "not-the-secret-0000" },
@@ -119,30 +136,40 @@ describe("gcp-credentials from a service account key file (Google simulator)", (
     for (const out of [a.stdout, a.stderr, b.stdout, b.stderr, JSON.stringify(block)]) expect(out).not.toContain(body);
   });
 
-  it("rotating a pool's key keeps the old key while another block holds the same key file", async () => {
+  it("a pool bound to its own key: status checks the key only, rotation is refused, deprovision keeps the block", async () => {
     const keyText = await makeKey();
-    const file = join(fx.home.dir, "shared.json");
+    const file = join(fx.home.dir, "own.json");
     writeFileSync(file, keyText, { mode: 0o600 });
     const wp = (argv: string[]) => runCli(argv, { env: fx.env });
-    for (const name of ["one", "two"])
-      expect((await wp(["block", "create", "gcp-credentials", name, "--key-file", file, "--yes"])).code).toBe(0);
-    expect((await wp(["create", "p1", "--type", "cloud-run:push", "--credentials-block", "one"])).code).toBe(0);
-    const { client_email: email, private_key_id: oldId } = JSON.parse(keyText) as Record<string, string>;
-    const keyIds = async () => {
-      const url = `${fx.sim.url.replace(/\/+$/, "")}/v1/projects/${PROJECT}/serviceAccounts/${email}/keys`;
-      const res = await fetch(url, { headers: { authorization: "Bearer user-token" } });
-      return ((await res.json()) as { keys?: { name: string }[] }).keys?.map((k) => k.name.split("/").pop()) ?? [];
-    };
-    const r = await wp(["rotate-credentials", "p1", "--yes", "-o", "json"]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`Kept the old key ${oldId}: another Prefect block holds it.`);
-    expect(JSON.parse(r.stdout).oldId).toBeUndefined();
-    expect(await keyIds()).toContain(oldId);
-    // Rotated again, the pool's block holds a key no other block holds: that one is deleted.
-    const again = JSON.parse((await wp(["rotate-credentials", "p1", "--yes", "-o", "json"])).stdout);
-    expect(again.oldId).toBe(JSON.parse(r.stdout).newId);
-    expect(await keyIds()).toEqual(expect.arrayContaining([oldId, again.newId]));
-    expect(await keyIds()).not.toContain(again.oldId);
+    expect((await wp(["block", "create", "gcp-credentials", "my-gcp", "--key-file", file, "--yes"])).code).toBe(0);
+    expect((await wp(["create", "cr", "--type", "cloud-run:push", "--credentials-block", "my-gcp"])).code).toBe(0);
+    const ok = await wp(["status", "cr", "-o", "json"]);
+    expect(ok.code).toBe(0);
+    const report = JSON.parse(ok.stdout);
+    expect(report.source).toBe("own-credentials");
+    expect(report.resources.map((r: { resource: string; state: string }) => [r.resource, r.state])).toEqual([
+      ["Work pool", "ok"],
+      ["Credentials block", "ok"],
+    ]);
+    const { client_email: email, private_key_id: keyId } = JSON.parse(keyText) as Record<string, string>;
+    expect(report.resources[1].detail).toContain(`authenticates as ${email}`);
+    const rotate = await wp(["rotate-credentials", "cr", "--yes"]);
+    expect(rotate.code).toBe(2);
+    expect(rotate.stderr).toContain("uses block 'my-gcp', which wp did not make");
+    // The key deleted in the console: drift, and the fix is the user's, not provision-infra.
+    const url = `${fx.sim.url.replace(/\/+$/, "")}/v1/projects/${PROJECT}/serviceAccounts/${email}/keys/${keyId}`;
+    await fetch(url, { method: "DELETE", headers: { authorization: "Bearer user-token" } });
+    const drift = await wp(["status", "cr"]);
+    expect(drift.code).toBe(1);
+    expect(drift.stdout).toContain("wp block create gcp-credentials my-gcp --overwrite");
+    expect(drift.stdout).not.toContain("provision-infra");
+    const plan = await wp(["deprovision", "cr", "--dry-run", "-o", "json"]);
+    expect(plan.code).toBe(0);
+    const items = JSON.parse(plan.stdout).items ?? JSON.parse(plan.stdout).plan;
+    expect(items.map((i: { resource: string; action: string }) => `${i.action} ${i.resource}`)).toEqual([
+      "keep Credentials block",
+      "delete Work pool",
+    ]);
   });
 
   it("a key Google refuses writes nothing (exit 4); bad files are exit 2", async () => {

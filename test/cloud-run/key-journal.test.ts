@@ -4,6 +4,8 @@
  * in provisioning and in rotation; a rotation whose old key could not be deleted leaves it to the
  * next run, and `wp status` names it as drift meanwhile.
  */
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { connect } from "../../src/prefect/client.js";
 import { loadSettings } from "../../src/prefect/settings.js";
@@ -18,16 +20,17 @@ describe("Cloud Run keys across lost answers and interrupted rotations", () => {
   const create = (pool: string) =>
     wp(["create", pool, "--type", "cloud-run-v2:push", "--provision-infra", "--yes", "--project", PROJECT]);
   const keyIds = () => (fx.sim.project(PROJECT).keys.get(SA) ?? []).map((k) => k.name?.split("/").pop());
-  const blockKeyId = async (pool: string) => {
+  /** The key file the pool's block holds (with its secret). */
+  const blockKey = async (pool: string) => {
     const api = await connect(await loadSettings(fx.env), { env: fx.env });
     try {
       const doc = await api.readBlockDocument("gcp-credentials", `${pool}-push-pool-credentials`, true);
-      return ((doc?.data ?? {}) as { service_account_info?: { private_key_id?: string } }).service_account_info
-        ?.private_key_id;
+      return ((doc?.data ?? {}) as { service_account_info?: Record<string, string> }).service_account_info ?? {};
     } finally {
       api.close();
     }
   };
+  const blockKeyId = async (pool: string) => (await blockKey(pool)).private_key_id;
   const keyCreates = () => fx.sim.log.filter((r) => r.method === "POST" && r.path.endsWith(`${SA}/keys`));
 
   it("provisioning: a key whose answer was lost is deleted; the re-run leaves exactly the block's key", async () => {
@@ -99,5 +102,23 @@ describe("Cloud Run keys across lost answers and interrupted rotations", () => {
     expect(v.stderr).toContain(`Deleted service-account key ${before}`);
     expect(keyIds()).toEqual([after]);
     expect(JSON.parse((await wp(["status", "ver", "-o", "json"])).stdout).healthy).toBe(true);
+  });
+  it("a key another block holds too (the same key file stored twice) outlives rotation and deprovision", async () => {
+    expect((await create("sh")).code).toBe(0);
+    const info = await blockKey("sh");
+    const oldId = info.private_key_id;
+    const file = join(fx.home.dir, "copy.json");
+    writeFileSync(file, JSON.stringify(info), { mode: 0o600 });
+    expect((await wp(["block", "create", "gcp-credentials", "copy", "--key-file", file, "--yes"])).code).toBe(0);
+    rmSync(file);
+    const r = await wp(["rotate-credentials", "sh", "--yes", "-o", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Kept the old key ${oldId}: another Prefect block holds it.`);
+    expect(JSON.parse(r.stdout).oldId).toBeUndefined();
+    expect(keyIds()).toContain(oldId);
+    // The pool's own key is deleted with the pool; the copy's stays.
+    const d = await wp(["deprovision", "sh", "--yes"]);
+    expect(d.code, d.stderr).toBe(0);
+    expect(keyIds()).toEqual([oldId]);
   });
 });

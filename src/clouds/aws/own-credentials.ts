@@ -8,7 +8,7 @@ import type { OwnCredential } from "../own-credentials.js";
 import { checkProfile, checkRegion } from "./config.js";
 import { resolveAws } from "./sdk.js";
 
-interface AwsKey {
+export interface AwsKey {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string | undefined;
@@ -61,18 +61,21 @@ export async function awsOwnCredential(flags: Record<string, unknown>, env: Env)
     ...(key.sessionToken
       ? { note: "These are temporary credentials (a session token): the block stops working when they expire." }
       : {}),
-    async verify() {
-      const session = await resolveAws({ region: region || "us-east-1", env, credentials: key });
-      try {
-        const id = await session.identity();
-        return `AWS account ${id.accountId} as ${id.arn}`;
-      } catch (err) {
-        const why = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
-        throw new AuthError(
-          `The AWS key ${key.accessKeyId} does not authenticate (sts:GetCallerIdentity): ${why}`,
-          "Check the key, or pass --no-verify to store it unchecked.",
-        );
-      }
-    },
+    verify: () => awsKeyIdentity(key, region, env),
   };
+}
+
+/** Who an access key signs in as (sts:GetCallerIdentity); AuthError when it does not. */
+export async function awsKeyIdentity(key: AwsKey, region: string | undefined, env: Env): Promise<string> {
+  const session = await resolveAws({ region: region || "us-east-1", env, credentials: key });
+  try {
+    const id = await session.identity();
+    return `AWS account ${id.accountId} as ${id.arn}`;
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
+    throw new AuthError(
+      `The AWS key ${key.accessKeyId} does not authenticate (sts:GetCallerIdentity): ${why}`,
+      "Check the key, or pass --no-verify to store it unchecked.",
+    );
+  }
 }

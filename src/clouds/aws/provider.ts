@@ -1,6 +1,7 @@
 /** The ECS provider: types, flags, resource names with AWS's naming rules, Prefect's prompts. */
 import { stringDefault } from "../../engine/lifecycle-types.js";
 import { blockNameOption, type NameRule, nameOption, type Provider } from "../../engine/provider.js";
+import { AuthError } from "../../errors.js";
 
 const IAM_CHARS = /^[\w+=,.@-]+$/;
 const IAM_ALLOWED = "letters, digits and + = , . @ _ -";
@@ -40,6 +41,18 @@ export const ecsProvider: Provider = {
   blockType: "aws-credentials",
   blockVariable: "aws_credentials",
   lifecycle: async (input) => (await import("./lifecycle.js")).ecsLifecycle(input),
+  async blockIdentity(data, env) {
+    const str = (k: string) => (typeof data[k] === "string" && data[k] ? String(data[k]) : undefined);
+    const [accessKeyId, secretAccessKey, sessionToken] = [
+      str("aws_access_key_id"),
+      str("aws_secret_access_key"),
+      str("aws_session_token"),
+    ];
+    if (!accessKeyId || !secretAccessKey) throw new AuthError("The block holds no access key id and secret.");
+    const key = { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+    const region = str("region_name") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+    return (await import("./own-credentials.js")).awsKeyIdentity(key, region, env);
+  },
   // Where the pool's resources live: later commands read them there (a contradicting --region is exit 2).
   recorded: { region: "region" },
   /** A pool without a record: the cluster and the execution role its template names. */

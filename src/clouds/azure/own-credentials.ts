@@ -60,8 +60,16 @@ export async function aciOwnCredential(flags: Record<string, unknown>, env: Env,
     data: { client_id: clientId, tenant_id: tenantId, client_secret: clientSecret },
     source: fromEnv ? "AZURE_CLIENT_SECRET" : "the prompt",
     async verify() {
-      await clientSecretToken(env, { tenantId, clientId, clientSecret });
-      return `Entra ID token issued for client ${clientId} in tenant ${tenantId}`;
+      return `Entra ID token issued for ${await aciSecretIdentity({ clientId, tenantId, clientSecret }, env)}`;
     },
   };
+}
+
+/** Who a client id and secret sign in as, once Entra ID issues a token for them. */
+export async function aciSecretIdentity(
+  c: { clientId: string; tenantId: string; clientSecret: string },
+  env: Env,
+): Promise<string> {
+  await clientSecretToken(env, c);
+  return `client ${c.clientId} in tenant ${c.tenantId}`;
 }

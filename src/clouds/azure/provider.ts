@@ -4,7 +4,7 @@
  */
 
 import { blockNameOption, checkName, type NameRule, nameOption, type Provider } from "../../engine/provider.js";
-import { UsageError } from "../../errors.js";
+import { AuthError, UsageError } from "../../errors.js";
 import { pyRepr } from "../../ui/io.js";
 import { aciNamesFromTemplate } from "./template.js";
 
@@ -133,6 +133,13 @@ export const aciProvider: Provider = {
   blockType: "azure-container-instance-credentials",
   blockVariable: "aci_credentials",
   lifecycle: async (input) => (await import("./lifecycle.js")).aciLifecycle(input),
+  async blockIdentity(data, env) {
+    const str = (k: string) => (typeof data[k] === "string" ? String(data[k]) : "");
+    const c = { clientId: str("client_id"), tenantId: str("tenant_id"), clientSecret: str("client_secret") };
+    if (!c.clientId || !c.tenantId || !c.clientSecret)
+      throw new AuthError("The block lacks a client id, tenant id or client secret.");
+    return (await import("./own-credentials.js")).aciSecretIdentity(c, env);
+  },
   // Where new resources go: later commands read it from the record. The subscription is not compared as
   // a flag (an id and a name are the same subscription): reads take it from the pool's template.
   recorded: { location: "location" },

@@ -60,13 +60,18 @@ export async function gcpOwnCredential(flags: Record<string, unknown>, env: Env,
     data: { service_account_info: info, ...(project ? { project } : {}) },
     source: `the key of ${email}`,
     async verify() {
-      try {
-        await serviceAccountToken(info, env);
-      } catch (err) {
-        const why = (err instanceof Error ? err.message : String(err)).replace(/ held by the block/, "");
-        throw new AuthError(why, "Check the key (it may be deleted or disabled), or pass --no-verify.");
-      }
-      return `Google access token issued for ${email}`;
+      return `Google access token issued for ${await gcpKeyIdentity(info, env)}`;
     },
   };
+}
+
+/** The service account a key signs in as, once Google issues a token for it; AuthError when it does not. */
+export async function gcpKeyIdentity(info: Record<string, unknown>, env: Env): Promise<string> {
+  try {
+    await serviceAccountToken(info, env);
+  } catch (err) {
+    const why = (err instanceof Error ? err.message : String(err)).replace(/ held by the block/, "");
+    throw new AuthError(why, "Check the key (it may be deleted or disabled), or pass --no-verify.");
+  }
+  return String(info.client_email);
 }

@@ -40,6 +40,10 @@ export const cloudRunProvider: Provider = {
     return id ? { serviceAccount: id } : {};
   },
   lifecycle: async (input) => (await import("./lifecycle.js")).cloudRunLifecycle(input),
+  async blockIdentity(data, env) {
+    const info = (data.service_account_info ?? {}) as Record<string, unknown>;
+    return (await import("./own-credentials.js")).gcpKeyIdentity(info, env);
+  },
   async permissions({ poolName, names, flags }) {
     const { permissionsDocument } = await import("./permissions.js");
     const project = typeof flags.project === "string" ? flags.project : undefined;
