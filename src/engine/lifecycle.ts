@@ -114,6 +114,7 @@ async function load(
     otherPools: others.filter((p) => p.name !== name),
     otherRecords: records.filter((r) => r.record.work_pool !== name),
     block,
+    ownCredentials,
     blockVariable: variable,
     flags: resolved,
     env: ctx.env,

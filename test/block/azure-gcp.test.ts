@@ -156,6 +156,11 @@ describe("gcp-credentials from a service account key file (Google simulator)", (
     const rotate = await wp(["rotate-credentials", "cr", "--yes"]);
     expect(rotate.code).toBe(2);
     expect(rotate.stderr).toContain("uses block 'my-gcp', which wp did not make");
+    // The user's service account lacks Cloud Run's roles: the fix is theirs to grant, not provision-infra.
+    fx.sim.project(PROJECT).services.add("run.googleapis.com");
+    const verify = await wp(["verify", "cr"]);
+    expect(verify.stderr).toContain(`Grant it to ${email} in project ${PROJECT}`);
+    expect(verify.stderr).not.toContain("provision-infra");
     // The key deleted in the console: drift, and the fix is the user's, not provision-infra.
     const url = `${fx.sim.url.replace(/\/+$/, "")}/v1/projects/${PROJECT}/serviceAccounts/${email}/keys/${keyId}`;
     await fetch(url, { method: "DELETE", headers: { authorization: "Bearer user-token" } });

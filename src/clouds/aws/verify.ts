@@ -57,7 +57,7 @@ async function blockSession(input: LifecycleInput): Promise<{ session: AwsSessio
 }
 
 /** Runs one call; a refusal names the action the block's identity lacks. */
-function callsAs(report: VerifyReport, keyId: string, pool: string): As {
+function callsAs(report: VerifyReport, keyId: string, pool: string, own = false): As {
   return async (action, fn) => {
     try {
       return await fn();
@@ -66,7 +66,9 @@ function callsAs(report: VerifyReport, keyId: string, pool: string): As {
         throw new CloudError(
           `The block's identity ${report.identity ?? keyId} is not allowed ${action} (the call was refused).`,
           "AccessDenied",
-          `Grant ${action} to it: \`${wpCommand("provision-infra", pool)}\` restores Prefect's policy.`,
+          own
+            ? `Grant ${action} to it in IAM (its policy is yours: wp made nothing for this pool).`
+            : `Grant ${action} to it: \`${wpCommand("provision-infra", pool)}\` restores Prefect's policy.`,
         );
       throw err;
     }
@@ -99,7 +101,7 @@ export async function verifyEcs(input: LifecycleInput, o: VerifyOptions): Promis
   const image = o.image || VERIFY_IMAGE;
   const started = Date.now();
   const report = newReport(pool.name, o, { cluster, image, noun: "task" });
-  const as = callsAs(report, keyId, pool.name);
+  const as = callsAs(report, keyId, pool.name, input.ownCredentials);
   // Right after `create` the block's key may be too new to work yet: waited for, not reported.
   report.identity = (
     await withNewKey(input, keyId, o.progress, () => as("sts:GetCallerIdentity", () => session.identity()))

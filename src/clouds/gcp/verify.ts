@@ -72,7 +72,7 @@ function verifyJobId(pool: string): string {
 }
 
 /** A refused call as the exact IAM permission the block's identity lacks (or the region the organisation forbids). */
-function deniedAs(email: string, fix: string, where: { project: string; region: string }) {
+function deniedAs(email: string, hint: string, where: { project: string; region: string }) {
   return (err: unknown): never => {
     const location = locationDenied(where, err, "verification job");
     if (location) throw location;
@@ -82,7 +82,7 @@ function deniedAs(email: string, fix: string, where: { project: string; region: 
       throw new CloudError(
         `The block's identity ${email} is not allowed ${m[1]} (the call was refused).`,
         "PERMISSION_DENIED",
-        `Grant it: \`${fix}\` restores the roles Prefect's provisioner grants.`,
+        hint,
       );
     throw err;
   };
@@ -120,7 +120,13 @@ export async function verifyCloudRun(input: LifecycleInput, o: VerifyOptions): P
     started,
     deadline: started + o.timeoutSeconds * 1000,
     stop: verifyInterrupts(o.progress, "job"),
-    denied: deniedAs(email, wpCommand("provision-infra", pool.name), c),
+    denied: deniedAs(
+      email,
+      input.ownCredentials
+        ? `Grant it to ${email} in project ${project} (Cloud Run Developer and Service Account User grant what verify needs).`
+        : `Grant it: \`${wpCommand("provision-infra", pool.name)}\` restores the roles Prefect's provisioner grants.`,
+      c,
+    ),
     c,
     email,
   };
