@@ -47,7 +47,11 @@ function onSignal(signal: NodeJS.Signals): void {
   count += 1;
   if (!controller.signal.aborted) controller.abort(new Error(`interrupted by ${signal}`));
   if (depth === 0 || count >= 3) {
-    if (depth > 0) say("wp: stopping now; the next run deletes the credential this run could not store.");
+    say(
+      depth > 0
+        ? "wp: stopping now; the next run deletes the credential this run could not store."
+        : `wp: interrupted (${received}); run the same command again to finish what it started.`,
+    );
     exitFn?.(exitCodeFor(received));
     return;
   }
@@ -70,8 +74,16 @@ export async function critical<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     depth -= 1;
-    if (depth === 0 && received && exitFn) exitFn(exitCodeFor(received));
+    // Exits once the turn's follow-ups ran: what the section made is recorded first (live-record.ts enters its
+    // own section from the step's answer, and the exit then waits for that one).
+    if (depth === 0 && received && exitFn) setImmediate(exitWhenIdle);
   }
+}
+
+function exitWhenIdle(): void {
+  if (depth !== 0 || !received || !exitFn) return;
+  say("wp: stopped; run the same command again to finish what it started.");
+  exitFn(exitCodeFor(received));
 }
 
 /** True once a signal has been received (in-process runs: never). */

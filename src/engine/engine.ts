@@ -123,6 +123,8 @@ export async function applySteps(
   ctx: StepContext,
   concurrency: number,
   report: (outcome: StepOutcome, index: number) => void,
+  /** Each outcome as it settles (`report` gets them in plan order). */
+  settled?: (outcome: StepOutcome) => void,
 ): Promise<StepOutcome[]> {
   const outcomes: Array<StepOutcome | undefined> = new Array(steps.length);
   let next = 0;
@@ -155,6 +157,8 @@ export async function applySteps(
         const status = r.value.action === "create" ? "created" : r.value.action === "update" ? "updated" : "exists";
         outcomes[index] = { ...base, status, ...(r.value.id ? { resourceId: r.value.id } : {}) };
       }
+      const outcome = outcomes[index];
+      if (outcome) settled?.(outcome);
       flush();
     },
   );

@@ -164,7 +164,14 @@ export async function poolStatus(
   flags: Record<string, unknown>,
 ): Promise<StatusReport> {
   const l = await load(ctx, api, find, name, flags);
-  if (!l || l.poolMissing) throw notFound(name);
+  if (!l) throw notFound(name);
+  if (l.poolMissing) {
+    const n = l.record?.record.resources.length ?? 0;
+    throw new WpError(
+      `Work pool ${pyRepr(name)} not found; its provisioning record names ${n} resource${n === 1 ? "" : "s"} (an interrupted create?).`,
+      `Run the create again to finish it, or \`${wpCommand("deprovision", name)}\` to delete what the record names.`,
+    );
+  }
   const items = l.ownCredentials ? await ownCredentialStatus(ctx, l) : await resourceStatus(l);
   items.push(...(await verifyLeftovers(l)));
   return {

@@ -15,6 +15,7 @@ import { applyProgress } from "./apply-progress.js";
 import { commandGuard } from "./credential.js";
 import { applySteps, type PlannedStep, planSteps, type StepOutcome, toPlanned } from "./engine.js";
 import { blockRefOf } from "./lifecycle-types.js";
+import { type LiveRecord, liveRecord } from "./live-record.js";
 import { acquireLocks } from "./lock.js";
 import { enforcePermissions } from "./permissions.js";
 import { blockTypeStep, type PoolStepInput, workPoolStep } from "./prefect-steps.js";
@@ -63,6 +64,8 @@ interface Run {
   live: ReturnType<typeof applyProgress>;
   written: { pool: WorkPool | null };
   concurrency: number;
+  /** The record, written as steps finish (live-record.ts). */
+  record: LiveRecord;
 }
 
 export async function provision(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise<ProvisionReport> {
@@ -162,7 +165,9 @@ async function startRun(ctx: Ctx, api: PrefectApi, o: ProvisionOptions): Promise
   const written: { pool: WorkPool | null } = { pool: null };
   const phases = poolPhases(o.provider, provisioner, { ...o, written });
   const stepCtx: StepContext = { prefect: api, outputs: new Map(), note, signal: interruptSignal };
-  return { o, provisioner, names, phases, ctx: stepCtx, live, written, concurrency: o.sequential ? 1 : 8 };
+  const concurrency = o.sequential ? 1 : 8;
+  const recording = liveRecord(api, recordBase(o, names, stepCtx.outputs));
+  return { o, provisioner, names, phases, ctx: stepCtx, live, written, concurrency, record: recording };
 }
 
 /** The cloud's permission check for what this plan writes; every missing permission at once, before any write. */
@@ -193,9 +198,16 @@ async function applyPhases(run: Run, states: Map<string, StepState>, show: boole
   for (const phase of run.phases) {
     const offset = index;
     const timed = run.live.phase(phase, offset, total, states, show);
-    const outcomes = await applySteps(timed, states, run.ctx, run.concurrency, (out, i) => {
-      if (!run.o.json && (show || out.status === "failed")) run.live.done(out, offset + i, total);
-    });
+    const outcomes = await applySteps(
+      timed,
+      states,
+      run.ctx,
+      run.concurrency,
+      (out, i) => {
+        if (!run.o.json && (show || out.status === "failed")) run.live.done(out, offset + i, total);
+      },
+      (out) => run.record.add(out),
+    );
     results.push(...outcomes);
     index += phase.length;
     if (outcomes.some((x) => x.status === "failed" || x.status === "skipped")) break;
@@ -208,16 +220,8 @@ async function applyPhases(run: Run, states: Map<string, StepState>, show: boole
  * created must be known to `wp deprovision`). It never fails the run.
  */
 async function recordOutcomes(api: PrefectApi, run: Run, report: ProvisionReport): Promise<void> {
-  const { o } = run;
-  await recordRun(api, {
-    pool: o.poolName,
-    type: o.type,
-    provider: o.provider.id,
-    outcomes: report.results,
-    names: run.names,
-    contextKeys: Object.values(o.provider.recorded ?? {}),
-    outputs: run.ctx.outputs,
-  }).then(
+  await run.record.settled();
+  await recordRun(api, { ...recordBase(run.o, run.names, run.ctx.outputs), outcomes: report.results }).then(
     (record) => {
       if (record) report.recorded = record.resources.length;
     },
@@ -225,6 +229,15 @@ async function recordOutcomes(api: PrefectApi, run: Run, report: ProvisionReport
       run.live.note(`Could not write the provisioning record: ${e instanceof Error ? e.message : String(e)}`),
   );
 }
+
+const recordBase = (o: ProvisionOptions, names: Record<string, string>, outputs: Map<string, unknown>) => ({
+  pool: o.poolName,
+  type: o.type,
+  provider: o.provider.id,
+  names,
+  contextKeys: Object.values(o.provider.recorded ?? {}),
+  outputs,
+});
 
 /** The summary, the Docker namespace in the Prefect profile, and the next steps. */
 async function finishRun(ctx: Ctx, run: Run, report: ProvisionReport, changes: number): Promise<ProvisionReport> {

@@ -98,6 +98,28 @@ describe.skipIf(!hasMoto)("credentials survive interruption; concurrent runs con
     });
   }
 
+  it("an interrupted create leaves a record of what it made: status points at it, deprovision deletes it all", async () => {
+    await removeDefaultVpc(sim.moto.url);
+    const run = create("p1", { WP_TEST_PAUSE_AT: "after-block" });
+    await run.waitFor("wp-test: paused at after-block");
+    // The steps that do not wait for the credentials block finish meanwhile.
+    await new Promise((r) => setTimeout(r, 1500));
+    run.child.kill("SIGINT");
+    expect((await run.exit).code, run.stderr()).toBe(130);
+    expect(run.stderr()).toContain("run the same command again to finish what it started");
+    const status = wpProcess(["status", "p1"], env);
+    expect((await status.exit).code).toBe(1);
+    expect(status.stderr()).toContain("its provisioning record names");
+    const gone = wpProcess(["deprovision", "p1", "--yes"], env);
+    expect((await gone.exit).code, gone.stderr()).toBe(0);
+    expect(gone.stderr() + gone.stdout()).not.toContain("adopted");
+    const { keys, held } = await keysAndBlock("p1").catch(() => ({ keys: [], held: undefined }));
+    expect(keys).toEqual([]);
+    expect(held).toBeUndefined();
+    const aws = await resolveAws({ env: process.env, endpoint: sim.moto.url });
+    expect(await (await aws.iam()).getUser("prefect-ecs-user")).toBeNull();
+  });
+
   it("a key that another pool's block holds is never taken for an orphan", async () => {
     // Killed before its key's id was recorded: the next run looks at the user's keys created since.
     const run = create("p1", { WP_TEST_PAUSE_AT: "before-mint" });
