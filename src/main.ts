@@ -44,7 +44,7 @@ export async function main(argv: string[], deps: Deps): Promise<number> {
     .option("--debug", "log API requests (never credentials) and show stack traces")
     .addHelpText("after", EXIT_CODES)
     .showSuggestionAfterError(true);
-  configure(program, io);
+  configure(program, io, env);
 
   const run = (spec: CommandSpec) =>
     async function (this: Command, ...positional: unknown[]) {
@@ -104,15 +104,26 @@ function commandWord(argv: string[]): string | undefined {
   return undefined;
 }
 
+const USAGE_POINTER = "Run 'wp --help' or 'wp <command> --help' for usage.";
+
 /** Set on the program before any subcommand is added, so every subcommand inherits it. */
-function configure(cmd: Command, io: IO): void {
+function configure(cmd: Command, io: IO, env: Env): void {
   cmd
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
       // Commander's errors quote what was typed (`unknown command 'x'`): no raw control characters.
-      outputError: (s, write) => write(s.split("\n").map(safeText).join("\n")),
+      // One line, as every other error (its "(Did you mean …?)" joined on), with the pointer to the help.
+      outputError: (s, write) => {
+        const text = s
+          .trim()
+          .replace(/^error: /, "")
+          .split("\n")
+          .map(safeText)
+          .join(" ");
+        write(`${palette(colorEnabled(io.stderr, env)).red("Error:")} ${text}. ${USAGE_POINTER}\n`);
+      },
       // 80 columns when piped (commander would not wrap at all), the terminal's width up to 100 on one (as
       // clap does: long lines read badly); `wp --help` at 80 and 100 is pre-rendered (bin/wp.js).
       getOutHelpWidth: () => helpWidth(io.stdout.columns),
@@ -253,8 +264,7 @@ function report(err: unknown, io: IO, env: Env, debug: boolean): number {
   if (err instanceof CommanderError) {
     if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help")
       return 0;
-    // Commander has already printed "error: …"; point at the help.
-    io.stderr.write("Run 'wp --help' or 'wp <command> --help' for usage.\n");
+    // Commander has already printed the error line, with the pointer to the help.
     return 2;
   }
   if (err instanceof WpError) {

@@ -129,7 +129,7 @@ describe("help", () => {
     const r = await runCli(["nope", "--help"]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toContain("error: unknown command 'nope'");
+    expect(r.stderr).toContain("Error: unknown command 'nope'.");
     // Known commands and the help command still answer.
     expect((await runCli(["help", "ls"])).code).toBe(0);
     expect((await runCli(["--profile", "x", "ls", "--help"])).code).toBe(0);
