@@ -1,5 +1,6 @@
 /** Validation and rendering shared by the work-pool commands. */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { constants } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Ctx } from "../context.js";
 import { UsageError, WpError } from "../errors.js";
@@ -53,10 +54,10 @@ export const TEMPLATE_MAX_BYTES = 1024 * 1024;
  * over TEMPLATE_MAX_BYTES and anything that is not JSON are one-line usage errors. Pipes work
  * (`--base-job-template <(jq … t.json)`): the size is checked while reading, not from stat.
  */
-export function readTemplateFile(ctx: Ctx, path: string): JobTemplate {
+export async function readTemplateFile(ctx: Ctx, path: string): Promise<JobTemplate> {
   const full = resolve(ctx.cwd, path);
   const shown = safeText(path);
-  const text = readCapped(full, shown);
+  const text = await readCapped(full, shown);
   let template: unknown;
   try {
     template = JSON.parse(text);
@@ -78,30 +79,46 @@ export function readTemplateFile(ctx: Ctx, path: string): JobTemplate {
   return template as JobTemplate;
 }
 
-function readCapped(full: string, shown: string): string {
+/**
+ * Reads at most TEMPLATE_MAX_BYTES (+1). A pipe (`<(jq …)`, a FIFO) is opened without blocking and waited for
+ * between reads, so that a FIFO nobody writes to never holds wp where Ctrl-C cannot end it.
+ */
+async function readCapped(full: string, shown: string): Promise<string> {
   const cannot = (code: string) =>
     new UsageError(`Cannot read --base-job-template file ${shown} (${code}).`, "Pass the path of a JSON file.");
-  let fd: number;
+  const fifo = await stat(full).then(
+    (s) => s.isFIFO(),
+    () => false,
+  );
+  const file = await open(full, fifo ? constants.O_RDONLY | constants.O_NONBLOCK : "r").catch(
+    (err: NodeJS.ErrnoException) => {
+      throw cannot(err.code ?? "unreadable");
+    },
+  );
   try {
-    fd = openSync(full, "r");
-  } catch (err) {
-    throw cannot((err as NodeJS.ErrnoException).code ?? "unreadable");
-  }
-  try {
-    if (fstatSync(fd).isDirectory()) {
+    if ((await file.stat()).isDirectory()) {
       throw new UsageError(`--base-job-template ${shown} is a directory, not a file.`, "Pass the path of a JSON file.");
     }
     const chunks: Buffer[] = [];
     let total = 0;
     const buf = Buffer.alloc(64 * 1024);
     for (;;) {
-      let n: number;
-      try {
-        n = readSync(fd, buf, 0, buf.length, null);
-      } catch (err) {
-        throw cannot((err as NodeJS.ErrnoException).code ?? "unreadable");
+      const n = await file.read(buf, 0, buf.length, null).then(
+        (r) => r.bytesRead,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === "EAGAIN") return -1;
+          throw cannot(err.code ?? "unreadable");
+        },
+      );
+      if (n === -1) {
+        await new Promise((r) => setTimeout(r, 20));
+        continue;
       }
-      if (n === 0) break;
+      if (n === 0) {
+        if (fifo && total === 0)
+          throw new UsageError(`--base-job-template ${shown} is a FIFO that nothing writes to.`, "Pass a JSON file.");
+        break;
+      }
       total += n;
       if (total > TEMPLATE_MAX_BYTES) {
         throw new UsageError(
@@ -113,7 +130,7 @@ function readCapped(full: string, shown: string): string {
     }
     return Buffer.concat(chunks).toString("utf8");
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
 

@@ -71,7 +71,8 @@ export default defineCommand({
         "Pass one of them (with --provision-infra, --credentials-block-name names the block it writes).",
       );
     }
-    const fileTemplate = typeof opts.baseJobTemplate === "string" ? readTemplateFile(ctx, opts.baseJobTemplate) : null;
+    const fileTemplate =
+      typeof opts.baseJobTemplate === "string" ? await readTemplateFile(ctx, opts.baseJobTemplate) : null;
     const flagType = typeof opts.type === "string" ? opts.type : undefined;
     if (flagType !== undefined && !flagType.trim()) throw new UsageError("--type cannot be empty.");
     if (provisionInfra && flagType) requireProvisionable(flagType, opts);

@@ -28,7 +28,7 @@ export default defineCommand({
     // Only the fields given are sent; 0 and "" are real values (Prefect drops them).
     const body: WorkPoolUpdate = {};
     if (opts.baseJobTemplate !== undefined)
-      body.base_job_template = readTemplateFile(ctx, String(opts.baseJobTemplate));
+      body.base_job_template = await readTemplateFile(ctx, String(opts.baseJobTemplate));
     if (opts.concurrencyLimit !== undefined)
       body.concurrency_limit = parseLimit(opts.concurrencyLimit, "--concurrency-limit");
     if (opts.description !== undefined) body.description = String(opts.description);

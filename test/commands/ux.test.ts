@@ -4,7 +4,9 @@
  * a closed stdout ending wp quietly, and the progress writer's spinner/line interplay.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entries, loadAll } from "../../src/commands/registry.js";
 import type { CommandSpec } from "../../src/commands/spec.js";
@@ -12,6 +14,7 @@ import type { IO } from "../../src/ui/io.js";
 import { createProgress } from "../../src/ui/progress.js";
 import { renderScreen } from "../helpers/pty.js";
 import { makeHome, runCli } from "../helpers/run-cli.js";
+import { requireBuilt, wpProcess } from "../helpers/wp-process.js";
 
 /** The top-level commands (the groups aside): the work-pool commands. */
 const commands = (await loadAll()).filter((n): n is CommandSpec => "run" in n);
@@ -273,5 +276,26 @@ describe("a closed stdout ends wp quietly", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(whole);
+  });
+});
+
+describe("a FIFO nobody writes to as --base-job-template", () => {
+  it("is one line, exit 2, nothing created; Ctrl-C is never held up by it", async () => {
+    requireBuilt();
+    const dir = mkdtempSync(join(tmpdir(), "wp-fifo-"));
+    try {
+      const fifo = join(dir, "template.json");
+      expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+      const env = { ...home.env, PATH: process.env.PATH ?? "" };
+      const run = wpProcess(["create", "f", "--type", "process", "--base-job-template", fifo], env);
+      const timer = setTimeout(() => run.child.kill("SIGINT"), 3000);
+      const { code } = await run.exit;
+      clearTimeout(timer);
+      expect(code, run.stderr()).toBe(2);
+      expect(run.stderr()).toContain("is a FIFO that nothing writes to");
+      expect((await runCli(["inspect", "f"], { env: home.env })).code).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
