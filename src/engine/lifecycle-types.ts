@@ -66,7 +66,7 @@ export interface LifecycleInput {
   /** The credentials block the template references (null: missing or not referenced). */
   block: BlockDocument | null;
   /** The block is the user's own (`--credentials-block`) and wp made nothing for the pool: fixes are the user's. */
-  ownCredentials?: boolean;
+  ownCredentials: boolean;
   flags: Record<string, unknown>;
   env: Env;
   guard: CredentialGuard;

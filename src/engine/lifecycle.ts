@@ -35,11 +35,6 @@ interface Loaded {
   input: LifecycleInput;
   blockRef?: string;
   variable: string;
-  /**
-   * Bound to credentials of the user's own (`--credentials-block`): no record, and the template's block is not
-   * the one provisioning names for the pool. wp made nothing for it: only the block's credential is checked.
-   */
-  ownCredentials: boolean;
 }
 
 /** The providers that serve pool types (the commands pass the clouds' registry). */
@@ -91,6 +86,7 @@ async function load(
   const note = (m: string) => ctx.info(ctx.color.err.dim(m));
   const guard = commandGuard(ctx);
   const names = poolNames(provider, pool, record);
+  // Bound to the user's own block (`--credentials-block`): no record, and not the block provisioning names for it.
   const ownCredentials = !record && Boolean(block?.name) && block?.name !== names.block;
   // A pool without recorded names uses the block its template references.
   if (!record?.record.names.block && block?.name) names.block = block.name;
@@ -133,7 +129,6 @@ async function load(
     input,
     ...(ref ? { blockRef: ref } : {}),
     variable,
-    ownCredentials,
   };
 }
 
@@ -172,15 +167,15 @@ export async function poolStatus(
       `Run the create again to finish it, or \`${wpCommand("deprovision", name)}\` to delete what the record names.`,
     );
   }
-  const items = l.ownCredentials ? await ownCredentialStatus(ctx, l) : await resourceStatus(l);
+  const items = l.input.ownCredentials ? await ownCredentialStatus(ctx, l) : await resourceStatus(l);
   items.push(...(await verifyLeftovers(l)));
   return {
     workPool: name,
     type: l.pool.type,
     target: await l.lifecycle.target(),
-    source: l.ownCredentials ? "own-credentials" : l.record ? "record" : "inferred",
+    source: l.input.ownCredentials ? "own-credentials" : l.record ? "record" : "inferred",
     ...(l.record?.record.updated ? { recordUpdated: l.record.record.updated } : {}),
-    unknowns: l.ownCredentials ? [] : l.lifecycle.unknowns(),
+    unknowns: l.input.ownCredentials ? [] : l.lifecycle.unknowns(),
     resources: items,
     healthy: items.every((i) => i.state === "ok" || i.state === "not checked"),
   };
@@ -203,17 +198,15 @@ async function ownCredentialStatus(ctx: Ctx, l: Loaded): Promise<StatusItem[]> {
     return [pool, { ...item, state: "ok", detail: `bound with --credentials-block; authenticates as ${who}` }];
   } catch (err) {
     if (!(err instanceof AuthError)) throw err;
-    const fix = wpCommand("block", "create", l.provider.blockType, blockName, "--overwrite");
-    return [
-      pool,
-      {
-        ...item,
-        state: "drift",
-        detail: `${err.message.replace(/\.$/, "")} (a credential wp did not make)`,
-        fix: `make a new credential where this one was made, then ${fix}`,
-      },
-    ];
+    const detail = `${err.message.replace(/\.$/, "")} (a credential wp did not make)`;
+    return [pool, { ...item, state: "drift", detail, fix: ownCredentialFix(l, blockName) }];
   }
+}
+
+/** How a user replaces a credential wp did not make (the command quoted with `q`). */
+function ownCredentialFix(l: Loaded, block: string, q = ""): string {
+  const command = wpCommand("block", "create", l.provider.blockType, block, "--overwrite");
+  return `make a new credential where this one was made, then ${q}${command}${q}`;
 }
 
 /** Reads every resource of the pool with the same modules provisioning applies (resource.ts). */
@@ -260,11 +253,11 @@ export async function rotateCredentials(
       `Run \`${wpCommand("provision-infra", name)}\` to create one.`,
     );
   }
-  if (l.ownCredentials) {
+  if (l.input.ownCredentials) {
     const block = l.input.block.name ?? l.input.block.id;
     throw new UsageError(
       `Work pool ${pyRepr(name)} uses block ${pyRepr(block)}, which wp did not make; wp rotates only the credentials it made.`,
-      `Make a new credential where this one was made, then \`${wpCommand("block", "create", l.provider.blockType, block, "--overwrite")}\`.`,
+      `${ownCredentialFix(l, block, "`").replace(/^m/, "M")}.`,
     );
   }
   if (!ctx.global.yes) {

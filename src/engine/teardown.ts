@@ -60,7 +60,7 @@ function ownedAndKept(l: LoadedPool, items: TeardownItem[]): TeardownItem[] {
 async function resourcesPlan(ctx: Ctx, l: LoadedPool, force: boolean): Promise<TeardownItem[]> {
   const { phases: all, ctx: read } = await readPool(l);
   // A pool bound to the user's own block: wp made nothing for it; the block alone is read (and kept: adopted).
-  const phases = l.ownCredentials
+  const phases = l.input.ownCredentials
     ? all.map((p, i) => (i === 1 ? p.filter((r) => r.templateVariable === l.provider.blockVariable) : p))
     : all;
   const resources = phases[1] ?? [];
@@ -102,7 +102,8 @@ async function makePlan(ctx: Ctx, api: PrefectApi, l: LoadedPool, o: Deprovision
     : "";
   const record = l.record;
   if (!record) {
-    if (!l.ownCredentials) items.push({ step: "wp.record", resource: "Provisioning record", name, action: "gone" });
+    if (!l.input.ownCredentials)
+      items.push({ step: "wp.record", resource: "Provisioning record", name, action: "gone" });
   } else if (kept.length)
     items.push({
       step: "wp.record",
